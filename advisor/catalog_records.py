@@ -1,0 +1,199 @@
+"""Typed records for the built-in catalog (catalog/*.yaml) and user overlays.
+
+Every record carries ``source`` (a URL) and ``as_of`` (a date) because every number the tool
+prints must be traceable to where it came from. Field names in :class:`ArchitectureConfig`
+follow Hugging Face ``config.json`` so that a downloaded config and a catalog record are read
+by the same estimators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+
+LicenseTerm = Literal["yes", "no", "conditional"]
+
+
+class _Record(BaseModel):
+    """Common base: strict keys, a stable id, provenance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    source: str = Field(pattern=r"^https?://", description="URL of the public page the facts come from")
+    as_of: dt.date = Field(description="date the facts were read from the source")
+
+
+class ArchitectureConfig(BaseModel):
+    """The config.json fields the memory and speed estimators need.
+
+    Extra keys from a real config.json are kept (``extra="allow"``) so that architecture-specific
+    estimators (MLA, sliding windows, fused QKV) can read them without a schema change.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    model_type: str
+    num_hidden_layers: PositiveInt
+    hidden_size: PositiveInt
+    intermediate_size: PositiveInt | None = None
+    num_attention_heads: PositiveInt
+    num_key_value_heads: PositiveInt | None = None
+    head_dim: PositiveInt | None = None
+    vocab_size: PositiveInt
+    max_position_embeddings: PositiveInt | None = None
+    tie_word_embeddings: bool = False
+    num_local_experts: PositiveInt | None = None
+    num_experts_per_tok: PositiveInt | None = None
+    sliding_window: PositiveInt | None = None
+
+    @property
+    def kv_heads(self) -> int:
+        """KV heads; configs without the key use multi-head attention (one KV head per head)."""
+        return self.num_key_value_heads or self.num_attention_heads
+
+    @property
+    def attention_head_dim(self) -> int:
+        """Per-head dimension; configs without ``head_dim`` use hidden_size / heads."""
+        return self.head_dim or self.hidden_size // self.num_attention_heads
+
+
+class BenchmarkScore(BaseModel):
+    """One published score: percent for accuracy benchmarks, Elo for arenas."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: float
+    scale: Literal["percent", "elo"] = "percent"
+    source: str = Field(pattern=r"^https?://")
+    as_of: dt.date | None = None
+    note: str | None = None
+
+
+class ModelRecord(_Record):
+    """An open-weights model; ``id`` is its Hugging Face repo id."""
+
+    name: str
+    family: str
+    architecture: ArchitectureConfig
+    params: PositiveInt = Field(description="total parameters, official count")
+    active_params: PositiveInt | None = Field(default=None, description="parameters used per token (MoE)")
+    license: str = Field(description="Hugging Face license id, or a catalog/licenses.yaml id")
+    context_length: PositiveInt
+    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes from the model card")
+    pretraining_tokens: NonNegativeFloat | None = None
+    benchmarks: dict[str, BenchmarkScore] = Field(default_factory=dict)
+    gated: bool = False
+    base_model: str | None = None
+    released: dt.date | None = None
+    use_cases: list[str] = Field(default_factory=list)
+    notes: str | None = None
+
+
+class LongContextTier(BaseModel):
+    """Prices that apply once a request's input exceeds ``above_input_tokens``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    above_input_tokens: PositiveInt
+    input_usd_per_1m: NonNegativeFloat
+    output_usd_per_1m: NonNegativeFloat
+
+
+class ApiRecord(_Record):
+    """A hosted chat API; ``id`` is the LiteLLM price-table key."""
+
+    name: str
+    provider: str
+    input_usd_per_1m: NonNegativeFloat
+    output_usd_per_1m: NonNegativeFloat
+    cached_input_usd_per_1m: NonNegativeFloat | None = None
+    batch_input_usd_per_1m: NonNegativeFloat | None = None
+    batch_output_usd_per_1m: NonNegativeFloat | None = None
+    context_window: PositiveInt
+    max_output_tokens: PositiveInt | None = None
+    long_context_tiers: list[LongContextTier] = Field(default_factory=list)
+    open_weights_model: str | None = Field(default=None, description="repo id when the API hosts an open model")
+    regions: list[str] = Field(default_factory=list, description="where the provider processes data, if published")
+    languages: list[str] = Field(default_factory=list)
+    benchmarks: dict[str, BenchmarkScore] = Field(default_factory=dict)
+    requests_per_minute: PositiveInt | None = Field(default=None, description="published default rate limit")
+    tokens_per_minute: PositiveInt | None = None
+    notes: str | None = None
+
+
+class RentalPrice(BaseModel):
+    """Typical cloud rental price per device-hour, dated, because these move monthly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_demand_usd_per_hour: NonNegativeFloat
+    spot_usd_per_hour: NonNegativeFloat | None = None
+    provider: str
+    source: str = Field(pattern=r"^https?://")
+    as_of: dt.date
+
+
+class HardwareRecord(_Record):
+    """An accelerator or a host memory system that can hold model weights."""
+
+    name: str
+    kind: Literal["gpu", "apple", "cpu"]
+    vendor: str
+    backend: Literal["cuda", "rocm", "metal", "cpu", "vulkan"]
+    memory_gib: NonNegativeFloat = Field(description="device memory (unified memory for Apple, typical RAM for cpu)")
+    bandwidth_gb_s: NonNegativeFloat = Field(description="peak memory bandwidth, GB/s (1e9 bytes)")
+    fp16_tflops: NonNegativeFloat | None = Field(default=None, description="dense FP16 tensor TFLOPS, no sparsity")
+    bf16_tflops: NonNegativeFloat | None = None
+    fp8_tflops: NonNegativeFloat | None = None
+    tdp_w: NonNegativeFloat | None = None
+    price_usd: NonNegativeFloat | None = Field(default=None, description="typical purchase price, for capex")
+    rental: RentalPrice | None = None
+    aliases: list[str] = Field(default_factory=list)
+    notes: str | None = None
+
+
+class LicenseRecord(_Record):
+    """What a model licence allows, in the terms the licence checks need."""
+
+    name: str
+    commercial_use: LicenseTerm
+    monthly_active_user_cap: NonNegativeInt | None = None
+    saas_hosting: LicenseTerm = "yes"
+    attribution: str | None = Field(default=None, description="the notice or naming duty, in the licence's words")
+    derivative_naming: str | None = None
+    output_training_restriction: str | None = None
+    acceptable_use_policy: str | None = None
+    regional_exclusions: list[str] = Field(default_factory=list)
+    osi_approved: bool = False
+    link: str = Field(pattern=r"^https?://")
+    summary: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class QuantRecord(_Record):
+    """A weight format: a GGUF file type (a mix of ggml block types) or a Hugging Face format."""
+
+    name: str
+    format: Literal["gguf", "hf"]
+    bits_per_weight: NonNegativeFloat = Field(
+        description="effective bits per weight of a whole file, for the flat estimate; per-tensor rules refine it"
+    )
+    base_type: str | None = Field(default=None, description="ggml type of most tensors (GGUF)")
+    block_size: PositiveInt | None = None
+    bytes_per_block: PositiveInt | None = None
+    perplexity_delta: float | None = Field(default=None, description="published ppl increase over F16 (Llama-3-8B)")
+    notes: str | None = None
+
+
+CatalogKind = Literal["models", "apis", "hardware", "licenses", "quants"]
+
+RECORD_TYPES: dict[str, type[_Record]] = {
+    "models": ModelRecord,
+    "apis": ApiRecord,
+    "hardware": HardwareRecord,
+    "licenses": LicenseRecord,
+    "quants": QuantRecord,
+}

@@ -1,0 +1,80 @@
+"""The estimators' constants, read from catalog/estimator_constants.yaml (data, with sources)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+
+class BackendConstants(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reserve_mib: float
+    decode_fixed_ms: float
+    decode_efficiency: float
+    prefill_efficiency: float
+
+
+class PartialOffload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sync_penalty_ms: float
+    cpu_bandwidth_gb_s_default: float
+
+
+class ComputeBuffer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ubatch: int
+
+
+class Batching(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_streams: int
+    per_stream_share: float
+
+
+class CostConstants(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hours_per_month: float
+    days_per_month: float
+    amortisation_months: float
+    average_power_fraction: float
+    pue: float
+    usd_per_kwh: float
+    grid_kg_co2_per_kwh: float
+    mlops_hours_per_month: dict[str, float]
+    desktop_hours_per_month: float
+    engineer_usd_per_hour: float
+    training_mfu: float
+    chinchilla_tokens_per_param: float
+
+
+class EstimatorConstants(BaseModel):
+    """Typed view of estimator_constants.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backends: dict[str, BackendConstants]
+    partial_offload: PartialOffload
+    compute_buffer: ComputeBuffer
+    margin_mib: float
+    usable_fraction: dict[str, float]
+    batching: Batching
+    cost: CostConstants
+    sources: list[str]
+    as_of: str
+
+
+@lru_cache(maxsize=1)
+def estimator_constants() -> EstimatorConstants:
+    """Load the packaged constants once."""
+    text = resources.files("advisor_catalog").joinpath("estimator_constants.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    data["as_of"] = str(data["as_of"])
+    return EstimatorConstants.model_validate(data)

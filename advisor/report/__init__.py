@@ -1,0 +1,1 @@
+"""Rendering a Plan: JSON (the contract), Markdown (terminal and files), HTML."""

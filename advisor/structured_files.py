@@ -1,0 +1,67 @@
+"""Reading YAML/JSON input and turning validation errors into one readable line.
+
+Shared by answers files and catalog files so both report problems the same way: the file, the
+field path, what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from advisor.errors import InputError
+
+
+def format_validation_error(where: str, error: ValidationError) -> str:
+    """One line naming each bad field path and what was expected, e.g. ``a.yaml: traffic.x: ...``."""
+    parts = []
+    items = error.errors()
+    # A field typed as a union (``hardware: list | "cloud"``) reports one error per branch, with the
+    # branch name in the path; keep the branch that matches what the user wrote.
+    tagged = [i for i in items if any(isinstance(p, str) and "[" in p for p in i["loc"])]
+    if len(tagged) > 1:
+        matching = [i for i in tagged if i["type"] != "literal_error"]
+        items = [i for i in items if i not in tagged or i in matching] if matching else items
+    for item in items:
+        loc = [p for p in item["loc"] if not (isinstance(p, str) and "[" in p)]
+        path = ".".join(str(p) for p in loc) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{path}: unknown key")
+        else:
+            got = item.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            parts.append(f"{path}: {item['msg'].lower()}{shown}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def parse_structured_text(text: str, where: str, suffix: str) -> Any:
+    """Parse YAML or JSON (chosen by ``suffix``); syntax errors become one line with the position."""
+    if suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise InputError(f"{where}: invalid YAML{at}: {problem}") from None
+
+
+def read_structured_file(path: Path) -> Any:
+    """Read and parse a YAML or JSON file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a YAML or JSON file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    return parse_structured_text(text, str(path), path.suffix)

@@ -1,0 +1,1 @@
+"""The built-in catalog data (installed as ``advisor_catalog``): YAML files, one per kind."""

@@ -1,0 +1,43 @@
+"""Shared fixtures: a plugin host built per test (no global state, no entry points from the
+developer's environment), the examples, and a CLI runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from advisor.context import AdvisorContext
+from advisor.plugins import PluginHost
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ADVISOR_PLUGINS", "ADVISOR_DISABLE_PLUGINS", "ADVISOR_STRICT_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def host() -> PluginHost:
+    return PluginHost(strict=False).load(entrypoints=False)
+
+
+@pytest.fixture
+def context(host: PluginHost) -> AdvisorContext:
+    return AdvisorContext(host=host)
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Iterator[object]:
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    yield _write
