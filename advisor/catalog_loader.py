@@ -152,9 +152,7 @@ def load_source(source: CatalogSource) -> list[BaseModel]:
     return parse_records(source.kind, source.load(), source.name)
 
 
-def load_catalog(
-    loaded: Iterable[tuple[str, list[BaseModel], str]], overlay_dir: Path | None = None
-) -> Catalog:
+def load_catalog(loaded: Iterable[tuple[str, list[BaseModel], str]], overlay_dir: Path | None = None) -> Catalog:
     """Build the catalog from loaded ``(kind, records, origin)`` in order, then the overlay directory."""
     catalog = Catalog()
     for kind, records, origin in loaded:

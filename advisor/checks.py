@@ -77,15 +77,9 @@ class Check:
         positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
-    def evaluate(
-        self, candidate: Candidate, requirements: Requirements, context: AdvisorContext
-    ) -> list[Finding]:
+    def evaluate(self, candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
         """Run the check and normalise what it returns (a generator, a list, one Finding or None)."""
-        result = (
-            self.run(candidate, requirements, context)
-            if self.wants_context
-            else self.run(candidate, requirements)
-        )
+        result = self.run(candidate, requirements, context) if self.wants_context else self.run(candidate, requirements)
         if result is None:
             return []
         if isinstance(result, Finding):

@@ -32,12 +32,25 @@ def _split_ids(values: tuple[str, ...]) -> tuple[str, ...]:
 def plugin_options(func: F) -> F:
     """The options every command that loads plugins shares."""
     options = [
-        click.option("--plugin", "plugins", multiple=True, metavar="PATH_OR_MODULE",
-                     help="Load a plugin from a .py file, a directory of them, or a module (repeatable)."),
-        click.option("--strict-plugins", is_flag=True, default=False,
-                     help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1)."),
-        click.option("--catalog-dir", type=click.Path(path_type=Path), default=None,
-                     help="Overlay catalog records from YAML/JSON files in this directory (same id overrides)."),
+        click.option(
+            "--plugin",
+            "plugins",
+            multiple=True,
+            metavar="PATH_OR_MODULE",
+            help="Load a plugin from a .py file, a directory of them, or a module (repeatable).",
+        ),
+        click.option(
+            "--strict-plugins",
+            is_flag=True,
+            default=False,
+            help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1).",
+        ),
+        click.option(
+            "--catalog-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Overlay catalog records from YAML/JSON files in this directory (same id overrides).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -45,8 +58,12 @@ def plugin_options(func: F) -> F:
 
 
 def selection_options(func: F) -> F:
-    func = click.option("--ignore", multiple=True, metavar="IDS", help="Skip checks by id or prefix, e.g. COST,LIC002.")(func)
-    func = click.option("--select", multiple=True, metavar="IDS", help="Run only checks by id or prefix, e.g. HW,LIC.")(func)
+    func = click.option(
+        "--ignore", multiple=True, metavar="IDS", help="Skip checks by id or prefix, e.g. COST,LIC002."
+    )(func)
+    func = click.option("--select", multiple=True, metavar="IDS", help="Run only checks by id or prefix, e.g. HW,LIC.")(
+        func
+    )
     return func
 
 
@@ -131,8 +148,16 @@ def cli() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the report to this file.")
 @plugin_options
 @selection_options
-def plan(answers: Path, fmt: str, out: Path | None, plugins: tuple[str, ...], strict_plugins: bool,
-         catalog_dir: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+def plan(
+    answers: Path,
+    fmt: str,
+    out: Path | None,
+    plugins: tuple[str, ...],
+    strict_plugins: bool,
+    catalog_dir: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> None:
     """Assess every catalog candidate against the answers and recommend a road and a model."""
     from advisor.engine import run_plan
     from advisor.requirements import load_requirements
@@ -153,8 +178,18 @@ def plan(answers: Path, fmt: str, out: Path | None, plugins: tuple[str, ...], st
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @plugin_options
 @selection_options
-def check(model: str, answers: Path, quant: str | None, hardware: str | None, fmt: str, plugins: tuple[str, ...],
-          strict_plugins: bool, catalog_dir: Path | None, select: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+def check(
+    model: str,
+    answers: Path,
+    quant: str | None,
+    hardware: str | None,
+    fmt: str,
+    plugins: tuple[str, ...],
+    strict_plugins: bool,
+    catalog_dir: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> None:
     """Assess one model (catalog id) against the answers; exit 1 when no variant is acceptable."""
     from advisor.engine import run_plan
     from advisor.errors import InputError
@@ -186,8 +221,9 @@ def check(model: str, answers: Path, quant: str | None, hardware: str | None, fm
 @click.argument("kind", type=click.Choice(KIND_CHOICES))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @plugin_options
-def catalog_command(kind: str, fmt: str, plugins: tuple[str, ...], strict_plugins: bool,
-                    catalog_dir: Path | None) -> None:
+def catalog_command(
+    kind: str, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None
+) -> None:
     """List the catalog's models, APIs, hardware, licences or weight formats."""
     context = make_context(plugins, strict_plugins, catalog_dir)
     catalog = context.catalog
@@ -233,8 +269,13 @@ def checks_command(fmt: str, plugins: tuple[str, ...]) -> None:
     host = PluginHost(strict=False).load(extra=plugins)
     context = AdvisorContext(host=host)
     rows = [
-        {"id": rc.check.id, "category": rc.check.category, "plugin": rc.plugin, "summary": rc.check.summary,
-         "kinds": list(rc.check.kinds)}
+        {
+            "id": rc.check.id,
+            "category": rc.check.category,
+            "plugin": rc.plugin,
+            "summary": rc.check.summary,
+            "kinds": list(rc.check.kinds),
+        }
         for rc in context.checks
     ]
     if fmt == "json":
@@ -278,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("ADVISOR_DEBUG"):
             raise
-        click.echo(f"advisor: internal error: {type(exc).__name__}: {exc} (set ADVISOR_DEBUG=1 for the traceback)",
-                   err=True)
+        click.echo(
+            f"advisor: internal error: {type(exc).__name__}: {exc} (set ADVISOR_DEBUG=1 for the traceback)", err=True
+        )
         sys.exit(70)

@@ -62,9 +62,7 @@ class AdvisorContext:
             if isinstance(obj, expected):
                 good.append((plugin, obj))
             else:
-                self.host.record_error(
-                    plugin, f"{hook} registered {type(obj).__name__}, expected {expected.__name__}"
-                )
+                self.host.record_error(plugin, f"{hook} registered {type(obj).__name__}, expected {expected.__name__}")
         return good
 
     @property
@@ -77,8 +75,7 @@ class AdvisorContext:
                     first = by_id[check.id].plugin
                     names = sorted({first, plugin})
                     raise PluginError(
-                        f"check id {check.id} is registered twice: by plugin {names[0]!r} "
-                        f"and by plugin {names[-1]!r}"
+                        f"check id {check.id} is registered twice: by plugin {names[0]!r} and by plugin {names[-1]!r}"
                     )
                 by_id[check.id] = RegisteredCheck(check, plugin)
             self._checks = [by_id[k] for k in sorted(by_id)]

@@ -124,9 +124,7 @@ def plan_deployment(
     return deployment
 
 
-def run_plan(
-    requirements: Requirements, context: AdvisorContext, candidates: list[Candidate] | None = None
-) -> Plan:
+def run_plan(requirements: Requirements, context: AdvisorContext, candidates: list[Candidate] | None = None) -> Plan:
     """The whole pipeline. ``candidates`` restricts the run (``advisor check``)."""
     pool = candidates if candidates is not None else build_candidates(requirements, context.catalog)
     assessments = assess_all(pool, requirements, context)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 QuestionKind = Literal["text", "number", "choice", "multi_choice", "confirm"]
@@ -25,7 +26,7 @@ class Question:
     choices: tuple[str, ...] = ()
     default: Any = None
     unit: str | None = None
-    when: Callable[[Mapping[str, Any]], bool] | None = field(default=None, compare=False)
+    when: Callable[[Mapping[str, Any]], bool] | None = dataclasses.field(default=None, compare=False)
 
 
 CatalogKindName = Literal["models", "apis", "hardware", "licenses", "quants"]
@@ -41,7 +42,7 @@ class CatalogSource:
 
     name: str
     kind: CatalogKindName
-    load: Callable[[], Iterable[Any]] | None = field(default=None, compare=False)
+    load: Callable[[], Iterable[Any]] | None = dataclasses.field(default=None, compare=False)
     path: Any = None
 
     def __post_init__(self) -> None:
@@ -56,5 +57,5 @@ class Backend:
     name: str
     description: str
     formats: tuple[str, ...]
-    is_available: Callable[[], bool] = field(compare=False)
+    is_available: Callable[[], bool] = dataclasses.field(compare=False)
     install_hint: str = ""

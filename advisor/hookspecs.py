@@ -67,4 +67,3 @@ def advisor_deployment_plan(
 
 #: Hooks where one answer wins; the others collect every plugin's answer.
 FIRSTRESULT_HOOKS = ("advisor_rank", "advisor_deployment_plan")
-

@@ -8,6 +8,7 @@ against the plugin's name and the run goes on, unless strict mode asks for it to
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -124,7 +125,7 @@ class PluginHost:
         """Load every plugin source: built-ins, the entry-point group, ``ADVISOR_PLUGINS`` and ``extra``."""
         if builtins:
             for name, module in BUILTIN_PLUGINS.items():
-                self._load(name, "builtin", module, lambda m=module: importlib.import_module(m))
+                self._load(name, "builtin", module, functools.partial(importlib.import_module, module))
         if entrypoints:
             self._load_entrypoints()
         for spec in [*_split_env("ADVISOR_PLUGINS"), *extra]:
@@ -140,7 +141,7 @@ class PluginHost:
                 if not file.exists():
                     self._fail(file.stem, "path", str(file), f"FileNotFoundError: {file}")
                     continue
-                self._load(file.stem, "path", str(file), lambda f=file: _import_from_path(f))
+                self._load(file.stem, "path", str(file), functools.partial(_import_from_path, file))
         else:
             self._load(spec, "module", spec, lambda: importlib.import_module(spec))
 
@@ -173,9 +174,7 @@ class PluginHost:
             info.version = getattr(plugin, "__version__", None)
         try:
             self.pm.register(plugin, name=name)
-            unknown = [
-                hook.name for hook in (self.pm.get_hookcallers(plugin) or []) if not hook.has_spec()
-            ]
+            unknown = [hook.name for hook in (self.pm.get_hookcallers(plugin) or []) if not hook.has_spec()]
             if unknown:
                 raise pluggy.PluginValidationError(plugin, f"unknown hook(s): {', '.join(sorted(unknown))}")
         except Exception as exc:
@@ -240,6 +239,7 @@ class PluginHost:
         A plugin that raises is recorded and skipped, so a broken ranker falls back to the next
         one (ultimately the built-in) instead of ending the run.
         """
+
         def order(impl: Any) -> tuple[int, str]:
             return (0 if impl.tryfirst else 2 if impl.trylast else 1, impl.plugin_name)
 
@@ -263,6 +263,4 @@ class PluginHost:
 
     def plugin_infos(self, include_builtin: bool) -> list[PluginInfo]:
         """Plugins for listing, sorted by name; built-ins only when asked."""
-        return sorted(
-            (i for i in self.infos.values() if include_builtin or not i.builtin), key=lambda i: i.name
-        )
+        return sorted((i for i in self.infos.values() if include_builtin or not i.builtin), key=lambda i: i.name)

@@ -23,9 +23,7 @@ from pydantic import (
 from advisor.errors import InputError
 from advisor.structured_files import format_validation_error, read_structured_file
 
-UseCase = Literal[
-    "chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"
-]
+UseCase = Literal["chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"]
 QualityLevel = Literal["low", "medium", "high", "frontier"]
 MlopsLevel = Literal["none", "basic", "strong"]
 

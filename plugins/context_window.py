@@ -30,5 +30,6 @@ def context_fits(candidate: Candidate, requirements: Requirements) -> Iterator[F
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
-    register(Check(id="CTX001", category="context", summary="Context window covers the required context",
-                   run=context_fits))
+    register(
+        Check(id="CTX001", category="context", summary="Context window covers the required context", run=context_fits)
+    )

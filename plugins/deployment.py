@@ -17,8 +17,9 @@ def _gguf_name(repo_id: str, quant: str) -> str:
 
 
 @hookimpl(trylast=True)
-def advisor_deployment_plan(candidate: Assessment, requirements: Requirements,
-                            context: AdvisorContext) -> Deployment | None:
+def advisor_deployment_plan(
+    candidate: Assessment, requirements: Requirements, context: AdvisorContext
+) -> Deployment | None:
     chosen = candidate.candidate
     if chosen.kind != "open_source" or chosen.quant is None:
         return None
@@ -31,23 +32,61 @@ def advisor_deployment_plan(candidate: Assessment, requirements: Requirements,
     on_cuda = sizing is not None and sizing.device is not None and sizing.device.backend in {"cuda", "rocm"}
     if sizing is not None and sizing.fit.fits == "gpu" and on_cuda and (count > 1 or concurrency > 8):
         quantization = VLLM_QUANTIZATION.get(chosen.quant)
-        parts = ["vllm", "serve", chosen.id, "--tensor-parallel-size", str(count), "--max-model-len", str(ctx),
-                 "--gpu-memory-utilization", "0.90"]
+        parts = [
+            "vllm",
+            "serve",
+            chosen.id,
+            "--tensor-parallel-size",
+            str(count),
+            "--max-model-len",
+            str(ctx),
+            "--gpu-memory-utilization",
+            "0.90",
+        ]
         if quantization:
             parts += ["--quantization", quantization]
             if quantization == "awq":
                 notes.append(f"use an AWQ 4-bit checkpoint of {chosen.id} in place of the original weights")
         notes.append("vLLM batches many streams across the GPUs; llama.cpp is simpler for one device")
-        return Deployment(candidate=chosen.key, engine="vllm", quant=chosen.quant, hardware=chosen.hardware,
-                          hardware_count=count, command=shlex.join(parts), notes=notes)
+        return Deployment(
+            candidate=chosen.key,
+            engine="vllm",
+            quant=chosen.quant,
+            hardware=chosen.hardware,
+            hardware_count=count,
+            command=shlex.join(parts),
+            notes=notes,
+        )
     gpu_layers = sizing.fit.gpu_layers if sizing is not None else 0
-    parts = ["llama-server", "-m", _gguf_name(chosen.id, chosen.quant), "-ngl", str(gpu_layers), "-c",
-             str(ctx * parallel), "--parallel", str(parallel), "--host", "127.0.0.1", "--port", "8080"]
-    notes.append(f"download a {chosen.quant} GGUF of {chosen.id}; `-c` is the total context shared by "
-                 f"{parallel} parallel slots of {ctx} tokens")
+    parts = [
+        "llama-server",
+        "-m",
+        _gguf_name(chosen.id, chosen.quant),
+        "-ngl",
+        str(gpu_layers),
+        "-c",
+        str(ctx * parallel),
+        "--parallel",
+        str(parallel),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8080",
+    ]
+    notes.append(
+        f"download a {chosen.quant} GGUF of {chosen.id}; `-c` is the total context shared by "
+        f"{parallel} parallel slots of {ctx} tokens"
+    )
     if sizing is not None and sizing.fit.fits == "partial":
         notes.append(f"-ngl {gpu_layers}: partial offload, the remaining layers run on the CPU")
     if sizing is not None and sizing.fit.fits == "cpu":
         notes.append("CPU only: set --threads to the number of physical cores")
-    return Deployment(candidate=chosen.key, engine="llama.cpp", quant=chosen.quant, hardware=chosen.hardware,
-                      hardware_count=count, command=shlex.join(parts), notes=notes)
+    return Deployment(
+        candidate=chosen.key,
+        engine="llama.cpp",
+        quant=chosen.quant,
+        hardware=chosen.hardware,
+        hardware_count=count,
+        command=shlex.join(parts),
+        notes=notes,
+    )

@@ -64,5 +64,12 @@ def commercial_use_allowed(
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
-    register(Check(id="LIC001", category="license", summary="Licence allows the planned (commercial) use",
-                   run=commercial_use_allowed, kinds=("open_source",)))
+    register(
+        Check(
+            id="LIC001",
+            category="license",
+            summary="Licence allows the planned (commercial) use",
+            run=commercial_use_allowed,
+            kinds=("open_source",),
+        )
+    )

@@ -15,6 +15,12 @@ def llama_cpp_installed() -> bool:
 
 @hookimpl
 def advisor_register_backends(register: Callable[[Backend], None]) -> None:
-    register(Backend(name="llama.cpp", description="llama.cpp through llama-cpp-python, CPU or GPU",
-                     formats=("gguf",), is_available=llama_cpp_installed,
-                     install_hint="pip install 'model-advisor[smoke]'"))
+    register(
+        Backend(
+            name="llama.cpp",
+            description="llama.cpp through llama-cpp-python, CPU or GPU",
+            formats=("gguf",),
+            is_available=llama_cpp_installed,
+            install_hint="pip install 'model-advisor[smoke]'",
+        )
+    )

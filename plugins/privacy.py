@@ -50,5 +50,11 @@ def data_stays_where_required(candidate: Candidate, requirements: Requirements) 
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
-    register(Check(id="PRIV001", category="privacy", summary="Data stays where the answers require",
-                   run=data_stays_where_required))
+    register(
+        Check(
+            id="PRIV001",
+            category="privacy",
+            summary="Data stays where the answers require",
+            run=data_stays_where_required,
+        )
+    )

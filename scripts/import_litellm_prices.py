@@ -4,9 +4,13 @@ Reads a copy of BerriAI/litellm ``model_prices_and_context_window.json`` (MIT li
 Berri AI), keeps the curated chat models listed in :data:`CURATED`, converts USD-per-token prices to USD per
 million tokens and writes one :class:`advisor.catalog_records.ApiRecord`-shaped mapping per model.
 
+Published benchmark scores are attached from :data:`BENCHMARKS` (each with its source URL and setting); keys that
+serve an open model listed in catalog/models.yaml inherit that model's scores first, so a hosted and a self-hosted
+copy of the same weights are compared on the same numbers.
+
 Usage (from the repository root)::
 
-    python scripts/import_litellm_prices.py [PRICES_JSON] [--out catalog/apis.yaml]
+    python scripts/import_litellm_prices.py [PRICES_JSON] [--out catalog/apis.yaml] [--models catalog/models.yaml]
 
 Keys that are missing from the price file, are not ``mode: chat``, or have no price or context limit are
 reported on stderr and skipped; the exit status is 1 only if nothing could be written.
@@ -28,6 +32,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PRICES = REPO_ROOT / ".." / "shared" / "data" / "litellm_prices.json"
 DEFAULT_OUT = REPO_ROOT / "catalog" / "apis.yaml"
+DEFAULT_MODELS = REPO_ROOT / "catalog" / "models.yaml"
 
 SOURCE = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
 AS_OF = dt.date(2026, 7, 24)  # last sync of the LiteLLM copy in shared/data (its README)
@@ -109,9 +114,7 @@ CURATED: tuple[Curated, ...] = (
     # Cohere
     Curated("command-a-03-2025", "Cohere Command A (03-2025)"),
     Curated("command-r-08-2024", "Cohere Command R (08-2024)", "CohereForAI/c4ai-command-r-08-2024"),
-    Curated(
-        "command-r-plus-08-2024", "Cohere Command R+ (08-2024)", "CohereForAI/c4ai-command-r-plus-08-2024"
-    ),
+    Curated("command-r-plus-08-2024", "Cohere Command R+ (08-2024)", "CohereForAI/c4ai-command-r-plus-08-2024"),
     # Groq (hosted open weights)
     Curated("groq/llama-3.3-70b-versatile", "Llama 3.3 70B on Groq", "meta-llama/Llama-3.3-70B-Instruct"),
     Curated("groq/llama-3.1-8b-instant", "Llama 3.1 8B on Groq", "meta-llama/Llama-3.1-8B-Instruct"),
@@ -128,9 +131,7 @@ CURATED: tuple[Curated, ...] = (
         "meta-llama/Llama-4-Maverick-17B-128E-Instruct",
     ),
     Curated("groq/qwen/qwen3-32b", "Qwen3 32B on Groq", "Qwen/Qwen3-32B"),
-    Curated(
-        "groq/moonshotai/kimi-k2-instruct-0905", "Kimi K2 (0905) on Groq", "moonshotai/Kimi-K2-Instruct-0905"
-    ),
+    Curated("groq/moonshotai/kimi-k2-instruct-0905", "Kimi K2 (0905) on Groq", "moonshotai/Kimi-K2-Instruct-0905"),
     # Together AI (hosted open weights)
     Curated(
         "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
@@ -158,9 +159,7 @@ CURATED: tuple[Curated, ...] = (
         "DeepSeek R1 0528 on Together",
         "deepseek-ai/DeepSeek-R1-0528",
     ),
-    Curated(
-        "together_ai/deepseek-ai/DeepSeek-V3.1", "DeepSeek V3.1 on Together", "deepseek-ai/DeepSeek-V3.1"
-    ),
+    Curated("together_ai/deepseek-ai/DeepSeek-V3.1", "DeepSeek V3.1 on Together", "deepseek-ai/DeepSeek-V3.1"),
     Curated("together_ai/openai/gpt-oss-120b", "gpt-oss-120b on Together", "openai/gpt-oss-120b"),
     Curated("together_ai/zai-org/GLM-4.7", "GLM-4.7 on Together", "zai-org/GLM-4.7"),
     Curated("together_ai/moonshotai/Kimi-K2.5", "Kimi K2.5 on Together", "moonshotai/Kimi-K2.5"),
@@ -183,16 +182,54 @@ CONTEXT_FALLBACK: dict[str, tuple[int, str]] = {
     ),
 }
 
-# Published LMArena scores of the open model a key serves (never invented: each comes from
-# shared/research/license_quality.md, table B6, with the leaderboard snapshot it was read from).
+# --- Published benchmark scores -------------------------------------------------------------------------------
+#
+# Every number below was read from the source it cites (or, where the note says so, from a verbatim copy of that
+# source); none is estimated. Keys follow catalog/models.yaml: mmlu, mmlu_pro, gpqa, ifeval, humaneval, math
+# (percent) and arena_elo (LMArena score). Scores depend on prompting, shots and reasoning effort, so each note
+# states the setting. For keys that serve an open model listed in catalog/models.yaml, that model's scores are
+# copied at build time (see open_model_benchmarks) so hosted and self-hosted versions compare on the same numbers;
+# the entries here only fill keys that models.yaml lacks.
+
 OPENLM_ARENA = "https://openlm.ai/chatbot-arena/"
 ARENA_2026 = "https://github.com/oolong-tea-2026/arena-ai-leaderboards"
+ARENA_2026_DATE = "2026-04-19"
 _ARENA_NOTE = "LMArena score of the instruct model (openlm.ai mirror, attribution LMSYS), snapshot {date}"
-_ARENA_2026_NOTE = "LMArena top-50 snapshot {date} (oolong-tea-2026/arena-ai-leaderboards)"
+_ARENA_2026_NOTE = "LMArena top-50 snapshot {date} (oolong-tea-2026/arena-ai-leaderboards, data/{date}/text.json)"
+
+SIMPLE_EVALS = "https://github.com/openai/simple-evals/blob/main/README.md"
+OPENAI_GPT54_SMALL = "https://openai.com/index/introducing-gpt-5-4-mini-and-nano/"
+ANTHROPIC_CLAUDE3 = "https://www.anthropic.com/news/claude-3-family"
+ANTHROPIC_OPUS47 = "https://www.anthropic.com/news/claude-opus-4-7"
+GEMINI_25_REPORT = "https://arxiv.org/abs/2507.06261"
+DEEPSEEK_V4_CARD = "https://huggingface.co/deepseek-ai/DeepSeek-V4-Pro"
+DEEPSEEK_R1_0528_CARD = "https://huggingface.co/deepseek-ai/DeepSeek-R1-0528"
+DEEPSEEK_V31_CARD = "https://huggingface.co/deepseek-ai/DeepSeek-V3.1"
+GLM_47_CARD = "https://huggingface.co/zai-org/GLM-4.7"
+KIMI_K25_CARD = "https://huggingface.co/moonshotai/Kimi-K2.5"
+LLAMA31_CARD = "https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/MODEL_CARD.md"
+LLAMA4_CARD = "https://github.com/meta-llama/llama-models/blob/main/models/llama4/MODEL_CARD.md"
+QWEN3_235B_2507_CARD = "https://huggingface.co/Qwen/Qwen3-235B-A22B-Instruct-2507"
+QWEN3_NEXT_CARD = "https://huggingface.co/Qwen/Qwen3-Next-80B-A3B-Instruct"
+
+_SIMPLE_EVALS_NOTE = "OpenAI simple-evals, 0-shot chain-of-thought"
 
 
-def _arena(value: float, date: str, source: str = OPENLM_ARENA) -> dict[str, Any]:
+def _score(value: float, source: str, as_of: str | None = None, note: str | None = None) -> dict[str, Any]:
+    """One accuracy score in percent."""
+    score: dict[str, Any] = {"value": value, "scale": "percent", "source": source}
+    if as_of:
+        score["as_of"] = dt.date.fromisoformat(as_of)
+    if note:
+        score["note"] = note
+    return score
+
+
+def _arena(value: float, date: str, source: str = OPENLM_ARENA, entry: str | None = None) -> dict[str, Any]:
+    """One LMArena score; ``entry`` names the leaderboard row when it differs from the API key."""
     note = (_ARENA_NOTE if source == OPENLM_ARENA else _ARENA_2026_NOTE).format(date=date)
+    if entry:
+        note += f"; leaderboard entry '{entry}'"
     return {
         "value": value,
         "scale": "elo",
@@ -202,16 +239,284 @@ def _arena(value: float, date: str, source: str = OPENLM_ARENA) -> dict[str, Any
     }
 
 
-BENCHMARKS: dict[str, dict[str, dict[str, Any]]] = {
-    "groq/llama-3.3-70b-versatile": {"arena": _arena(1256, "2025-02-21")},
-    "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo": {"arena": _arena(1256, "2025-02-21")},
-    "groq/llama-3.1-8b-instant": {"arena": _arena(1175, "2024-11-13")},
-    "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo": {"arena": _arena(1175, "2024-11-13")},
-    "together_ai/meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo": {"arena": _arena(1267, "2024-11-13")},
-    "together_ai/deepseek-ai/DeepSeek-R1-0528-tput": {"arena": _arena(1424, "2025-07-01")},
-    "together_ai/Qwen/Qwen3.5-397B-A17B": {"arena": _arena(1446, "2026-04-19", ARENA_2026)},
-    "together_ai/zai-org/GLM-4.7": {"arena": _arena(1443, "2026-04-19", ARENA_2026)},
+def _arena_2026(value: float, entry: str) -> dict[str, Any]:
+    return _arena(value, ARENA_2026_DATE, ARENA_2026, entry)
+
+
+def _simple_evals(
+    mmlu: float, gpqa: float, math: float, humaneval: float | None, as_of: str, snapshot: str, math_500: bool
+) -> dict[str, dict[str, Any]]:
+    """The MMLU / GPQA / MATH / HumanEval row of the simple-evals README for one OpenAI snapshot."""
+    row = f"{_SIMPLE_EVALS_NOTE}, row {snapshot}"
+    scores = {
+        "mmlu": _score(mmlu, SIMPLE_EVALS, as_of, row),
+        "gpqa": _score(gpqa, SIMPLE_EVALS, as_of, f"GPQA Diamond; {row}"),
+        "math": _score(math, SIMPLE_EVALS, as_of, f"{'MATH-500' if math_500 else 'MATH'}; {row}"),
+    }
+    if humaneval is not None:
+        scores["humaneval"] = _score(humaneval, SIMPLE_EVALS, as_of, row)
+    return scores
+
+
+_GPT4O_NOTE = "; assumes the gpt-4o alias serves 2024-08-06 (the 2024-11-20 row: MMLU 85.7, GPQA 46.0)"
+_LLAMA31_405B = {
+    "mmlu": _score(87.3, LLAMA31_CARD, "2024-07-23", "5-shot, macro_avg/acc"),
+    "mmlu_pro": _score(73.3, LLAMA31_CARD, "2024-07-23", "CoT, 5-shot"),
+    "gpqa": _score(50.7, LLAMA31_CARD, "2024-07-23", "0-shot, em (GPQA main set per card)"),
+    "ifeval": _score(88.6, LLAMA31_CARD, "2024-07-23"),
+    "humaneval": _score(89.0, LLAMA31_CARD, "2024-07-23", "0-shot pass@1"),
+    "math": _score(73.8, LLAMA31_CARD, "2024-07-23", "MATH CoT 0-shot, final_em"),
+    "arena_elo": _arena(1267, "2024-11-13"),
 }
+_LLAMA4_NOTE = "instruction-tuned model, 0-shot"
+_DSV4_NOTE = "{column} column of the DeepSeek-V4 evaluation table (model card)"
+_DEEPSEEK_V4_FLASH_THINKING = {
+    "mmlu_pro": _score(86.4, DEEPSEEK_V4_CARD, "2026-04-24", _DSV4_NOTE.format(column="V4-Flash High") + ", EM"),
+    "gpqa": _score(
+        87.4, DEEPSEEK_V4_CARD, "2026-04-24", "GPQA Diamond pass@1; " + _DSV4_NOTE.format(column="V4-Flash High")
+    ),
+}
+
+BENCHMARKS: dict[str, dict[str, dict[str, Any]]] = {
+    # OpenAI: simple-evals README table (OpenAI's published numbers).
+    "gpt-4o": {
+        key: {**score, "note": score["note"] + _GPT4O_NOTE}
+        for key, score in _simple_evals(88.7, 53.1, 75.9, 90.2, "2024-08-06", "gpt-4o-2024-08-06", False).items()
+    },
+    "gpt-4o-mini": _simple_evals(82.0, 40.2, 70.2, 87.2, "2024-07-18", "gpt-4o-mini-2024-07-18", False),
+    "gpt-4.1": _simple_evals(90.2, 66.3, 82.1, 94.5, "2025-04-14", "gpt-4.1-2025-04-14", True),
+    "gpt-4.1-mini": _simple_evals(87.5, 65.0, 81.4, 93.8, "2025-04-14", "gpt-4.1-mini-2025-04-14", True),
+    "gpt-4.1-nano": _simple_evals(80.1, 50.3, 62.3, 87.0, "2025-04-14", "gpt-4.1-nano-2025-04-14", True),
+    "o3": _simple_evals(92.9, 82.8, 97.8, 87.4, "2025-04-16", "o3 (medium effort, no tools)", True),
+    "o3-mini": _simple_evals(85.9, 74.9, 97.3, 96.3, "2025-01-31", "o3-mini (default medium effort)", True),
+    "o4-mini": _simple_evals(90.0, 77.6, 97.5, 97.3, "2025-04-16", "o4-mini (medium effort, no tools)", True),
+    # GPT-5 family: OpenAI publishes GPQA but not MMLU-Pro; the MMLU-Pro values are the ones other vendors report
+    # for these models in their own model cards (named in each note).
+    "gpt-5": {
+        "mmlu_pro": _score(87.5, GLM_47_CARD, None, "'GPT-5-High' column of the GLM-4.7 model card comparison"),
+        "gpqa": _score(
+            85.7,
+            GLM_47_CARD,
+            None,
+            "GPQA Diamond, 'GPT-5-High' column of the GLM-4.7 model card; same value in the DeepSeek-V3.2 report "
+            "and OpenAI's GPT-5 launch (no tools)",
+        ),
+        "arena_elo": _arena_2026(1433, "gpt-5-high"),
+    },
+    "gpt-5-mini": {
+        "gpqa": _score(
+            81.6, OPENAI_GPT54_SMALL, "2026-03-17", "GPQA Diamond, 'GPT-5 mini (high)' column of OpenAI's table"
+        ),
+    },
+    "gpt-5.1": {
+        "mmlu_pro": _score(87.0, GLM_47_CARD, None, "'GPT-5.1-High' column of the GLM-4.7 model card comparison"),
+        "gpqa": _score(88.1, GLM_47_CARD, None, "GPQA Diamond, 'GPT-5.1-High' column of the GLM-4.7 model card"),
+        "arena_elo": _arena_2026(1439, "gpt-5.1"),
+    },
+    "gpt-5.2": {
+        "mmlu_pro": _score(86.7, KIMI_K25_CARD, None, "'GPT-5.2 (xhigh)' column of the Kimi K2.5 model card"),
+        "gpqa": _score(92.4, KIMI_K25_CARD, None, "GPQA Diamond, 'GPT-5.2 (xhigh)' column of the Kimi K2.5 model card"),
+        "arena_elo": _arena_2026(1439, "gpt-5.2"),
+    },
+    "gpt-5.4": {
+        "mmlu_pro": _score(
+            87.5, DEEPSEEK_V4_CARD, "2026-04-24", "'GPT-5.4 xHigh' column of the DeepSeek-V4 model card comparison"
+        ),
+        "gpqa": _score(93.0, OPENAI_GPT54_SMALL, "2026-03-17", "GPQA Diamond, xhigh reasoning effort (OpenAI)"),
+        "arena_elo": _arena_2026(1468, "gpt-5.4"),
+    },
+    "gpt-5.4-mini": {
+        "gpqa": _score(88.0, OPENAI_GPT54_SMALL, "2026-03-17", "GPQA Diamond, xhigh reasoning effort (OpenAI)"),
+        "arena_elo": _arena_2026(1458, "gpt-5.4-mini-high"),
+    },
+    "gpt-5.4-nano": {
+        "gpqa": _score(82.8, OPENAI_GPT54_SMALL, "2026-03-17", "GPQA Diamond, xhigh reasoning effort (OpenAI)"),
+    },
+    # Anthropic
+    "claude-3-haiku-20240307": {
+        "mmlu": _score(
+            75.2, ANTHROPIC_CLAUDE3, "2024-03-04", "5-shot; Anthropic launch table, read from verbatim copies"
+        ),
+        "humaneval": _score(
+            75.9, ANTHROPIC_CLAUDE3, "2024-03-04", "0-shot; Anthropic launch table, read from verbatim copies"
+        ),
+        "math": _score(
+            38.9, ANTHROPIC_CLAUDE3, "2024-03-04", "0-shot CoT; Anthropic launch table, read from verbatim copies"
+        ),
+    },
+    "claude-sonnet-4-5": {
+        "mmlu_pro": _score(
+            88.2,
+            GLM_47_CARD,
+            None,
+            "'Claude Sonnet 4.5' column of the GLM-4.7 model card (same in DeepSeek-V3.2 report)",
+        ),
+        "gpqa": _score(
+            83.4,
+            GLM_47_CARD,
+            None,
+            "GPQA Diamond, 'Claude Sonnet 4.5' column of the GLM-4.7 model card; Anthropic's launch figure is the same",
+        ),
+        "arena_elo": _arena_2026(1452, "claude-sonnet-4-5-20250929"),
+    },
+    "claude-sonnet-4-6": {"arena_elo": _arena_2026(1463, "claude-sonnet-4-6")},
+    "claude-opus-4-1": {"arena_elo": _arena_2026(1447, "claude-opus-4-1-20250805")},
+    "claude-opus-4-5": {
+        "mmlu_pro": _score(89.3, KIMI_K25_CARD, None, "'Claude 4.5 Opus' column of the Kimi K2.5 model card"),
+        "gpqa": _score(87.0, KIMI_K25_CARD, None, "GPQA Diamond, 'Claude 4.5 Opus' column of the Kimi K2.5 model card"),
+        "arena_elo": _arena_2026(1469, "claude-opus-4-5-20251101"),
+    },
+    "claude-opus-4-7": {
+        "gpqa": _score(
+            94.2, ANTHROPIC_OPUS47, "2026-04-16", "GPQA Diamond; Anthropic launch table, read from verbatim copies"
+        ),
+        "arena_elo": _arena_2026(1498, "claude-opus-4-7"),
+    },
+    # Google
+    "gemini/gemini-2.5-flash": {
+        "gpqa": _score(
+            82.8, GEMINI_25_REPORT, "2025-06-17", "GPQA Diamond, single attempt (Gemini 2.5 report, Table 3)"
+        ),
+    },
+    "gemini/gemini-2.5-pro": {
+        "gpqa": _score(
+            86.4, GEMINI_25_REPORT, "2025-06-17", "GPQA Diamond, single attempt (Gemini 2.5 report, Table 3)"
+        ),
+        "arena_elo": _arena_2026(1449, "gemini-2.5-pro"),
+    },
+    "gemini/gemini-3-flash-preview": {"arena_elo": _arena_2026(1474, "gemini-3-flash")},
+    "gemini/gemini-3.1-flash-lite": {"arena_elo": _arena_2026(1438, "gemini-3.1-flash-lite-preview")},
+    "gemini/gemini-3.1-pro-preview": {
+        "mmlu_pro": _score(
+            91.0, DEEPSEEK_V4_CARD, "2026-04-24", "'Gemini-3.1-Pro High' column of the DeepSeek-V4 model card"
+        ),
+        "gpqa": _score(
+            94.3,
+            DEEPSEEK_V4_CARD,
+            "2026-04-24",
+            "GPQA Diamond, 'Gemini-3.1-Pro High' column of the DeepSeek-V4 model card; Anthropic's Opus 4.7 launch "
+            "table gives the same value",
+        ),
+        "arena_elo": _arena_2026(1492, "gemini-3.1-pro-preview"),
+    },
+    # DeepSeek API: since 2026-04-24 the legacy aliases route to DeepSeek-V4-Flash (deepseek-chat = non-thinking,
+    # deepseek-reasoner = thinking) until their retirement on 2026-07-24; deepseek-v4-* default to thinking.
+    "deepseek/deepseek-chat": {
+        "mmlu_pro": _score(
+            83.0,
+            DEEPSEEK_V4_CARD,
+            "2026-04-24",
+            _DSV4_NOTE.format(column="V4-Flash Non-Think") + ", EM; alias of V4-Flash non-thinking since 2026-04-24",
+        ),
+        "gpqa": _score(
+            71.2,
+            DEEPSEEK_V4_CARD,
+            "2026-04-24",
+            "GPQA Diamond pass@1; " + _DSV4_NOTE.format(column="V4-Flash Non-Think"),
+        ),
+    },
+    "deepseek/deepseek-reasoner": {
+        key: {**score, "note": score["note"] + "; alias of V4-Flash thinking since 2026-04-24"}
+        for key, score in _DEEPSEEK_V4_FLASH_THINKING.items()
+    },
+    "deepseek/deepseek-v4-flash": {
+        key: {**score, "note": score["note"] + "; thinking is the API default"}
+        for key, score in _DEEPSEEK_V4_FLASH_THINKING.items()
+    },
+    "deepseek/deepseek-v4-pro": {
+        "mmlu_pro": _score(87.1, DEEPSEEK_V4_CARD, "2026-04-24", _DSV4_NOTE.format(column="V4-Pro High") + ", EM"),
+        "gpqa": _score(
+            89.1, DEEPSEEK_V4_CARD, "2026-04-24", "GPQA Diamond pass@1; " + _DSV4_NOTE.format(column="V4-Pro High")
+        ),
+    },
+    # Hosted open weights (fills keys that catalog/models.yaml has no entry for).
+    "groq/llama-3.3-70b-versatile": {"arena_elo": _arena(1256, "2025-02-21")},
+    "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo": {"arena_elo": _arena(1256, "2025-02-21")},
+    "groq/llama-3.1-8b-instant": {"arena_elo": _arena(1175, "2024-11-13")},
+    "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo": {"arena_elo": _arena(1175, "2024-11-13")},
+    "together_ai/meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo": _LLAMA31_405B,
+    "groq/meta-llama/llama-4-scout-17b-16e-instruct": {
+        "mmlu_pro": _score(74.3, LLAMA4_CARD, "2025-04-05", f"{_LLAMA4_NOTE}, macro_avg/acc"),
+        "gpqa": _score(57.2, LLAMA4_CARD, "2025-04-05", f"GPQA Diamond, {_LLAMA4_NOTE}"),
+    },
+    "groq/meta-llama/llama-4-maverick-17b-128e-instruct": {
+        "mmlu_pro": _score(80.5, LLAMA4_CARD, "2025-04-05", f"{_LLAMA4_NOTE}, macro_avg/acc"),
+        "gpqa": _score(69.8, LLAMA4_CARD, "2025-04-05", f"GPQA Diamond, {_LLAMA4_NOTE}"),
+    },
+    "groq/qwen/qwen3-32b": {
+        key: _score(
+            value, QWEN3_NEXT_CARD, None, f"'Qwen3-32B Non-Thinking' column of the Qwen3-Next model card{extra}"
+        )
+        for key, value, extra in (
+            ("mmlu_pro", 71.9, ""),
+            ("gpqa", 54.6, "; thinking mode scores higher"),
+            ("ifeval", 83.2, ""),
+        )
+    },
+    "together_ai/Qwen/Qwen3-235B-A22B-Instruct-2507-tput": {
+        "mmlu_pro": _score(83.0, QWEN3_235B_2507_CARD, None, "model card 'Performance' table"),
+        "gpqa": _score(77.5, QWEN3_235B_2507_CARD, None, "model card 'Performance' table"),
+        "ifeval": _score(88.7, QWEN3_235B_2507_CARD, None, "model card 'Performance' table"),
+    },
+    "together_ai/Qwen/Qwen3.5-397B-A17B": {"arena_elo": _arena_2026(1446, "qwen3.5-397b-a17b")},
+    "together_ai/deepseek-ai/DeepSeek-R1-0528-tput": {
+        "mmlu_pro": _score(85.0, DEEPSEEK_R1_0528_CARD, "2025-05-28", "EM, model card evaluation table"),
+        "gpqa": _score(81.0, DEEPSEEK_R1_0528_CARD, "2025-05-28", "GPQA Diamond pass@1, model card evaluation table"),
+        "arena_elo": _arena(1424, "2025-07-01"),
+    },
+    "together_ai/deepseek-ai/DeepSeek-V3.1": {
+        "mmlu_pro": _score(
+            83.7, DEEPSEEK_V31_CARD, "2025-08-21", "non-thinking mode, EM (thinking mode: 84.8), model card"
+        ),
+        "gpqa": _score(
+            74.9,
+            DEEPSEEK_V31_CARD,
+            "2025-08-21",
+            "GPQA Diamond pass@1, non-thinking mode (thinking mode: 80.1), model card",
+        ),
+    },
+    "together_ai/zai-org/GLM-4.7": {
+        "mmlu_pro": _score(84.3, GLM_47_CARD, None, "model card benchmark table"),
+        "gpqa": _score(85.7, GLM_47_CARD, None, "GPQA Diamond, model card benchmark table"),
+        "arena_elo": _arena_2026(1443, "glm-4.7"),
+    },
+    "together_ai/moonshotai/Kimi-K2.5": {
+        "mmlu_pro": _score(87.1, KIMI_K25_CARD, None, "thinking mode, model card benchmark table"),
+        "gpqa": _score(87.6, KIMI_K25_CARD, None, "GPQA Diamond, thinking mode, model card benchmark table"),
+        "arena_elo": _arena_2026(1451, "kimi-k2.5-thinking"),
+    },
+}
+
+
+def load_open_model_benchmarks(path: Path) -> dict[str, dict[str, Any]]:
+    """Benchmarks per open-weights repo id from catalog/models.yaml; empty (with a warning) if unreadable."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"warning: cannot read {path} ({exc}); hosted open models get only the script's scores", file=sys.stderr)
+        return {}
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        return {}
+    return {
+        model["id"]: model["benchmarks"]
+        for model in models
+        if isinstance(model, dict) and isinstance(model.get("id"), str) and isinstance(model.get("benchmarks"), dict)
+    }
+
+
+def benchmarks_for(item: Curated, open_models: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """Scores for one key, and whether any were copied from the served open model's models.yaml entry.
+
+    The open model's own scores win, so a hosted and a self-hosted copy carry the same numbers; the script's
+    entries only add benchmarks that models.yaml does not list.
+    """
+    copied = open_models.get(item.open_weights or "", {})
+    merged = dict(copied)
+    for key, score in BENCHMARKS.get(item.key, {}).items():
+        merged.setdefault(key, score)
+    return merged, bool(copied)
+
 
 _TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 
@@ -258,8 +563,13 @@ def _positive_int(value: Any) -> int | None:
     return None
 
 
-def build_record(item: Curated, entry: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
-    """One catalog record, or ``(None, reason)`` when the entry cannot be used."""
+def build_record(
+    item: Curated, entry: dict[str, Any], open_models: dict[str, dict[str, Any]] | None = None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """One catalog record, or ``(None, reason)`` when the entry cannot be used.
+
+    ``open_models`` maps open-weights repo ids to their catalog/models.yaml benchmarks.
+    """
     if entry.get("mode") != "chat":
         return None, f"mode is {entry.get('mode')!r}, not 'chat'"
     input_price = _price(entry, "input_cost_per_token")
@@ -299,13 +609,14 @@ def build_record(item: Curated, entry: dict[str, Any]) -> tuple[dict[str, Any] |
     if tiers:
         record["long_context_tiers"] = tiers
         if any(tier["above_input_tokens"] >= context for tier in tiers):
-            notes.append(
-                "LiteLLM lists a long-context tier that starts at or above the listed context window"
-            )
+            notes.append("LiteLLM lists a long-context tier that starts at or above the listed context window")
     if item.open_weights:
         record["open_weights_model"] = item.open_weights
-    if item.key in BENCHMARKS:
-        record["benchmarks"] = BENCHMARKS[item.key]
+    benchmarks, copied = benchmarks_for(item, open_models or {})
+    if benchmarks:
+        record["benchmarks"] = benchmarks
+    if copied:
+        notes.append(f"benchmarks of the served model copied from catalog/models.yaml ({item.open_weights})")
 
     cache_write = _price(entry, "cache_creation_input_token_cost")
     if cache_write:
@@ -322,7 +633,9 @@ def build_record(item: Curated, entry: dict[str, Any]) -> tuple[dict[str, Any] |
     return record, None
 
 
-def build_catalog(prices: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+def build_catalog(
+    prices: dict[str, Any], open_models: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Records for every usable curated key, and one message per skipped key."""
     records: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -331,7 +644,7 @@ def build_catalog(prices: dict[str, Any]) -> tuple[list[dict[str, Any]], list[st
         if not isinstance(entry, dict):
             skipped.append(f"{item.key}: not in the price file")
             continue
-        record, reason = build_record(item, entry)
+        record, reason = build_record(item, entry, open_models)
         if record is None:
             skipped.append(f"{item.key}: {reason}")
         else:
@@ -368,10 +681,16 @@ def main(argv: list[str] | None = None) -> int:
         help="LiteLLM price JSON (default: %(default)s)",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output YAML (default: %(default)s)")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=DEFAULT_MODELS,
+        help="open-model catalog whose benchmarks hosted copies inherit (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     prices = json.loads(args.prices.read_text(encoding="utf-8"))
-    records, skipped = build_catalog(prices)
+    records, skipped = build_catalog(prices, load_open_model_benchmarks(args.models))
     for message in skipped:
         print(f"skipped {message}", file=sys.stderr)
     if not records:

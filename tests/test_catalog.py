@@ -9,23 +9,59 @@ from advisor.context import AdvisorContext
 from advisor.errors import InputError
 
 REQUIRED_MODELS = [
-    "meta-llama/Llama-2-7b-chat-hf", "meta-llama/Llama-2-13b-chat-hf", "meta-llama/Llama-2-70b-chat-hf",
-    "meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.2-1B-Instruct",
-    "meta-llama/Llama-3.2-3B-Instruct", "meta-llama/Llama-3.3-70B-Instruct", "mistralai/Mistral-7B-Instruct-v0.3",
-    "mistralai/Mixtral-8x7B-Instruct-v0.1", "mistralai/Mistral-Nemo-Instruct-2407",
+    "meta-llama/Llama-2-7b-chat-hf",
+    "meta-llama/Llama-2-13b-chat-hf",
+    "meta-llama/Llama-2-70b-chat-hf",
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.2-1B-Instruct",
+    "meta-llama/Llama-3.2-3B-Instruct",
+    "meta-llama/Llama-3.3-70B-Instruct",
+    "mistralai/Mistral-7B-Instruct-v0.3",
+    "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "mistralai/Mistral-Nemo-Instruct-2407",
     "mistralai/Mistral-Large-Instruct-2407",
     *[f"Qwen/Qwen2.5-{s}-Instruct" for s in ("0.5B", "1.5B", "3B", "7B", "14B", "32B", "72B")],
     *[f"google/gemma-2-{s}-it" for s in ("2b", "9b", "27b")],
     *[f"google/gemma-3-{s}-it" for s in ("270m", "1b", "4b", "12b", "27b")],
-    "microsoft/Phi-3-mini-4k-instruct", "microsoft/Phi-3.5-mini-instruct", "microsoft/phi-4",
-    "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "deepseek-ai/DeepSeek-V3", "CohereForAI/c4ai-command-r-v01",
-    "tiiuae/Falcon3-7B-Instruct", "allenai/OLMo-2-1124-7B-Instruct", "HuggingFaceTB/SmolLM2-1.7B-Instruct",
-    "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "openai/gpt-oss-20b", "openai/gpt-oss-120b",
+    "microsoft/Phi-3-mini-4k-instruct",
+    "microsoft/Phi-3.5-mini-instruct",
+    "microsoft/phi-4",
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",
+    "deepseek-ai/DeepSeek-V3",
+    "CohereForAI/c4ai-command-r-v01",
+    "tiiuae/Falcon3-7B-Instruct",
+    "allenai/OLMo-2-1124-7B-Instruct",
+    "HuggingFaceTB/SmolLM2-1.7B-Instruct",
+    "TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+    "openai/gpt-oss-20b",
+    "openai/gpt-oss-120b",
 ]
 REQUIRED_HARDWARE = [
-    "h100-sxm", "h100-pcie", "h200", "a100-40gb", "a100-80gb", "l40s", "l4", "a10g", "t4", "rtx-3060-12gb",
-    "rtx-3090", "rtx-4060-ti-16gb", "rtx-4070", "rtx-4080", "rtx-4090", "rtx-5090", "m1-max", "m2-ultra",
-    "m3-max", "m4-pro", "m4-max", "cpu-ddr4-dual", "cpu-ddr5-dual", "cpu-server-ddr5-12ch",
+    "h100-sxm",
+    "h100-pcie",
+    "h200",
+    "a100-40gb",
+    "a100-80gb",
+    "l40s",
+    "l4",
+    "a10g",
+    "t4",
+    "rtx-3060-12gb",
+    "rtx-3090",
+    "rtx-4060-ti-16gb",
+    "rtx-4070",
+    "rtx-4080",
+    "rtx-4090",
+    "rtx-5090",
+    "m1-max",
+    "m2-ultra",
+    "m3-max",
+    "m4-pro",
+    "m4-max",
+    "cpu-ddr4-dual",
+    "cpu-ddr5-dual",
+    "cpu-server-ddr5-12ch",
 ]
 
 
@@ -47,10 +83,19 @@ def test_sizes(catalog: Catalog) -> None:
 def test_required_models_and_hardware(catalog: Catalog) -> None:
     assert not [m for m in REQUIRED_MODELS if m not in catalog.models]
     assert not [h for h in REQUIRED_HARDWARE if h not in catalog.hardware]
-    russian_first = [m for m in catalog.models.values() if m.languages[:1] == ["ru"] or "ru" == m.family[:2]]
-    assert len([m for m in catalog.models.values() if "ru" in m.languages and m.family in {
-        "yandexgpt", "gigachat", "vikhr"} or m.id.startswith(("yandex/", "ai-sage/", "Vikhrmodels/"))]) >= 2, \
-        russian_first
+    russian_first = [m for m in catalog.models.values() if m.languages[:1] == ["ru"] or m.family[:2] == "ru"]
+    assert (
+        len(
+            [
+                m
+                for m in catalog.models.values()
+                if ("ru" in m.languages
+                and m.family in {"yandexgpt", "gigachat", "vikhr"})
+                or m.id.startswith(("yandex/", "ai-sage/", "Vikhrmodels/"))
+            ]
+        )
+        >= 2
+    ), russian_first
 
 
 def test_api_providers(catalog: Catalog) -> None:
@@ -68,26 +113,36 @@ def test_parameter_counts_match_architecture(catalog: Catalog) -> None:
     """Dense decoder configs imply their parameter count; a wrong config value shows up here."""
     for model in catalog.models.values():
         a = model.architecture
-        if a.num_local_experts or (a.model_extra or {}).get("kv_lora_rank") or a.model_type not in {
-            "llama", "mistral", "qwen2", "qwen3"}:
+        if (
+            a.num_local_experts
+            or (a.model_extra or {}).get("kv_lora_rank")
+            or a.model_type not in {"llama", "mistral", "qwen2", "qwen3"}
+        ):
             continue
         hd = a.attention_head_dim
         attn = a.hidden_size * hd * (a.num_attention_heads * 2 + a.kv_heads * 2)
         mlp = 3 * a.hidden_size * (a.intermediate_size or 0)
-        bias = (a.num_attention_heads + 2 * a.kv_heads) * hd if (a.model_extra or {}).get("attention_bias") or \
-            a.model_type == "qwen2" else 0
+        bias = (
+            (a.num_attention_heads + 2 * a.kv_heads) * hd
+            if (a.model_extra or {}).get("attention_bias") or a.model_type == "qwen2"
+            else 0
+        )
         emb = a.vocab_size * a.hidden_size * (1 if a.tie_word_embeddings else 2)
         total = a.num_hidden_layers * (attn + mlp + bias + 2 * a.hidden_size) + emb + a.hidden_size
         assert abs(total - model.params) / model.params < 0.01, (model.id, total, model.params)
 
 
 def test_apple_memory_and_alias(catalog: Catalog) -> None:
-    assert catalog.find_hardware("RTX4090") is catalog.hardware["rtx-4090"] or \
-        catalog.find_hardware("4090") is catalog.hardware["rtx-4090"]
+    assert (
+        catalog.find_hardware("RTX4090") is catalog.hardware["rtx-4090"]
+        or catalog.find_hardware("4090") is catalog.hardware["rtx-4090"]
+    )
 
 
 def test_bad_record_names_file_record_and_field(write) -> None:
-    path = write("hw.yaml", """hardware:
+    path = write(
+        "hw.yaml",
+        """hardware:
   - id: box
     name: Box
     kind: gpu
@@ -97,15 +152,18 @@ def test_bad_record_names_file_record_and_field(write) -> None:
     bandwidth_gb_s: 100
     source: https://example.com
     as_of: 2026-01-01
-""")
+""",
+    )
     with pytest.raises(InputError) as info:
         read_catalog_file(path)
     assert str(info.value).startswith(f"{path}: hardware[0] (box): memory_gib: input should be a valid number")
 
 
 def test_record_without_source_is_rejected(write) -> None:
-    path = write("l.yaml", "licenses:\n  - {id: x, name: X, commercial_use: yes, link: 'https://x', summary: s, "
-                 "as_of: 2026-01-01}\n")
+    path = write(
+        "l.yaml",
+        "licenses:\n  - {id: x, name: X, commercial_use: yes, link: 'https://x', summary: s, as_of: 2026-01-01}\n",
+    )
     with pytest.raises(InputError, match=r"licenses\[0\] \(x\): source: field required"):
         read_catalog_file(path)
 
@@ -116,7 +174,9 @@ def test_unknown_kind(write) -> None:
 
 
 def test_overlay_overrides_by_id(write, host) -> None:
-    overlay = write("overlay/hardware.yaml", """hardware:
+    overlay = write(
+        "overlay/hardware.yaml",
+        """hardware:
   - id: rtx-4090
     name: My overclocked 4090
     kind: gpu
@@ -126,7 +186,8 @@ def test_overlay_overrides_by_id(write, host) -> None:
     bandwidth_gb_s: 1100
     source: https://example.com/mine
     as_of: 2026-11-01
-""")
+""",
+    )
     catalog = AdvisorContext(host=host, catalog_dir=overlay.parent).catalog
     assert catalog.hardware["rtx-4090"].bandwidth_gb_s == 1100
     assert catalog.origins[("hardware", "rtx-4090")] == str(overlay)

@@ -50,6 +50,7 @@ def small_requirements() -> Requirements:
 
 # --- hooks: one test each (a meta-test below checks that every hook has one) -------------------
 
+
 def test_hook_advisor_register_checks() -> None:
     def run(candidate, requirements):
         yield Finding(severity="info", message=f"seen {candidate.id}")
@@ -71,21 +72,32 @@ def test_hook_advisor_register_questions() -> None:
     def advisor_register_questions(register):
         register(Question(id="cc", field="plugins.t_questions.cost_centre", prompt="Cost centre?"))
 
-    context = AdvisorContext(host=host_with(plugin_module("t_questions",
-                                                          advisor_register_questions=advisor_register_questions)))
+    context = AdvisorContext(
+        host=host_with(plugin_module("t_questions", advisor_register_questions=advisor_register_questions))
+    )
     assert [(p, q.field) for p, q in context.questions()] == [("t_questions", "plugins.t_questions.cost_centre")]
 
 
 def test_hook_advisor_register_catalog_sources() -> None:
-    record = {"id": "acme-box", "name": "ACME box", "kind": "gpu", "vendor": "acme", "backend": "cuda",
-              "memory_gib": 48, "bandwidth_gb_s": 864, "source": "https://example.com/box", "as_of": "2026-11-01"}
+    record = {
+        "id": "acme-box",
+        "name": "ACME box",
+        "kind": "gpu",
+        "vendor": "acme",
+        "backend": "cuda",
+        "memory_gib": 48,
+        "bandwidth_gb_s": 864,
+        "source": "https://example.com/box",
+        "as_of": "2026-11-01",
+    }
 
     @hookimpl
     def advisor_register_catalog_sources(register):
         register(CatalogSource(name="acme", kind="hardware", load=lambda: [record]))
 
-    context = AdvisorContext(host=host_with(plugin_module(
-        "t_sources", advisor_register_catalog_sources=advisor_register_catalog_sources)))
+    context = AdvisorContext(
+        host=host_with(plugin_module("t_sources", advisor_register_catalog_sources=advisor_register_catalog_sources))
+    )
     assert context.catalog.hardware["acme-box"].memory_gib == 48
     assert context.catalog.origins[("hardware", "acme-box")] == "t_sources: acme"
 
@@ -141,6 +153,7 @@ def test_every_hook_has_a_test() -> None:
 
 # --- built-ins -------------------------------------------------------------------------------
 
+
 def test_builtins_load_cleanly(host: PluginHost) -> None:
     assert host.errors == []
     assert {i.name for i in host.plugin_infos(include_builtin=True)} == set(BUILTIN_PLUGINS)
@@ -149,10 +162,12 @@ def test_builtins_load_cleanly(host: PluginHost) -> None:
 
 def test_builtins_use_only_the_public_api() -> None:
     """Built-ins import advisor's public names and public modules only (no private internals)."""
-    public_modules = {"advisor", "advisor.sizing"} | {f"advisor.estimate.{m}" for m in (
-        "memory", "speed", "cost", "quality", "fit", "constants", "footprint")}
-    import advisor
+    public_modules = {"advisor", "advisor.sizing"} | {
+        f"advisor.estimate.{m}" for m in ("memory", "speed", "cost", "quality", "fit", "constants", "footprint")
+    }
     import ast
+
+    import advisor
 
     for path in (Path(__file__).parent.parent / "plugins").glob("*.py"):
         tree = ast.parse(path.read_text())
@@ -175,6 +190,7 @@ def test_every_builtin_can_be_disabled(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # --- isolation -------------------------------------------------------------------------------
+
 
 def test_broken_import_is_reported_and_run_goes_on() -> None:
     host = PluginHost().load(entrypoints=False, extra=[str(FIXTURES / "broken_import.py")])
@@ -224,8 +240,9 @@ def test_strict_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_duplicate_check_id_names_both_plugins() -> None:
     host = PluginHost().load(entrypoints=False, extra=[str(FIXTURES / "duplicate_lic.py")])
-    with pytest.raises(PluginError, match="LIC001 is registered twice: by plugin 'duplicate_lic' and by plugin "
-                       "'license'"):
+    with pytest.raises(
+        PluginError, match="LIC001 is registered twice: by plugin 'duplicate_lic' and by plugin 'license'"
+    ):
         _ = AdvisorContext(host=host).checks
 
 
@@ -246,6 +263,7 @@ def test_check_id_must_be_well_formed() -> None:
 
 # --- ordering and selection ------------------------------------------------------------------
 
+
 def test_results_do_not_depend_on_load_order() -> None:
     order_a = PluginHost().load(entrypoints=False)
     order_b = PluginHost()
@@ -254,8 +272,9 @@ def test_results_do_not_depend_on_load_order() -> None:
     req = small_requirements()
     plan_a = run_plan(req, AdvisorContext(host=order_a))
     plan_b = run_plan(req, AdvisorContext(host=order_b))
-    assert [(a.candidate.key, a.rank, a.verdict, [f.check for f in a.findings]) for a in plan_a.assessments] == \
-        [(a.candidate.key, a.rank, a.verdict, [f.check for f in a.findings]) for a in plan_b.assessments]
+    assert [(a.candidate.key, a.rank, a.verdict, [f.check for f in a.findings]) for a in plan_a.assessments] == [
+        (a.candidate.key, a.rank, a.verdict, [f.check for f in a.findings]) for a in plan_b.assessments
+    ]
     assert plan_a.strategy == plan_b.strategy
 
 
@@ -278,6 +297,8 @@ def test_design_example_plugin_verbatim() -> None:
 def test_assessment_verdict_ignores_errors() -> None:
     from advisor.candidate import Candidate
 
-    a = Assessment(candidate=Candidate(id="x", kind="api", name="x"),
-                   findings=[Finding(severity="error", message="crash"), Finding(severity="warn", message="w")])
+    a = Assessment(
+        candidate=Candidate(id="x", kind="api", name="x"),
+        findings=[Finding(severity="error", message="crash"), Finding(severity="warn", message="w")],
+    )
     assert a.verdict == "warn"

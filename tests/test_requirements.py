@@ -17,7 +17,9 @@ def test_examples_load(path: Path) -> None:
 
 
 def test_design_example_loads(write) -> None:
-    path = write("design.yaml", """
+    path = write(
+        "design.yaml",
+        """
 use_case: chat
 languages: [ru, en]
 quality: high
@@ -30,7 +32,8 @@ hardware: [{gpu: rtx-4090, count: 1}, {ram_gb: 64}]
 license: {commercial_use: true, monthly_active_users: 50000, saas_hosting: true}
 team: {ml_engineers: 1, mlops: basic}
 strategy: {tech_leadership_ambition: false, long_term_budget_usd: 0, unmet_by_existing: false}
-""")
+""",
+    )
     req = load_requirements(path)
     assert req.traffic.peak_concurrency == 16
     assert req.on_hand_hardware[0].gpu == "rtx-4090" and req.on_hand_hardware[1].ram_gb == 64
@@ -71,7 +74,7 @@ def test_yaml_syntax_error_names_line(write) -> None:
 
 
 def test_missing_file() -> None:
-    with pytest.raises(InputError, match="nope.yaml: file not found"):
+    with pytest.raises(InputError, match=r"nope\.yaml: file not found"):
         load_requirements(Path("nope.yaml"))
 
 
@@ -80,5 +83,5 @@ def test_empty_file_means_defaults(write) -> None:
 
 
 def test_hardware_item_must_name_something(write) -> None:
-    with pytest.raises(InputError, match="hardware.0: value error, a hardware item needs gpu, ram_gb or cpu"):
+    with pytest.raises(InputError, match=r"hardware\.0: value error, a hardware item needs gpu, ram_gb or cpu"):
         load_requirements(write("a.yaml", "hardware: [{count: 2}]\n"))

@@ -25,7 +25,9 @@ class MonthlyTokens:
         return self.input_tokens + self.output_tokens
 
 
-def monthly_tokens(requests_per_day: float, input_tokens: float, output_tokens: float, days_per_month: float) -> MonthlyTokens:
+def monthly_tokens(
+    requests_per_day: float, input_tokens: float, output_tokens: float, days_per_month: float
+) -> MonthlyTokens:
     """Requests/day × tokens/request × days/month, for input and output separately."""
     requests = requests_per_day * days_per_month
     return MonthlyTokens(requests * input_tokens, requests * output_tokens)
@@ -55,9 +57,7 @@ def energy_kwh_per_month(tdp_w: float, devices: int, power_fraction: float, pue:
     return devices * tdp_w / 1000.0 * power_fraction * hours * pue
 
 
-def on_prem_monthly_cost_usd(
-    purchase_usd: float, devices: int, energy_kwh: float, constants: CostConstants
-) -> float:
+def on_prem_monthly_cost_usd(purchase_usd: float, devices: int, energy_kwh: float, constants: CostConstants) -> float:
     """Hardware bought up front and written off over the amortisation period, plus electricity."""
     return purchase_usd * devices / constants.amortisation_months + energy_kwh * constants.usd_per_kwh
 

@@ -53,8 +53,10 @@ def plan_to_markdown(plan: Plan) -> str:
     best = _best_per_model(plan)
     lines += ["", f"## Top candidates ({len(best)} acceptable models; best variant of each)", ""]
     if best:
-        lines += ["| # | candidate | variant | verdict | quality | $/month | memory | tokens/s |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "| # | candidate | variant | verdict | quality | $/month | memory | tokens/s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for a in best[:TOP_N]:
             m = a.metrics
             lines.append(
@@ -83,8 +85,16 @@ def plan_to_markdown(plan: Plan) -> str:
         lines.append("")
     if plan.deployment is not None:
         d = plan.deployment
-        lines += ["## Deployment plan", "", f"Engine **{d.engine}** for {d.candidate}:", "", "```",
-                  d.command, "```", ""]
+        lines += [
+            "## Deployment plan",
+            "",
+            f"Engine **{d.engine}** for {d.candidate}:",
+            "",
+            "```",
+            d.command,
+            "```",
+            "",
+        ]
         lines += [f"- {note}" for note in d.notes]
         lines.append("")
     if plan.plugin_errors:

@@ -11,14 +11,24 @@ __version__ = "0.1.0"
 
 def no_gated_repos(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     if candidate.gated:
-        yield Finding(severity="warn", message="gated on the Hub: legal must accept the terms first",
-                      remediation="ask legal@acme.example to accept the model's terms")
+        yield Finding(
+            severity="warn",
+            message="gated on the Hub: legal must accept the terms first",
+            remediation="ask legal@acme.example to accept the model's terms",
+        )
 
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
-    register(Check(id="ACME100", category="policy", summary="Gated repositories need legal sign-off",
-                   run=no_gated_repos, kinds=("open_source",)))
+    register(
+        Check(
+            id="ACME100",
+            category="policy",
+            summary="Gated repositories need legal sign-off",
+            run=no_gated_repos,
+            kinds=("open_source",),
+        )
+    )
 
 
 @hookimpl
