@@ -85,10 +85,13 @@ class Catalog:
 
     records: dict[str, dict[str, BaseModel]] = field(default_factory=lambda: {k: {} for k in KINDS})
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: memo of derived values (e.g. sizings) that are pure functions of the records; cleared on add()
+    derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, kind: str, records: Iterable[BaseModel], origin: str) -> None:
         """Add records; a record with an id already present replaces it (overlay semantics)."""
         bucket = self.records[kind]
+        self.derived.clear()
         for record in records:
             record_id = getattr(record, "id")  # noqa: B009 - every record type has an id
             bucket[record_id] = record

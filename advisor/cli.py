@@ -117,6 +117,13 @@ def render_plan(plan: Plan, fmt: str, out: Path | None) -> None:
             emit(text, out)
 
 
+def report(plan: Plan, fmt: str, out: Path | None) -> None:
+    """Render the plan; exit 1 when no candidate is acceptable (the contract's exit code)."""
+    render_plan(plan, fmt, out)
+    if not plan.ranked:
+        sys.exit(1)
+
+
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     """A plain aligned table (rich on a TTY would wrap long ids; plain text greps well)."""
     widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
@@ -164,10 +171,7 @@ def plan(
 
     requirements = load_requirements(answers)
     context = make_context(plugins, strict_plugins, catalog_dir, select, ignore)
-    result = run_plan(requirements, context)
-    render_plan(result, fmt, out)
-    if not result.ranked:
-        sys.exit(1)
+    report(run_plan(requirements, context), fmt, out)
 
 
 @cli.command()
@@ -211,10 +215,7 @@ def check(
     if quant is not None:
         pool = [c.model_copy(update={"quant": quant.upper()}) for c in pool if c.kind == "open_source"][:1] or pool
         pool = list({c.key: c for c in pool}.values())
-    result = run_plan(requirements, context, candidates=pool)
-    render_plan(result, fmt, None)
-    if not result.ranked:
-        sys.exit(1)
+    report(run_plan(requirements, context, candidates=pool), fmt, None)
 
 
 @cli.command(name="catalog")

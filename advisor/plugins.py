@@ -199,61 +199,51 @@ class PluginHost:
     # calling --------------------------------------------------------------------------------
     def _impls(self, hook_name: str) -> list[Any]:
         caller = getattr(self.pm.hook, hook_name)
-        # pluggy calls the last-registered first; reversed() gives registration order, which
-        # only matters for firstresult hooks (collected results are sorted by the callers).
-        return list(reversed(caller.get_hookimpls()))
+        # by plugin name: callers sort what they collect, and nothing depends on load order
+        return sorted(caller.get_hookimpls(), key=lambda impl: impl.plugin_name)
+
+    _FAILED = object()
+
+    def _call(self, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> Any:
+        """Call one implementation with the arguments it asks for; a failure is recorded, not raised."""
+        try:
+            return impl.function(*[kwargs[arg] for arg in impl.argnames])
+        except PluginError:
+            raise
+        except Exception as exc:
+            self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
+            return self._FAILED
 
     def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
         """Call every implementation of a collecting hook on its own; failures are recorded."""
-        results: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
-            try:
-                value = impl.function(*[kwargs[arg] for arg in impl.argnames])
-            except PluginError:
-                raise
-            except Exception as exc:
-                self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
-                continue
-            results.append((impl.plugin_name, value))
-        return results
+        results = [(impl.plugin_name, self._call(impl, hook_name, kwargs)) for impl in self._impls(hook_name)]
+        return [(name, value) for name, value in results if value is not self._FAILED]
 
     def collect_registrations(self, hook_name: str, context: Any) -> list[tuple[str, Any]]:
-        """Call a ``register``-style hook and return ``(plugin, object)`` pairs."""
+        """Call a ``register``-style hook and return ``(plugin, object)`` pairs; a plugin whose hook
+        raises contributes nothing, not even what it registered before raising."""
         collected: list[tuple[str, Any]] = []
         for impl in self._impls(hook_name):
             registered: list[Any] = []
             kwargs = {"register": registered.append, "context": context}
-            try:
-                impl.function(*[kwargs[arg] for arg in impl.argnames])
-            except PluginError:
-                raise
-            except Exception as exc:
-                self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
-                continue
-            collected.extend((impl.plugin_name, obj) for obj in registered)
+            if self._call(impl, hook_name, kwargs) is not self._FAILED:
+                collected.extend((impl.plugin_name, obj) for obj in registered)
         return collected
 
     def first_result(self, hook_name: str, **kwargs: Any) -> tuple[str, Any] | None:
         """Call a firstresult hook: tryfirst, normal, then trylast impls; first non-None wins.
 
         A plugin that raises is recorded and skipped, so a broken ranker falls back to the next
-        one (ultimately the built-in) instead of ending the run.
+        one (ultimately the built-in) instead of ending the run. Inside each tier plugins are
+        tried by name, so the answer never depends on load order.
         """
 
         def order(impl: Any) -> tuple[int, str]:
             return (0 if impl.tryfirst else 2 if impl.trylast else 1, impl.plugin_name)
 
-        # sorted by name inside each tier, so the answer never depends on load order
-        ordered = sorted(self._impls(hook_name), key=order)
-        for impl in ordered:
-            try:
-                value = impl.function(*[kwargs[arg] for arg in impl.argnames])
-            except PluginError:
-                raise
-            except Exception as exc:
-                self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
-                continue
-            if value is not None:
+        for impl in sorted(self._impls(hook_name), key=order):
+            value = self._call(impl, hook_name, kwargs)
+            if value is not None and value is not self._FAILED:
                 return impl.plugin_name, value
         return None
 

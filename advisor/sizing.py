@@ -52,7 +52,19 @@ def device_for(record: HardwareRecord | None, count: int) -> Device | None:
 
 
 def size_candidate(candidate: Candidate, catalog: Catalog, context: int, cache_type: str = "f16") -> Sizing | None:
-    """Footprint and fit of an open-weights variant; None when the facts needed are missing."""
+    """Footprint and fit of an open-weights variant; None when the facts needed are missing.
+
+    Several checks size the same variant, so results are memoised on the catalog.
+    """
+    memo_key = ("sizing", candidate.key, candidate.params, candidate.host_ram_gib, context, cache_type)
+    if memo_key in catalog.derived:
+        return catalog.derived[memo_key]  # type: ignore[return-value]
+    result = _size(candidate, catalog, context, cache_type)
+    catalog.derived[memo_key] = result
+    return result
+
+
+def _size(candidate: Candidate, catalog: Catalog, context: int, cache_type: str) -> Sizing | None:
     if candidate.architecture is None or candidate.params is None or candidate.quant is None:
         return None
     quant = catalog.find_quant(candidate.quant)

@@ -46,7 +46,8 @@ def parse_structured_text(text: str, where: str, suffix: str) -> Any:
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     try:
-        return yaml.safe_load(text)
+        # libyaml's C loader is ~10x faster on the catalog; same safe semantics
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
