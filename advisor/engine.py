@@ -91,9 +91,13 @@ def decide_strategy(
                 continue
             signals.append(item.model_copy(update={"plugin": plugin}))
     signals.sort(key=lambda s: (-s.weight, s.strategy, s.reason))
+    # a road none of whose candidates passes the hard requirements cannot be recommended,
+    # whatever votes it gets (unless no road has an acceptable candidate)
+    feasible = {a.candidate.kind for a in assessments if a.acceptable} or set(STRATEGIES)
     totals = {s: 0.0 for s in STRATEGIES}
     for signal in signals:
-        totals[signal.strategy] += signal.weight
+        if signal.strategy in feasible:
+            totals[signal.strategy] += signal.weight
     grand = sum(totals.values())
     scores = {s: round(v / grand, 3) if grand else round(1 / len(STRATEGIES), 3) for s, v in totals.items()}
     recommended = max(STRATEGIES, key=lambda s: (totals[s], -STRATEGIES.index(s)))

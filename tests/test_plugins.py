@@ -113,13 +113,24 @@ def test_hook_advisor_register_backends(context: AdvisorContext) -> None:
 def test_hook_advisor_strategy_signals() -> None:
     @hookimpl
     def advisor_strategy_signals(requirements):
-        return StrategySignal(strategy="build", weight=100.0, reason="the board said so")
+        return StrategySignal(strategy="open_source", weight=100.0, reason="the board said so")
 
     host = host_with(plugin_module("t_signals", advisor_strategy_signals=advisor_strategy_signals))
     plan = run_plan(small_requirements(), AdvisorContext(host=host))
-    assert plan.strategy.recommended == "build"
+    assert plan.strategy.recommended == "open_source"
     assert "the board said so" in plan.strategy.reasons
     assert any(s.plugin == "t_signals" for s in plan.strategy.signals)
+
+
+def test_infeasible_road_is_never_recommended() -> None:
+    @hookimpl
+    def advisor_strategy_signals(requirements):
+        return StrategySignal(strategy="api", weight=100.0, reason="APIs please")
+
+    host = host_with(plugin_module("t_infeasible", advisor_strategy_signals=advisor_strategy_signals))
+    req = Requirements.model_validate({**small_requirements().model_dump(), "privacy": {"air_gapped": True}})
+    plan = run_plan(req, AdvisorContext(host=host))
+    assert plan.strategy.recommended == "open_source" and plan.strategy.scores["api"] == 0
 
 
 def test_hook_advisor_rank() -> None:
