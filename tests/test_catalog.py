@@ -37,6 +37,7 @@ REQUIRED_MODELS = [
     "openai/gpt-oss-20b",
     "openai/gpt-oss-120b",
 ]
+RUSSIAN_PUBLISHERS = ("yandex/", "ai-sage/", "Vikhrmodels/", "t-tech/")
 REQUIRED_HARDWARE = [
     "h100-sxm",
     "h100-pcie",
@@ -83,19 +84,9 @@ def test_sizes(catalog: Catalog) -> None:
 def test_required_models_and_hardware(catalog: Catalog) -> None:
     assert not [m for m in REQUIRED_MODELS if m not in catalog.models]
     assert not [h for h in REQUIRED_HARDWARE if h not in catalog.hardware]
-    russian_first = [m for m in catalog.models.values() if m.languages[:1] == ["ru"] or m.family[:2] == "ru"]
-    assert (
-        len(
-            [
-                m
-                for m in catalog.models.values()
-                if ("ru" in m.languages
-                and m.family in {"yandexgpt", "gigachat", "vikhr"})
-                or m.id.startswith(("yandex/", "ai-sage/", "Vikhrmodels/"))
-            ]
-        )
-        >= 2
-    ), russian_first
+    russian_first = [m.id for m in catalog.models.values() if m.id.startswith(RUSSIAN_PUBLISHERS)]
+    assert len(russian_first) >= 2
+    assert all("ru" in catalog.models[m].languages for m in russian_first)
 
 
 def test_api_providers(catalog: Catalog) -> None:
