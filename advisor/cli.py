@@ -143,7 +143,65 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+#: Commands defined in their own modules: name -> (module, attribute, one-line help).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "ask": ("advisor.commands.ask", "ask", "Answer the questionnaire interactively, then get the plan."),
+    "cost": ("advisor.commands.cost", "cost", "Monthly and total cost per strategy, with break-even."),
+    "fit": ("advisor.commands.fit", "fit", "Memory footprint, fit and speed of a model on hardware."),
+    "hub": ("advisor.commands.hub", "hub", "Search the Hugging Face Hub for candidate models."),
+    "licenses": ("advisor.commands.licenses", "licenses", "Show what each model licence allows."),
+    "quality": ("advisor.commands.quality", "quality", "Fitted capability boundaries and model quality."),
+    "smoke": ("advisor.commands.smoke", "smoke", "Run a GGUF through llama.cpp and measure it against the plan."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose listed commands are imported only when run (or asked for help).
+
+    A command whose module is not there (a capability not installed yet) is simply not listed.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        present = [name for name, (module, _, _) in LAZY_COMMANDS.items() if _module_exists(module)]
+        return sorted([*super().list_commands(ctx), *present])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module_name, attribute, _ = LAZY_COMMANDS[cmd_name]
+            if not _module_exists(module_name):
+                return None
+            import importlib
+
+            command = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module_name}.{attribute} is not a click command")
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List lazy commands with their registered one-line help, without importing them."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+            else:
+                command = self.commands[name]
+                rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _module_exists(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="model-advisor", prog_name="advisor")
 def cli() -> None:
     """Which LLM to use and how to run it: an API, open weights, or building your own."""
