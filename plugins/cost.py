@@ -20,6 +20,7 @@ from advisor.estimate.cost import (
     training_device_hours,
     training_flops,
 )
+from advisor.estimate.cost_constants import cost_constants
 from advisor.sizing import size_candidate
 
 TRAINING_DEVICE = "h100-sxm"
@@ -51,7 +52,7 @@ def _budget_finding(
 
 
 def monthly_cost(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
-    constants = estimator_constants().cost
+    constants = cost_constants()
     traffic = requirements.traffic
     tokens = monthly_tokens(
         traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, constants.days_per_month
@@ -113,7 +114,7 @@ def monthly_cost(candidate: Candidate, requirements: Requirements, context: Advi
 
 
 def _build_cost(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
-    constants = estimator_constants().cost
+    constants = cost_constants()
     device = context.catalog.find_hardware(TRAINING_DEVICE)
     if candidate.params is None or device is None or device.rental is None or not device.bf16_tflops:
         yield Finding(severity="info", message="build cost unknown: no training device price in the catalog")

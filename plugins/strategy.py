@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from advisor import AdvisorContext, Assessment, Requirements, StrategySignal, hookimpl
-from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import monthly_tokens
+from advisor.estimate.cost_constants import cost_constants
 
 
 def _cheapest(assessments: list[Assessment], kind: str) -> Assessment | None:
@@ -68,7 +68,7 @@ def advisor_strategy_signals(
             traffic.requests_per_day,
             traffic.input_tokens,
             traffic.output_tokens,
-            estimator_constants().cost.days_per_month,
+            cost_constants().days_per_month,
         ).total
         flip = None
         if tokens > 0 and api_cost > 0:

@@ -17,8 +17,6 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
-
 
 def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
@@ -52,6 +50,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return env_dir / "bin" / "advisor", work
 
 
+@pytest.mark.slow
 def test_wheel_layout(installed: tuple[Path, Path]) -> None:
     _, work = installed
     wheel = next((work / "dist").glob("model_advisor-*.whl"))
@@ -62,6 +61,7 @@ def test_wheel_layout(installed: tuple[Path, Path]) -> None:
     assert "advisor_catalog/models.yaml" in names and "advisor_catalog/LICENSE-litellm.txt" in names
 
 
+@pytest.mark.slow
 def test_installed_wheel_runs_outside_the_repo(installed: tuple[Path, Path]) -> None:
     advisor, work = installed
     outside = work / "elsewhere"
@@ -71,6 +71,7 @@ def test_installed_wheel_runs_outside_the_repo(installed: tuple[Path, Path]) -> 
     assert len(models) >= 40 and all(m["source"].startswith("http") for m in models)
 
 
+@pytest.mark.slow
 def test_example_plugin_discovered_through_entry_point(installed: tuple[Path, Path]) -> None:
     advisor, work = installed
     rows = {r["name"]: r for r in json.loads(run([str(advisor), "plugins", "--format", "json"], cwd=work).stdout)}
@@ -79,3 +80,12 @@ def test_example_plugin_discovered_through_entry_point(installed: tuple[Path, Pa
     assert set(rows["acme"]["hooks"]) == {"advisor_register_checks", "advisor_strategy_signals"}
     checks = json.loads(run([str(advisor), "checks", "--format", "json"], cwd=work).stdout)
     assert any(c["id"] == "ACME100" and c["plugin"] == "acme" for c in checks)
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    """A sub-package missing from [tool.setuptools] packages would be missing from the wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "advisor").rglob("__init__.py")}
+    assert found <= listed, found - listed

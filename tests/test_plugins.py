@@ -173,9 +173,7 @@ def test_builtins_load_cleanly(host: PluginHost) -> None:
 
 def test_builtins_use_only_the_public_api() -> None:
     """Built-ins import advisor's public names and public modules only (no private internals)."""
-    public_modules = {"advisor", "advisor.sizing"} | {
-        f"advisor.estimate.{m}" for m in ("memory", "speed", "cost", "quality", "fit", "constants", "footprint")
-    }
+    public_modules = {"advisor", "advisor.sizing", "advisor.hub", "advisor.machine"}
     import ast
 
     import advisor
@@ -184,7 +182,8 @@ def test_builtins_use_only_the_public_api() -> None:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("advisor"):
-                assert node.module in public_modules, f"{path.name} imports {node.module}"
+                public = node.module in public_modules or node.module.startswith("advisor.estimate.")
+                assert public, f"{path.name} imports {node.module}"
                 if node.module == "advisor":
                     assert all(a.name in advisor.__all__ for a in node.names), path.name
             if isinstance(node, ast.Import):

@@ -38,23 +38,6 @@ class Batching(BaseModel):
     per_stream_share: float
 
 
-class CostConstants(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    hours_per_month: float
-    days_per_month: float
-    amortisation_months: float
-    average_power_fraction: float
-    pue: float
-    usd_per_kwh: float
-    grid_kg_co2_per_kwh: float
-    mlops_hours_per_month: dict[str, float]
-    desktop_hours_per_month: float
-    engineer_usd_per_hour: float
-    training_mfu: float
-    chinchilla_tokens_per_param: float
-
-
 class EstimatorConstants(BaseModel):
     """Typed view of estimator_constants.yaml."""
 
@@ -66,7 +49,6 @@ class EstimatorConstants(BaseModel):
     margin_mib: float
     usable_fraction: dict[str, float]
     batching: Batching
-    cost: CostConstants
     sources: list[str]
     as_of: str
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from advisor.catalog_records import ApiRecord
-from advisor.estimate.constants import CostConstants
+from advisor.estimate.cost_constants import CostConstants
 
 
 @dataclass(frozen=True)
