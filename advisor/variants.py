@@ -32,7 +32,7 @@ BUILD_TARGET_PARAMS: dict[str, int] = {
 
 
 @dataclass(frozen=True)
-class Machine:
+class OnHand:
     """The user's own hardware, resolved from the answers."""
 
     accelerator: str | None
@@ -40,7 +40,7 @@ class Machine:
     host_ram_gib: float | None
 
 
-def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> Machine | None:
+def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> OnHand | None:
     """The first accelerator listed (with its count) plus RAM / CPU class; None for "cloud"."""
     items = requirements.on_hand_hardware
     if not items:
@@ -61,7 +61,7 @@ def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> M
             ram = record.memory_gib if record is not None else None
     if accelerator is None:
         accelerator = "cpu-ddr5-dual" if catalog.find_hardware("cpu-ddr5-dual") else None
-    return Machine(accelerator, count, ram)
+    return OnHand(accelerator, count, ram)
 
 
 def api_candidate(record: ApiRecord, catalog: Catalog) -> Candidate:

@@ -1,14 +1,14 @@
-"""HW001 (does the variant fit the hardware?) and LAT001 (is it fast enough?).
-
-Thin rules over ``advisor.sizing``: the maths lives in ``advisor.estimate``.
-"""
+"""HW001 (does the variant fit the hardware, and if not, what change makes it fit?) and LAT001
+(is it fast enough?). Thin rules over ``advisor.sizing`` and ``advisor.fit_questions``;
+the maths lives in ``advisor.estimate``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
-from advisor.sizing import Sizing, size_candidate
+from advisor.fit_questions import best_quant_that_fits, longest_context_that_fits
+from advisor.sizing import Sizing, machine_for_candidate, size_candidate, spec_for_candidate
 
 GB = 1e9
 
@@ -31,6 +31,25 @@ def _metrics(sizing: Sizing) -> dict[str, float | int | str | None]:
     }
 
 
+def _remedy(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> str:
+    """Name the concrete change that makes it fit: a smaller quant, a shorter context, or more devices."""
+    spec = spec_for_candidate(candidate)
+    if spec is None:
+        return "a smaller quant, a shorter context, KV-cache quantization, or more GPUs"
+    catalog = context.catalog
+    machine = machine_for_candidate(candidate, catalog)
+    best = best_quant_that_fits(spec, catalog, machine, requirements.context_tokens)
+    if best is not None:
+        return f"{best.quant.id} fits fully at {requirements.context_tokens} tokens"
+    q8 = best_quant_that_fits(spec, catalog, machine, requirements.context_tokens, "q8_0")
+    if q8 is not None:
+        return f"{q8.quant.id} with a q8_0 KV cache fits fully"
+    longest = longest_context_that_fits(spec, catalog, machine, candidate.quant or "Q4_K_M")
+    if longest:
+        return f"a context of at most {longest} tokens fits at {candidate.quant}"
+    return "more or larger GPUs"
+
+
 def fits_hardware(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
     sizing = _sizing(candidate, requirements, context)
     if sizing is None:
@@ -46,7 +65,7 @@ def fits_hardware(candidate: Candidate, requirements: Requirements, context: Adv
         f"needs {fp.total_bytes / GB:.1f} GB (weights {fp.weights_bytes / GB:.1f} + KV "
         f"{fp.kv_cache_bytes / GB:.1f} + overhead {fp.overhead_bytes / GB:.1f}; estimate)"
     )
-    evidence = {"assumptions": sizing.assumptions, "usable_device_bytes": fit.usable_device_bytes}
+    evidence = {"assumptions": sizing.assumptions, "notes": fit.notes, "usable_device_bytes": fit.usable_device_bytes}
     metrics = _metrics(sizing)
     if fit.fits == "gpu":
         yield Finding(
@@ -55,11 +74,10 @@ def fits_hardware(candidate: Candidate, requirements: Requirements, context: Adv
     elif fit.fits == "partial":
         yield Finding(
             severity="warn",
-            message=f"{candidate.quant} fits only with partial offload "
-            f"({fit.gpu_layers - 1} of {fp.n_layers} layers on {where}): {need}",
+            message=f"{candidate.quant} fits only with partial offload (-ngl {fit.gpu_layers}) on {where}: {need}",
             evidence=evidence,
             metrics=metrics,
-            remediation="a smaller quant, a quantized KV cache or a shorter context keeps it all on the GPU",
+            remediation=_remedy(candidate, requirements, context),
         )
     elif fit.fits == "cpu":
         yield Finding(
@@ -74,7 +92,7 @@ def fits_hardware(candidate: Candidate, requirements: Requirements, context: Adv
             message=f"{candidate.quant} does not fit {where}: {need}",
             evidence=evidence,
             metrics=metrics,
-            remediation="a smaller quant, a shorter context, KV-cache quantization, or more GPUs",
+            remediation=_remedy(candidate, requirements, context),
         )
 
 

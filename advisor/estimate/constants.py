@@ -47,6 +47,7 @@ class EstimatorConstants(BaseModel):
     partial_offload: PartialOffload
     compute_buffer: ComputeBuffer
     margin_mib: float
+    default_host_ram_gib: float
     usable_fraction: dict[str, float]
     batching: Batching
     sources: list[str]

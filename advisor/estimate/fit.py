@@ -1,25 +1,27 @@
-"""Does a model variant fit a machine, and how fast will it run there?
+"""Does a model variant fit a machine, where do its layers go, and how fast will it run there?
 
-Follows llama.cpp's offload semantics: ``-ngl N`` counts the output layer, which is offloaded
-first, then the last repeating layers; each offloaded layer's KV cache lives with it.
+Follows llama.cpp's placement rules (hardware_fit.md §2.6): ``token_embd`` always stays in host
+memory (it is a row lookup); ``-ngl N`` counts the output layer, which is offloaded first, then the
+last repeating layers; each offloaded layer's KV cache lives with it unless ``--no-kv-offload``;
+layers split over identical GPUs in proportion to their memory. Apple unified memory is one pool of
+which the GPU may wire a fraction.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from advisor.estimate.constants import EstimatorConstants
+from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
-from advisor.estimate.speed import decode_tokens_per_s, partial_offload_tokens_per_s, prefill_tokens_per_s
+from advisor.estimate.speed import prefill_tokens_per_s
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
 
 
 @dataclass(frozen=True)
 class Device:
-    """The accelerator side of a machine: ``count`` identical devices, or none (CPU only)."""
+    """The accelerator side of a machine: ``count`` identical devices."""
 
     memory_gib: float
     bandwidth_gb_s: float
@@ -27,11 +29,13 @@ class Device:
     count: int = 1
     tflops: float | None = None
     kind: str = "gpu"
+    decode_fixed_ms: float | None = None
+    decode_efficiency: float | None = None
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """What the model needs in memory; every part in bytes."""
+    """What a model variant needs in memory, itemised the way llama.cpp places it (bytes)."""
 
     weights_bytes: int
     kv_cache_bytes: int
@@ -40,10 +44,35 @@ class Footprint:
     output_bytes: int
     active_weights_bytes: int
     active_params: int
+    token_embd_bytes: int = 0
+    layer_weight_bytes: tuple[int, ...] = ()
+    layer_kv_bytes: tuple[int, ...] = ()
+    compute_buffer_bytes: int = 0
+    weights_exact: bool = False
+    weights_method: str = "flat bits per weight"
 
     @property
     def total_bytes(self) -> int:
         return self.weights_bytes + self.kv_cache_bytes + self.overhead_bytes
+
+    def layer_weights(self) -> tuple[int, ...]:
+        """Per repeating layer; spread evenly when the breakdown did not itemise layers."""
+        if self.layer_weight_bytes:
+            return self.layer_weight_bytes
+        repeating = max(self.weights_bytes - self.output_bytes - self.token_embd_bytes, 0)
+        return tuple([repeating // self.n_layers] * self.n_layers)
+
+    def layer_kv(self) -> tuple[int, ...]:
+        if self.layer_kv_bytes:
+            return self.layer_kv_bytes
+        return tuple([self.kv_cache_bytes // self.n_layers] * self.n_layers)
+
+    @property
+    def active_fraction(self) -> float:
+        """Share of the repeating layers' bytes a token reads (1 for dense models, less for MoE)."""
+        repeating = sum(self.layer_weights())
+        active_repeating = max(self.active_weights_bytes - self.output_bytes, 0)
+        return min(1.0, active_repeating / repeating) if repeating else 1.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +85,8 @@ class FitResult:
     prefill_tokens_per_s: float | None
     usable_device_bytes: int
     notes: list[str] = field(default_factory=list)
+    device_bytes: int = 0
+    host_bytes: int = 0
 
 
 def usable_device_bytes(device: Device, constants: EstimatorConstants) -> int:
@@ -65,57 +96,146 @@ def usable_device_bytes(device: Device, constants: EstimatorConstants) -> int:
     return int(max(per_device, 0) * device.count)
 
 
+def _backend(constants: EstimatorConstants, name: str) -> BackendConstants:
+    return constants.backends.get(name, constants.backends["cuda"])
+
+
+@dataclass(frozen=True)
+class _Split:
+    """How many repeating layers go to the accelerators, and the bytes on each side."""
+
+    layers_on_device: int
+    output_on_device: bool
+    device_bytes: int
+    host_bytes: int
+
+
+def split_layers(
+    fp: Footprint, usable: int, reserve: int, *, kv_offload: bool, max_layers: int | None = None
+) -> _Split:
+    """Offload the output layer first, then repeating layers from the last, while they fit."""
+    weights, kv = fp.layer_weights(), fp.layer_kv()
+    room = usable - reserve - fp.compute_buffer_bytes
+    device, host = 0, fp.token_embd_bytes
+    output_on = fp.output_bytes <= room and (max_layers is None or max_layers >= 1)
+    if output_on:
+        device += fp.output_bytes
+    else:
+        host += fp.output_bytes
+    placed = 0
+    limit = fp.n_layers if max_layers is None else max(0, min(fp.n_layers, max_layers - 1))
+    for index in reversed(range(fp.n_layers)):
+        need = weights[index] + (kv[index] if kv_offload else 0)
+        if output_on and placed < limit and device + need <= room:
+            device += need
+            placed += 1
+        else:
+            host += weights[index] + kv[index]
+    if not kv_offload:
+        host += sum(kv[fp.n_layers - placed :])
+    return _Split(placed, output_on, device + reserve + fp.compute_buffer_bytes, host)
+
+
+def decode_speed(
+    fp: Footprint,
+    split: _Split,
+    device: Device | None,
+    cpu_bandwidth_gb_s: float,
+    constants: EstimatorConstants,
+    *,
+    kv_offload: bool = True,
+) -> float:
+    """Seconds per token summed over where the bytes live; a CPU part adds llama.cpp's sync cost.
+
+    A token reads the output layer, the active share of each repeating layer, and on average half
+    the KV cache (a conversation filling the context).
+    """
+    weights, kv = fp.layer_weights(), fp.layer_kv()
+    share = fp.active_fraction
+    first_on_device = fp.n_layers - split.layers_on_device
+    dev_bytes = host_bytes = 0.0
+    for index in range(fp.n_layers):
+        layer = weights[index] * share
+        cache = kv[index] / 2
+        if index >= first_on_device and device is not None:
+            dev_bytes += layer + (cache if kv_offload else 0)
+            host_bytes += 0 if kv_offload else cache
+        else:
+            host_bytes += layer + cache
+    if split.output_on_device and device is not None:
+        dev_bytes += fp.output_bytes
+    else:
+        host_bytes += fp.output_bytes
+    cpu = _backend(constants, "cpu")
+    seconds = 0.0
+    if device is not None and dev_bytes > 0:
+        gpu = _backend(constants, device.backend)
+        fixed = device.decode_fixed_ms if device.decode_fixed_ms is not None else gpu.decode_fixed_ms
+        efficiency = device.decode_efficiency if device.decode_efficiency is not None else gpu.decode_efficiency
+        seconds += fixed / 1000 + dev_bytes / (efficiency * device.bandwidth_gb_s * 1e9)
+        if host_bytes > 0:
+            seconds += constants.partial_offload.sync_penalty_ms / 1000
+    else:
+        seconds += cpu.decode_fixed_ms / 1000
+    if host_bytes > 0:
+        seconds += host_bytes / (cpu.decode_efficiency * cpu_bandwidth_gb_s * 1e9)
+    return 1.0 / seconds
+
+
 def decide_fit(
     footprint: Footprint,
     device: Device | None,
     host_ram_bytes: int,
     cpu_bandwidth_gb_s: float | None,
     constants: EstimatorConstants,
+    *,
+    kv_offload: bool = True,
+    gpu_layers: int | None = None,
 ) -> FitResult:
-    """gpu (all layers on the accelerators), partial (some offloaded), cpu (system RAM), or no."""
-    cpu_consts = constants.backends["cpu"]
+    """gpu (all layers on the accelerators), partial (some offloaded), cpu (system RAM), or no.
+
+    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits.
+    """
+    fp = footprint
     cpu_bw = cpu_bandwidth_gb_s or constants.partial_offload.cpu_bandwidth_gb_s_default
-    # a decoded token reads the active weights and, on average over a conversation, half the KV cache
-    bytes_per_token = footprint.active_weights_bytes + footprint.kv_cache_bytes / 2
     notes: list[str] = []
-    if device is not None and device.bandwidth_gb_s > 0:
-        gpu_consts = constants.backends.get(device.backend, constants.backends["cuda"])
+    apple = device is not None and device.kind == "apple"
+    if device is not None and device.bandwidth_gb_s > 0 and gpu_layers != 0:
+        gpu = _backend(constants, device.backend)
         usable = usable_device_bytes(device, constants)
-        prefill = (
-            prefill_tokens_per_s(footprint.active_params, device.tflops * device.count, gpu_consts.prefill_efficiency)
-            if device.tflops
-            else None
-        )
-        if footprint.total_bytes <= usable:
-            speed = decode_tokens_per_s(
-                bytes_per_token, device.bandwidth_gb_s, gpu_consts.decode_fixed_ms, gpu_consts.decode_efficiency
+        reserve = int(gpu.reserve_mib * MIB) * device.count
+        split = split_layers(fp, usable, reserve, kv_offload=kv_offload, max_layers=gpu_layers)
+        # unified memory: the "host" side is the same pool, so only what the GPU may wire counts
+        host_room = 0 if apple else host_ram_bytes
+        ngl = split.layers_on_device + (1 if split.output_on_device else 0)
+        all_on_device = split.layers_on_device == fp.n_layers and split.output_on_device
+        if split.host_bytes <= host_room or (all_on_device and apple):
+            speed = decode_speed(fp, split, device, cpu_bw, constants, kv_offload=kv_offload)
+            prefill = (
+                prefill_tokens_per_s(fp.active_params, device.tflops * device.count, gpu.prefill_efficiency)
+                if device.tflops and all_on_device
+                else None
             )
             if device.count > 1:
-                notes.append(f"layers split over {device.count} devices; single-stream speed does not add up")
-            return FitResult("gpu", footprint.n_layers + 1, speed, prefill, usable, notes)
-        repeating = max(footprint.weights_bytes - footprint.output_bytes, 0)
-        per_layer = (repeating + footprint.kv_cache_bytes) / footprint.n_layers
-        room = usable - footprint.overhead_bytes - footprint.output_bytes
-        layers = max(0, min(footprint.n_layers, math.floor(room / per_layer))) if room > 0 else 0
-        needed_in_ram = footprint.total_bytes - (footprint.output_bytes + layers * per_layer if room > 0 else 0)
-        if room > 0 and needed_in_ram <= host_ram_bytes:
-            share = layers / footprint.n_layers
-            gpu_bytes = footprint.output_bytes + share * (bytes_per_token - footprint.output_bytes)
-            cpu_bytes = bytes_per_token - gpu_bytes
-            speed = partial_offload_tokens_per_s(
-                gpu_bytes,
-                cpu_bytes,
-                device.bandwidth_gb_s,
-                cpu_bw,
-                gpu_consts.decode_fixed_ms,
-                gpu_consts.decode_efficiency,
-                cpu_consts.decode_efficiency,
-                constants.partial_offload.sync_penalty_ms,
-            )
-            notes.append(f"{layers} of {footprint.n_layers} layers fit on the GPU; the rest run from system RAM")
-            return FitResult("partial", layers + 1, speed, None, usable, notes)
-    if footprint.total_bytes <= host_ram_bytes:
-        speed = decode_tokens_per_s(bytes_per_token, cpu_bw, cpu_consts.decode_fixed_ms, cpu_consts.decode_efficiency)
-        return FitResult("cpu", 0, speed, None, 0, notes)
+                notes.append(f"layers split evenly over {device.count} devices; single-stream speed does not add up")
+            if not kv_offload:
+                notes.append("KV cache kept in system RAM (--no-kv-offload): slower decode, less VRAM")
+            if all_on_device:
+                notes.append("token embeddings stay in system RAM (llama.cpp looks rows up on the CPU)")
+                return FitResult("gpu", ngl, speed, prefill, usable, notes, split.device_bytes, split.host_bytes)
+            if split.layers_on_device > 0 or split.output_on_device:
+                notes.append(
+                    f"-ngl {ngl}: {split.layers_on_device} of {fp.n_layers} layers"
+                    f"{' and the output layer' if split.output_on_device else ''} on the GPU; the rest from system RAM"
+                )
+                return FitResult("partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes)
+    if not apple and fp.total_bytes <= host_ram_bytes:
+        host_only = _Split(0, False, 0, fp.total_bytes)
+        speed = decode_speed(fp, host_only, None, cpu_bw, constants)
+        return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes)
+    if apple and device is not None:
+        notes.append(
+            f"more than the {constants.usable_fraction.get('apple', 1.0):.0%} of unified memory macOS lets the GPU use"
+        )
     notes.append("neither the accelerators nor system RAM can hold weights + KV cache + overhead")
     return FitResult("no", 0, None, None, usable_device_bytes(device, constants) if device else 0, notes)

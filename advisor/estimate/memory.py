@@ -53,26 +53,54 @@ def _attention_layer_windows(arch: ArchitectureConfig) -> list[int | None]:
     return [None] * n
 
 
-def estimate_kv_cache_bytes(arch: ArchitectureConfig, context: int, cache_type: str = "f16") -> int:
-    """KV cache bytes for ``context`` tokens (one sequence).
+def kv_cache_bytes_per_layer(arch: ArchitectureConfig, context: int, cache_type: str = "f16") -> list[int]:
+    """KV cache bytes of each layer for ``context`` cells (the sum over all parallel sequences).
 
-    ``layers × cells × kv_heads × head_dim × 2 (K and V) × bytes(cache type)``, with sliding-window
-    layers capped at their window and DeepSeek MLA caching the latent (kv_lora_rank + rope dims).
+    ``cells × kv_heads × head_dim × 2 (K and V) × bytes(cache type)`` per layer, with sliding-window
+    layers capped at their window and DeepSeek MLA caching the compressed latent
+    (kv_lora_rank + rope dims) instead of per-head K and V (llama.cpp src/llama-kv-cache.cpp).
     """
     if cache_type not in KV_CACHE_BYTES_PER_ELEMENT:
         raise ValueError(f"unknown KV cache type {cache_type!r}; expected one of {sorted(KV_CACHE_BYTES_PER_ELEMENT)}")
+    if context < 0:
+        raise ValueError("context must not be negative")
     bpe = KV_CACHE_BYTES_PER_ELEMENT[cache_type]
     extra = arch.model_extra or {}
     kv_lora_rank = extra.get("kv_lora_rank")
     if isinstance(kv_lora_rank, int) and kv_lora_rank > 0:
         rope = int(extra.get("qk_rope_head_dim") or 0)
-        return int(arch.num_hidden_layers * context * (kv_lora_rank + rope) * bpe)
-    per_token_per_layer = 2 * arch.kv_heads * arch.attention_head_dim * bpe
-    total = 0.0
-    for window in _attention_layer_windows(arch):
-        cells = min(context, window) if window else context
-        total += cells * per_token_per_layer
-    return int(total)
+        return [int(context * (kv_lora_rank + rope) * bpe)] * arch.num_hidden_layers
+    per_cell = 2 * arch.kv_heads * arch.attention_head_dim * bpe
+    return [int((min(context, window) if window else context) * per_cell) for window in _attention_layer_windows(arch)]
+
+
+def estimate_kv_cache_bytes(arch: ArchitectureConfig, context: int, cache_type: str = "f16") -> int:
+    """Total KV cache bytes for ``context`` cells: the sum of :func:`kv_cache_bytes_per_layer`."""
+    return sum(kv_cache_bytes_per_layer(arch, context, cache_type))
+
+
+def ffn_width(arch: ArchitectureConfig) -> int:
+    """Width of the feed-forward activations one token produces (MoE: active experts together)."""
+    extra = arch.model_extra or {}
+    moe = extra.get("moe_intermediate_size")
+    if isinstance(moe, int) and arch.num_experts_per_tok:
+        shared = int(extra.get("n_shared_experts") or 0)
+        return moe * (arch.num_experts_per_tok + shared)
+    return arch.intermediate_size or 4 * arch.hidden_size
+
+
+def estimate_compute_buffer_bytes(arch: ArchitectureConfig, context: int, ubatch: int = 512) -> int:
+    """llama.cpp's compute buffer with flash attention (its default), for one micro-batch.
+
+    The live f32 activations of the largest graph node (the gated MLP: gate, up and their product,
+    plus the residual stream), ``4 B × ubatch × (3 × ffn width + 4 × hidden)``, plus the f16 attention
+    mask ``2 B × ubatch × context``. Llama-3-8B at 4k gives 120 MiB against the 100–136 MiB measured
+    for 7–8B dense models at 4k (gguf-parser-go sweep, hardware_fit.md §2.5); an estimate, not a
+    measurement.
+    """
+    activations = 4 * ubatch * (3 * ffn_width(arch) + 4 * arch.hidden_size)
+    mask = 2 * ubatch * context
+    return int(activations + mask)
 
 
 @dataclass(frozen=True)
@@ -87,7 +115,6 @@ class Overhead:
         return self.compute_buffer_bytes + self.backend_reserve_bytes
 
 
-def estimate_overhead(arch: ArchitectureConfig | None, reserve_mib: float, ubatch: int = 512) -> Overhead:
-    """Compute buffer ``4 B × ubatch × (hidden + vocab)`` (flash attention) plus the backend reserve."""
-    compute = 4 * ubatch * (arch.hidden_size + arch.vocab_size) if arch is not None else 256 * MIB
-    return Overhead(compute_buffer_bytes=int(compute), backend_reserve_bytes=int(reserve_mib * MIB))
+def estimate_overhead(arch: ArchitectureConfig, context: int, reserve_mib: float, ubatch: int = 512) -> Overhead:
+    """Compute buffer plus the backend's fixed reserve (CUDA context, Metal heap, CPU runtime)."""
+    return Overhead(estimate_compute_buffer_bytes(arch, context, ubatch), int(reserve_mib * MIB))

@@ -1,0 +1,203 @@
+"""What MODEL means on the command line: a catalog id, a Hub repo id, a config.json, or a .gguf.
+
+Every form resolves to one :class:`ModelSpec` (architecture, parameter counts, and for a GGUF its
+exact tensor table), so ``advisor fit``, ``advisor check`` and ``advisor smoke`` treat them alike.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from advisor.catalog_loader import Catalog
+from advisor.catalog_records import ArchitectureConfig, ModelRecord, QuantRecord
+from advisor.errors import EnvironmentProblem, InputError
+from advisor.estimate.footprint import WeightsSplit, flat_weights
+from advisor.structured_files import format_validation_error
+
+if TYPE_CHECKING:
+    from advisor.gguf_file import GgufInfo
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model resolved from any MODEL form."""
+
+    id: str
+    architecture: ArchitectureConfig
+    params: int
+    active_params: int
+    origin: str
+    record: ModelRecord | None = None
+    gguf: GgufInfo | None = None
+    published_file_bytes: dict[str, int] = field(default_factory=dict)
+
+
+def _params_from_config(arch: ArchitectureConfig, where: str) -> tuple[int, int]:
+    try:
+        from advisor.estimate.tensors import count_parameters
+    except ImportError as exc:  # the per-tensor inventory ships with the hardware-fit estimator
+        raise EnvironmentProblem(f"{where}: counting parameters needs advisor.estimate.tensors ({exc})") from None
+    try:
+        counted = count_parameters(arch)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return counted.total, counted.active
+
+
+def architecture_from_config(data: Any, where: str) -> ArchitectureConfig:
+    """A Hugging Face config.json (multimodal configs: their ``text_config``) as ArchitectureConfig."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    text = data.get("text_config")
+    if isinstance(text, dict) and "num_hidden_layers" in text:
+        data = {**text, "model_type": text.get("model_type", data.get("model_type"))}
+    try:
+        return ArchitectureConfig.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(where, exc)) from None
+
+
+def _from_config_file(path: Path) -> ModelSpec:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    arch = architecture_from_config(data, str(path))
+    total, active = _params_from_config(arch, str(path))
+    return ModelSpec(id=str(path), architecture=arch, params=total, active_params=active, origin="config.json")
+
+
+def _from_gguf(path: Path) -> ModelSpec:
+    from advisor.gguf_file import read_gguf
+
+    info = read_gguf(path)
+    arch = info.to_architecture_config()
+    total = expert = 0
+    for tensor in info.tensors:
+        count = 1
+        for dim in tensor.shape:
+            count *= dim
+        total += count
+        if "_exps" in tensor.name:
+            expert += count
+    active = total
+    if expert and info.expert_count and info.expert_used_count:
+        active = total - expert + expert * info.expert_used_count // info.expert_count
+    return ModelSpec(id=str(path), architecture=arch, params=total, active_params=active, origin="gguf", gguf=info)
+
+
+def spec_from_record(record: ModelRecord, origin: str = "catalog") -> ModelSpec:
+    return ModelSpec(
+        id=record.id,
+        architecture=record.architecture,
+        params=record.params,
+        active_params=record.active_params or record.params,
+        origin=origin,
+        record=record,
+    )
+
+
+def resolve_model(model: str, catalog: Catalog, *, offline: bool = False) -> ModelSpec:
+    """Resolve MODEL: a path to a .gguf or config.json, a catalog id, or a Hub repo id."""
+    path = Path(model)
+    if model.lower().endswith(".gguf"):
+        if not path.is_file():
+            raise InputError(f"MODEL {model}: no such file")
+        return _from_gguf(path)
+    if model.lower().endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise InputError(f"MODEL {model}: no such file")
+        return _from_config_file(path)
+    if model in catalog.models:
+        return spec_from_record(catalog.models[model])
+    lowered = {k.lower(): k for k in catalog.models}
+    if model.lower() in lowered:
+        return spec_from_record(catalog.models[lowered[model.lower()]])
+    if "/" in model and not model.startswith(("/", ".")):
+        return _from_hub(model, offline=offline)
+    raise InputError(
+        f"MODEL {model}: not a catalog id, a Hub repo id (owner/name), a config.json or a .gguf file "
+        "(see `advisor catalog models`)"
+    )
+
+
+def _from_hub(repo_id: str, *, offline: bool) -> ModelSpec:
+    try:
+        from advisor import hub
+    except ImportError:
+        raise EnvironmentProblem(f"MODEL {repo_id}: not in the catalog, and Hub support is not installed") from None
+    model = hub.fetch_model(repo_id, offline=offline)
+    files = {f.quant: f.size_bytes for f in model.gguf_files if f.quant}
+    spec = spec_from_record(model.record, origin="hub")
+    return ModelSpec(**{**spec.__dict__, "published_file_bytes": files})
+
+
+def weights_from_gguf(info: GgufInfo) -> WeightsSplit:
+    """Exact weight bytes from a GGUF's tensor table, grouped the way llama.cpp places them."""
+    layers: dict[int, int] = {}
+    token_embd = output = other = 0
+    expert_bytes = 0
+    for tensor in info.tensors:
+        name = tensor.name
+        if name.startswith("blk."):
+            index = int(name.split(".")[1])
+            layers[index] = layers.get(index, 0) + tensor.n_bytes
+            if "_exps" in name:
+                expert_bytes += tensor.n_bytes
+        elif name.startswith("token_embd."):
+            token_embd += tensor.n_bytes
+        elif name.startswith("output."):
+            output += tensor.n_bytes
+        else:
+            other += tensor.n_bytes
+    tied = output == 0
+    if tied:
+        output = token_embd  # llama.cpp duplicates tied embeddings as the output layer
+    ordered = tuple(layers.get(i, 0) for i in range(max(layers) + 1)) if layers else ()
+    repeating = sum(ordered)
+    active_experts = 0
+    if expert_bytes and info.expert_count and info.expert_used_count:
+        active_experts = expert_bytes * info.expert_used_count // info.expert_count
+    active = repeating - expert_bytes + active_experts + output + other
+    return WeightsSplit(
+        total_bytes=info.tensor_bytes,
+        token_embd_bytes=token_embd,
+        output_bytes=output,
+        layer_bytes=ordered,
+        active_bytes_per_token=active,
+        exact=True,
+        method=f"exact: tensor table of {info.path.name}",
+    )
+
+
+def weights_for(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
+    """Best available weights for a quant: the GGUF's own table, per-tensor rules, or flat bpw."""
+    if spec.gguf is not None and (spec.gguf.file_type or "").upper() == quant.id.upper():
+        return weights_from_gguf(spec.gguf)
+    try:
+        from advisor.estimate.weights import estimate_weights
+    except ImportError:
+        estimate_weights = None  # type: ignore[assignment]
+    if estimate_weights is not None:
+        try:
+            breakdown = estimate_weights(spec.architecture, quant.id)
+        except ValueError:
+            breakdown = None
+        if breakdown is not None:
+            return WeightsSplit(
+                total_bytes=breakdown.total_bytes,
+                token_embd_bytes=breakdown.token_embd_bytes,
+                output_bytes=breakdown.output_bytes,
+                layer_bytes=tuple(breakdown.layer_bytes),
+                active_bytes_per_token=breakdown.active_bytes_per_token,
+                exact=False,
+                method=breakdown.method,
+            )
+    return flat_weights(spec.architecture, spec.params, spec.active_params, quant.bits_per_weight)
