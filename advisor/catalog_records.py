@@ -90,6 +90,19 @@ class ModelRecord(_Record):
     released: dt.date | None = None
     use_cases: list[str] = Field(default_factory=list)
     notes: str | None = None
+    license_name: str | None = Field(
+        default=None, description="the card's license_name (with license: other/unknown): names a custom licence"
+    )
+    license_link: str | None = Field(
+        default=None, description="the card's license_link: a URL, or a file in the repository such as LICENSE"
+    )
+    base_model_license: str | None = Field(
+        default=None,
+        description="licence id of base_model when the base is not in the catalog, as its card declares it",
+    )
+    modalities: list[str] | None = Field(
+        default=None, description="input modalities (text, image, audio); some licence clauses cover multimodal models"
+    )
 
 
 class LongContextTier(BaseModel):
@@ -155,6 +168,48 @@ class HardwareRecord(_Record):
     notes: str | None = None
 
 
+ClauseTopic = Literal[
+    "commercial_use",
+    "user_cap",
+    "usage_cap",
+    "hosting",
+    "regional",
+    "attribution",
+    "naming",
+    "output_training",
+    "flow_down",
+]
+
+
+class LicenseClause(BaseModel):
+    """One clause a licence finding rests on: where it is in the text, and its words or a paraphrase.
+
+    Findings print ``text`` and link ``link`` (or the licence's own link), so a reader can check
+    the rule against the licence instead of trusting the tool.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    section: str | None = Field(default=None, description="where the clause is, e.g. §2 or Attachment A (h)")
+    text: str = Field(min_length=1)
+    quote: bool = Field(default=True, description="true when text is the licence's exact words, false for a paraphrase")
+    secondary: bool = Field(default=False, description="true when the term was read from a secondary source")
+    link: str | None = Field(
+        default=None, pattern=r"^https?://", description="URL of the clause, if not the licence link"
+    )
+
+
+class UseRestriction(BaseModel):
+    """A use-based restriction that a stated use case can run into (e.g. automated decisions for classification)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    use_cases: list[str] = Field(min_length=1, description="answers-file use_case values the clause bears on")
+    severity: Literal["info", "warn"] = "warn"
+    why: str = Field(min_length=1, description="how the use case meets the clause, in plain words")
+    clause: LicenseClause
+
+
 class LicenseRecord(_Record):
     """What a model licence allows, in the terms the licence checks need."""
 
@@ -171,6 +226,26 @@ class LicenseRecord(_Record):
     link: str = Field(pattern=r"^https?://")
     summary: str
     aliases: list[str] = Field(default_factory=list)
+    permitted_use: Literal["any", "non-commercial", "research", "non-production"] = Field(
+        default="any", description="the purposes the licence allows at all, commercial or not"
+    )
+    monthly_output_token_cap: NonNegativeInt | None = Field(
+        default=None, description="output tokens per month above which the licensor must be contacted"
+    )
+    flow_down: bool = Field(
+        default=False,
+        description="the use restrictions must be put in your agreements with users and recipients (hosting included)",
+    )
+    regional_exclusion_scope: Literal["all_models", "multimodal_models"] | None = Field(
+        default=None, description="which models of the licence the regional exclusions cover"
+    )
+    required_notices: list[str] = Field(
+        default_factory=list, description="the exact words to display or ship (notices, 'Built with ...')"
+    )
+    clauses: dict[ClauseTopic, LicenseClause] = Field(
+        default_factory=dict, description="the clauses each licence check quotes, by topic"
+    )
+    use_restrictions: list[UseRestriction] = Field(default_factory=list)
 
 
 class QuantRecord(_Record):

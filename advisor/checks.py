@@ -6,6 +6,7 @@ A check is an object with a stable id (``LIC001``) rather than an ad-hoc hook ca
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable
@@ -69,13 +70,8 @@ class Check:
 
     @property
     def wants_context(self) -> bool:
-        """Whether ``run`` takes the optional third ``context`` argument."""
-        try:
-            params = inspect.signature(self.run).parameters.values()
-        except (TypeError, ValueError):
-            return False
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+        """Whether ``run`` takes the optional third ``context`` argument (worked out once)."""
+        return _takes_context(self.run)
 
     def evaluate(self, candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
         """Run the check and normalise what it returns (a generator, a list, one Finding or None)."""
@@ -89,6 +85,16 @@ class Check:
             if not isinstance(item, Finding):
                 raise TypeError(f"check {self.id} yielded {type(item).__name__}, expected Finding")
         return findings
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_context(run: CheckRun) -> bool:
+    try:
+        params = inspect.signature(run).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def selected(check_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:

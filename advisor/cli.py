@@ -211,12 +211,23 @@ def cli() -> None:
 @click.option("--answers", type=click.Path(path_type=Path), required=True, help="Answers file (YAML or JSON).")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the report to this file.")
+@click.option(
+    "--hub",
+    "hub_count",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Also assess the top N matching models from the Hugging Face Hub.",
+)
+@click.option("--offline", is_flag=True, help="Use only the local Hub cache (HF_HUB_OFFLINE=1).")
 @plugin_options
 @selection_options
 def plan(
     answers: Path,
     fmt: str,
     out: Path | None,
+    hub_count: int,
+    offline: bool,
     plugins: tuple[str, ...],
     strict_plugins: bool,
     catalog_dir: Path | None,
@@ -229,6 +240,15 @@ def plan(
 
     requirements = load_requirements(answers)
     context = make_context(plugins, strict_plugins, catalog_dir, select, ignore)
+    if hub_count:
+        from advisor.hub import hub_models_for_requirements
+
+        def skipped(repo: str, why: str) -> None:
+            click.echo(f"advisor: warning: skipped {repo}: {why}", err=True)
+
+        models = hub_models_for_requirements(requirements, hub_count, offline=offline, on_skip=skipped)
+        known = context.catalog.models
+        context.catalog.add("models", [m.record for m in models if m.repo_id not in known], "hub")
     report(run_plan(requirements, context), fmt, out)
 
 
@@ -238,6 +258,7 @@ def plan(
 @click.option("--quant", default=None, help="Assess only this weight format (e.g. Q4_K_M).")
 @click.option("--hardware", default=None, help="Hardware catalog id to run it on (overrides the answers).")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--offline", is_flag=True, help="Use only the local Hub cache for a Hub repo id.")
 @plugin_options
 @selection_options
 def check(
@@ -246,13 +267,14 @@ def check(
     quant: str | None,
     hardware: str | None,
     fmt: str,
+    offline: bool,
     plugins: tuple[str, ...],
     strict_plugins: bool,
     catalog_dir: Path | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
 ) -> None:
-    """Assess one model (catalog id) against the answers; exit 1 when no variant is acceptable."""
+    """Assess one model (catalog id or Hub repo) against the answers; exit 1 when no variant is acceptable."""
     from advisor.engine import run_plan
     from advisor.errors import InputError
     from advisor.requirements import HardwareItem, load_requirements
@@ -267,6 +289,11 @@ def check(
         raise InputError(f"--hardware {hardware}: not in the hardware catalog (see `advisor catalog hardware`)")
     if quant is not None and catalog.find_quant(quant) is None:
         raise InputError(f"--quant {quant}: not a known weight format (see `advisor catalog quants`)")
+    if model not in catalog.models and model not in catalog.apis:
+        from advisor.hub import is_hub_repo_id, model_record_for
+
+        if is_hub_repo_id(model):
+            catalog.add("models", [model_record_for(model, offline=offline)], "hub")
     if model not in catalog.models and model not in catalog.apis:
         raise InputError(f"MODEL {model}: not in the catalog (see `advisor catalog models` and `advisor catalog apis`)")
     pool = [c for c in build_candidates(requirements, catalog) if c.id == model]

@@ -75,7 +75,8 @@ def test_hook_advisor_register_questions() -> None:
     context = AdvisorContext(
         host=host_with(plugin_module("t_questions", advisor_register_questions=advisor_register_questions))
     )
-    assert [(p, q.field) for p, q in context.questions()] == [("t_questions", "plugins.t_questions.cost_centre")]
+    mine = [(p, q.field) for p, q in context.questions() if p == "t_questions"]
+    assert mine == [("t_questions", "plugins.t_questions.cost_centre")]
 
 
 def test_hook_advisor_register_catalog_sources() -> None:
@@ -293,7 +294,7 @@ def test_select_and_ignore_by_prefix(host: PluginHost) -> None:
     context = AdvisorContext(host=host, select=("HW", "LIC"), ignore=("LAT",))
     candidates = [c for c in build_candidates(req, context.catalog) if c.kind == "open_source"][:20]
     checks = {f.check for a in assess_all(candidates, req, context) for f in a.findings}
-    assert checks == {"HW001", "LIC001"}
+    assert {c.rstrip("0123456789") for c in checks} == {"HW", "LIC"}
 
 
 def test_design_example_plugin_verbatim() -> None:

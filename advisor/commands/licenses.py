@@ -1,35 +1,250 @@
-"""``advisor licenses [ID]``: the licence knowledge base (deepened by the licence issue)."""
+"""``advisor licenses [ID]``: the licence knowledge base, one licence in full, or a model's licence lineage.
+
+ID is a licence id or alias (``llama3.1``, ``apache-2.0``, ``mistral-research-license``) or a catalog model
+id; for a model the command shows the licence of the model and of each base model up its ``base_model``
+chain, because a fine-tune carries its base model's duties. The checks that apply these terms to a plan
+are LIC001-LIC008 (plugins/license.py); this command shows the data they read, with the clauses.
+"""
 
 from __future__ import annotations
 
 import json
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli import make_context, print_table
+from advisor.cli import make_context, plugin_options, print_table
+
+if TYPE_CHECKING:
+    from advisor.catalog_loader import Catalog
+    from advisor.catalog_records import ClauseTopic, LicenseRecord
+
+#: Longest chain of base models followed (the licence plugin uses the same bound).
+MAX_LINEAGE_DEPTH = 8
+UNIDENTIFIED = ("other", "unknown")
+WIDTH = 100
+LABEL_WIDTH = 20
 
 
 @click.command(name="licenses")
-@click.argument("license_id", required=False)
+@click.argument("license_id", metavar="[ID]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def licenses(license_id: str | None, fmt: str) -> None:
-    """Show what each model licence allows (or one licence in full)."""
+@plugin_options
+def licenses(
+    license_id: str | None, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None
+) -> None:
+    """Show what each model licence allows, one licence in full, or a model's licence lineage.
+
+    ID is a licence id or alias (llama3.1, apache-2.0, mrl) or a catalog model id.
+    """
     from advisor.errors import InputError
 
-    catalog = make_context().catalog
-    if license_id is not None:
-        record = catalog.find_license(license_id)
-        if record is None:
-            raise InputError(f"LICENSE {license_id}: not in the licence catalog (see `advisor licenses`)")
-        records = [record]
-    else:
+    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    if license_id is None:
         records = [catalog.licenses[k] for k in sorted(catalog.licenses)]
-    rows = [r.model_dump(mode="json") for r in records]
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
-    elif license_id is not None:
-        for key, value in rows[0].items():
-            if value not in (None, [], ""):
-                click.echo(f"{key:28} {value}")
-    else:
-        print_table(rows, ["id", "commercial_use", "monthly_active_user_cap", "saas_hosting", "name"])
+        if fmt == "json":
+            click.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2, ensure_ascii=False))
+        else:
+            rows = [_table_row(r) for r in records]
+            print_table(rows, ["id", "commercial", "mau_cap", "hosting", "regions", "duties", "name"])
+        return
+    record = catalog.find_license(license_id)
+    if record is not None:
+        if fmt == "json":
+            click.echo(json.dumps([record.model_dump(mode="json")], indent=2, ensure_ascii=False))
+        else:
+            click.echo(describe(record))
+        return
+    if license_id in catalog.models:
+        chain = model_lineage(catalog, license_id)
+        if fmt == "json":
+            click.echo(json.dumps({"model": license_id, "lineage": chain}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(describe_lineage(catalog, license_id, chain))
+        return
+    raise InputError(
+        f"ID {license_id}: neither a licence nor a catalog model (see `advisor licenses` and `advisor catalog models`)"
+    )
+
+
+def _table_row(record: LicenseRecord) -> dict[str, Any]:
+    duties = [
+        name
+        for name, present in (
+            ("notice", bool(record.required_notices)),
+            ("naming", "naming" in record.clauses),
+            ("flow-down", record.flow_down),
+            ("outputs", record.output_training_restriction is not None),
+            ("aup", bool(record.use_restrictions)),
+        )
+        if present
+    ]
+    regions = ",".join(record.regional_exclusions)
+    if regions and record.regional_exclusion_scope == "multimodal_models":
+        regions += " (multimodal)"
+    commercial = record.commercial_use if record.permitted_use == "any" else f"no ({record.permitted_use})"
+    return {
+        "id": record.id,
+        "commercial": commercial,
+        "mau_cap": f"{record.monthly_active_user_cap:,}" if record.monthly_active_user_cap else None,
+        "hosting": record.saas_hosting + (" + flow-down" if record.flow_down else ""),
+        "regions": regions or None,
+        "duties": ",".join(duties) or None,
+        "name": record.name,
+    }
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    """One labelled paragraph, wrapped under a label column; a long label gets a line of its own."""
+    indent = " " * (LABEL_WIDTH + 2)
+    head = f"  {label:<{LABEL_WIDTH}}" if len(label) < LABEL_WIDTH else indent
+    lines = textwrap.wrap(
+        " ".join(text.split()),
+        width=WIDTH,
+        initial_indent=head,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return ([f"  {label}"] if len(label) >= LABEL_WIDTH else []) + lines
+
+
+def _clause_text(record: LicenseRecord, topic: ClauseTopic) -> str | None:
+    clause = record.clauses.get(topic)
+    if clause is None:
+        return None
+    words = f"“{clause.text}”" if clause.quote else clause.text
+    where = f"{clause.section}: " if clause.section else ""
+    secondary = " (secondary source)" if clause.secondary else ""
+    link = f" <{clause.link}>" if clause.link else ""
+    return f"{where}{words}{secondary}{link}"
+
+
+def describe(record: LicenseRecord) -> str:
+    """One licence in full, in plain text: every term the checks use, with the clause it rests on."""
+    lines = [f"{record.id}: {record.name}", ""]
+    lines += _wrap("summary", record.summary)
+    commercial: str = record.commercial_use
+    if record.permitted_use != "any":
+        commercial += f" (permitted use: {record.permitted_use})"
+    lines += _wrap("commercial use", commercial)
+    if text := _clause_text(record, "commercial_use"):
+        lines += _wrap("", text)
+    if record.monthly_active_user_cap is not None:
+        lines += _wrap("user cap", f"{record.monthly_active_user_cap:,} monthly active users")
+        if text := _clause_text(record, "user_cap"):
+            lines += _wrap("", text)
+    if record.monthly_output_token_cap is not None:
+        lines += _wrap("usage cap", f"{record.monthly_output_token_cap:,} output tokens a month")
+        if text := _clause_text(record, "usage_cap"):
+            lines += _wrap("", text)
+    hosting = record.saas_hosting + (" (use restrictions flow down to your users)" if record.flow_down else "")
+    lines += _wrap("hosting (SaaS)", hosting)
+    hosting_topics: tuple[ClauseTopic, ...] = ("hosting", "flow_down")
+    for topic in hosting_topics:
+        if text := _clause_text(record, topic):
+            lines += _wrap("", text)
+    if record.regional_exclusions:
+        scope = " (multimodal models only)" if record.regional_exclusion_scope == "multimodal_models" else ""
+        lines += _wrap("regional exclusion", ", ".join(record.regional_exclusions) + scope)
+        if text := _clause_text(record, "regional"):
+            lines += _wrap("", text)
+    for notice in record.required_notices:
+        lines += _wrap("words to ship", f"“{notice}”")
+    if record.attribution:
+        lines += _wrap("attribution", record.attribution)
+    if record.derivative_naming:
+        lines += _wrap("derivative naming", record.derivative_naming)
+    if record.output_training_restriction:
+        lines += _wrap("outputs to train", record.output_training_restriction)
+    if record.acceptable_use_policy:
+        lines += _wrap("acceptable use", record.acceptable_use_policy)
+    for restriction in record.use_restrictions:
+        clause = restriction.clause
+        where = f"{clause.section}: " if clause.section else ""
+        lines += _wrap(
+            f"use case {'/'.join(restriction.use_cases)}",
+            f"[{restriction.severity}] {restriction.why}. {where}“{clause.text}”",
+        )
+    lines += _wrap("link", record.link)
+    lines += _wrap("source", f"{record.source} (as of {record.as_of})")
+    if record.aliases:
+        lines += _wrap("aliases", ", ".join(record.aliases))
+    lines += ["", "Guidance, not legal advice: read the licence before use."]
+    return "\n".join(lines)
+
+
+def _publisher(repo_id: str) -> str:
+    return repo_id.split("/", 1)[0].lower() if "/" in repo_id else ""
+
+
+def _resolve(catalog: Catalog, declared: str | None, license_name: str | None) -> LicenseRecord | None:
+    record = catalog.find_license(declared)
+    if (record is None or record.id in UNIDENTIFIED) and license_name:
+        named = catalog.find_license(license_name)
+        if named is not None and named.id not in UNIDENTIFIED:
+            return named
+    return record
+
+
+def model_lineage(catalog: Catalog, model_id: str) -> list[dict[str, Any]]:
+    """The model and its base models, nearest first, each with its declared and resolved licence.
+
+    ``binds`` is false for a base published by the same organisation as the model derived from it (the
+    rights holder relicensed its own model); the licence checks apply the same rule.
+    """
+    model = catalog.models[model_id]
+    chain: list[dict[str, Any]] = []
+
+    def add(repo: str, declared: str | None, name: str | None, link: str | None, binds: bool, known: bool) -> None:
+        record = _resolve(catalog, declared, name)
+        chain.append(
+            {
+                "model": repo,
+                "license": declared,
+                "license_name": name,
+                "license_link": link,
+                "resolved": record.id if record is not None else None,
+                "identified": record is not None and record.id not in UNIDENTIFIED,
+                "binds": binds,
+                "in_catalog": known,
+            }
+        )
+
+    add(model.id, model.license, model.license_name, model.license_link, True, True)
+    base, hint, seen = model.base_model, model.base_model_license, {model.id}
+    while base and base not in seen and len(chain) <= MAX_LINEAGE_DEPTH:
+        seen.add(base)
+        binds = _publisher(base) != _publisher(chain[-1]["model"]) or not _publisher(base)
+        record = catalog.models.get(base)
+        if record is None:
+            add(base, hint, None, None, binds, False)
+            break
+        add(base, record.license, record.license_name, record.license_link, binds, True)
+        base, hint = record.base_model, record.base_model_license
+    return chain
+
+
+def describe_lineage(catalog: Catalog, model_id: str, chain: list[dict[str, Any]]) -> str:
+    """A model's licences, nearest first, then the terms of each licence that binds it."""
+    lines = [f"{model_id}: licence lineage (a fine-tune carries its base model's duties)", ""]
+    for depth, link in enumerate(chain):
+        declared = link["license"] or "not recorded"
+        if link["license_name"]:
+            declared += f" (license_name {link['license_name']})"
+        resolved = link["resolved"] if link["identified"] else "not identified: read the licence"
+        note = "" if link["binds"] else "  [same publisher: superseded by the licence above]"
+        where = "" if link["in_catalog"] else "  [not in the catalog: licence as the model record declares it]"
+        lines.append(f"{'  ' * depth}{'└ ' if depth else ''}{link['model']}: {declared} -> {resolved}{note}{where}")
+    binding = []
+    for link in chain:
+        if link["binds"] and link["identified"] and link["resolved"] not in binding:
+            binding.append(link["resolved"])
+    for licence_id in binding:
+        record = catalog.find_license(licence_id)
+        if record is not None:
+            lines += ["", describe(record).rsplit("\n\n", 1)[0]]
+    lines += ["", "Guidance, not legal advice: read the licence before use."]
+    return "\n".join(lines)

@@ -83,6 +83,9 @@ def plan_to_markdown(plan: Plan) -> str:
         lines += [f"## Rejected: {len(rejected)} candidate variants", ""]
         lines += [f"- {n} failed {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         lines.append("")
+        if len({a.candidate.id for a in plan.assessments}) == 1:  # `advisor check`: say why, clause included
+            reasons = sorted({(f.check, f.message) for a in rejected for f in a.findings if f.severity == "fail"})
+            lines += ["Why:", *[f"- {check}: {message}" for check, message in reasons], ""]
     if plan.deployment is not None:
         d = plan.deployment
         lines += [
