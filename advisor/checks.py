@@ -87,7 +87,7 @@ class Check:
         return findings
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _takes_context(run: CheckRun) -> bool:
     try:
         params = inspect.signature(run).parameters.values()

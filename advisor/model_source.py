@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from advisor.catalog_loader import Catalog
 from advisor.catalog_records import ArchitectureConfig, ModelRecord, QuantRecord
 from advisor.errors import EnvironmentProblem, InputError
-from advisor.estimate.footprint import WeightsSplit, flat_weights
+from advisor.estimate.footprint import WeightsSplit
 from advisor.structured_files import format_validation_error
 
 if TYPE_CHECKING:
@@ -35,31 +35,34 @@ class ModelSpec:
     record: ModelRecord | None = None
     gguf: GgufInfo | None = None
     published_file_bytes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
-def _params_from_config(arch: ArchitectureConfig, where: str) -> tuple[int, int]:
-    try:
-        from advisor.estimate.tensors import count_parameters
-    except ImportError as exc:  # the per-tensor inventory ships with the hardware-fit estimator
-        raise EnvironmentProblem(f"{where}: counting parameters needs advisor.estimate.tensors ({exc})") from None
+def params_for(arch: ArchitectureConfig, where: str) -> tuple[int, int, list[str]]:
+    """Total and active parameters counted from the architecture; an architecture the inventory does
+    not know is counted as a generic llama-like model, and the note says so."""
+    from advisor.estimate.tensors import count_parameters
+
     try:
         counted = count_parameters(arch)
+        return counted.total, counted.active, []
     except ValueError as exc:
-        raise InputError(f"{where}: {exc}") from None
-    return counted.total, counted.active
+        counted = count_parameters(arch, fallback=True)
+        return counted.total, counted.active, [f"{where}: {exc}; counted as a generic llama-like model (estimate)"]
 
 
 def architecture_from_config(data: Any, where: str) -> ArchitectureConfig:
     """A Hugging Face config.json (multimodal configs: their ``text_config``) as ArchitectureConfig."""
+    from advisor.estimate.tensors import architecture_from_config as from_raw
+
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a JSON object")
-    text = data.get("text_config")
-    if isinstance(text, dict) and "num_hidden_layers" in text:
-        data = {**text, "model_type": text.get("model_type", data.get("model_type"))}
     try:
-        return ArchitectureConfig.model_validate(data)
+        return from_raw(data)
     except ValidationError as exc:
         raise InputError(format_validation_error(where, exc)) from None
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _from_config_file(path: Path) -> ModelSpec:
@@ -70,8 +73,10 @@ def _from_config_file(path: Path) -> ModelSpec:
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     arch = architecture_from_config(data, str(path))
-    total, active = _params_from_config(arch, str(path))
-    return ModelSpec(id=str(path), architecture=arch, params=total, active_params=active, origin="config.json")
+    total, active, notes = params_for(arch, str(path))
+    return ModelSpec(
+        id=str(path), architecture=arch, params=total, active_params=active, origin="config.json", notes=notes
+    )
 
 
 def _from_gguf(path: Path) -> ModelSpec:
@@ -177,27 +182,43 @@ def weights_from_gguf(info: GgufInfo) -> WeightsSplit:
     )
 
 
+_WEIGHTS_MEMO: dict[tuple[str, int, str, str], WeightsSplit] = {}
+
+
 def weights_for(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
-    """Best available weights for a quant: the GGUF's own table, per-tensor rules, or flat bpw."""
+    """Best available weights for a quant: the GGUF's own table (exact), else llama.cpp's per-tensor
+    rules (an architecture they do not know is estimated as a generic llama-like model, and says so)."""
     if spec.gguf is not None and (spec.gguf.file_type or "").upper() == quant.id.upper():
         return weights_from_gguf(spec.gguf)
+    key = (spec.id, spec.params, quant.id, spec.origin)
+    if key not in _WEIGHTS_MEMO:
+        _WEIGHTS_MEMO[key] = _per_tensor(spec, quant)
+    return _WEIGHTS_MEMO[key]
+
+
+def _per_tensor(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
+    from advisor.estimate.speed import decode_bytes_by_layer
+    from advisor.estimate.weights import estimate_weights
+
     try:
-        from advisor.estimate.weights import estimate_weights
-    except ImportError:
-        estimate_weights = None  # type: ignore[assignment]
-    if estimate_weights is not None:
-        try:
-            breakdown = estimate_weights(spec.architecture, quant.id)
-        except ValueError:
-            breakdown = None
-        if breakdown is not None:
-            return WeightsSplit(
-                total_bytes=breakdown.total_bytes,
-                token_embd_bytes=breakdown.token_embd_bytes,
-                output_bytes=breakdown.output_bytes,
-                layer_bytes=tuple(breakdown.layer_bytes),
-                active_bytes_per_token=breakdown.active_bytes_per_token,
-                exact=False,
-                method=breakdown.method,
-            )
-    return flat_weights(spec.architecture, spec.params, spec.active_params, quant.bits_per_weight)
+        breakdown = estimate_weights(spec.architecture, quant.id)
+    except ValueError:
+        breakdown = estimate_weights(spec.architecture, quant.id, fallback=True)
+    per_layer, outside = decode_bytes_by_layer(breakdown)
+    method = breakdown.method
+    published = spec.published_file_bytes.get(quant.id)
+    total = breakdown.total_bytes
+    if published:
+        method = f"published file size ({published / 1e9:.2f} GB), split by {breakdown.method}"
+        total = published
+    return WeightsSplit(
+        total_bytes=total,
+        token_embd_bytes=breakdown.token_embd_bytes,
+        output_bytes=breakdown.output_bytes,
+        layer_bytes=tuple(breakdown.layer_bytes),
+        active_bytes_per_token=int(sum(per_layer) + outside),
+        exact=bool(published),
+        method=method,
+        layer_decode_bytes=tuple(per_layer),
+        outside_decode_bytes=outside,
+    )

@@ -59,6 +59,7 @@ def device_for(record: HardwareRecord | None, count: int) -> Device | None:
         count=count,
         tflops=record.fp16_tflops or record.bf16_tflops,
         kind=record.kind,
+        record=record,
     )
 
 

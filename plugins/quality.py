@@ -1,14 +1,58 @@
-"""QUAL001 (quality bar) and QUAL002 (languages), from published benchmark scores."""
+"""Quality checks: QUAL001 (quality bar), QUAL002 (languages), QUAL003 (predicted or inherited quality),
+QUAL004 (quantization loss).
+
+Thin rules over ``advisor.estimate.quality``: the numbers, the policy and the basis strings come
+from there; these checks only decide severities and point to the better option.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from advisor import Candidate, Check, Finding, Requirements, hookimpl
-from advisor.estimate.quality import quality_bar, quality_from_benchmarks
+from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
+from advisor.estimate.quality import (
+    QualityEstimate,
+    candidate_quality,
+    quality_bar,
+    quality_policy,
+    quant_penalty,
+)
+from advisor.sizing import size_candidate
+
+#: How well a variant fits its hardware, worst to best; a suggested quant must fit at least as well.
+FIT_ORDER = {"no": 0, "cpu": 1, "partial": 2, "gpu": 3}
 
 
-def meets_quality_bar(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
+def assessed_quality(
+    candidate: Candidate, requirements: Requirements, context: AdvisorContext
+) -> QualityEstimate | None:
+    """The candidate's quality for the answers' use case, memoised on the catalog (several checks read it)."""
+    catalog = context.catalog
+    key = (
+        "quality",
+        candidate.kind,
+        candidate.id,
+        candidate.quant,
+        candidate.params,
+        candidate.active_params,
+        candidate.pretraining_tokens,
+        candidate.base_model,
+        tuple(sorted((name, score.value) for name, score in candidate.benchmarks.items())),
+        requirements.use_case,
+    )
+    if key not in catalog.derived:
+        catalog.derived[key] = candidate_quality(candidate, requirements.use_case, catalog)
+    return catalog.derived[key]  # type: ignore[return-value]
+
+
+def _level(requirements: Requirements) -> str:
+    if requirements.min_quality is not None:
+        return "min_quality"
+    return requirements.quality or "no level"
+
+
+def meets_quality_bar(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
+    """QUAL001: quality against the bar; a published (or inherited) score below it fails."""
     bar = quality_bar(requirements.quality, requirements.min_quality)
     if candidate.kind == "build":
         yield Finding(
@@ -17,54 +61,215 @@ def meets_quality_bar(candidate: Candidate, requirements: Requirements) -> Itera
             f"was chosen for the '{candidate.extra.get('target_quality')}' level (assumption)",
         )
         return
-    score = quality_from_benchmarks(candidate.benchmarks, requirements.use_case)
-    if score is None:
+    estimate = assessed_quality(candidate, requirements, context)
+    if estimate is None:
         yield Finding(
             severity="info",
-            message="no published benchmark score in the catalog; quality unknown",
-            metrics={"quality": None},
+            message="no published benchmark score in the catalog and no model size to predict from; quality unknown",
+            metrics={"quality": None, "quality_basis": "unknown: no published score, size not known"},
+            remediation="check the provider's published evaluations before relying on it",
         )
         return
-    metrics: dict[str, float | int | str | None] = {"quality": round(score.value, 3), "quality_basis": score.basis}
-    if bar is not None and score.value < bar:
+    metrics = estimate.metrics()
+    evidence = estimate.as_dict(detail=False)
+    label = "upper bound" if estimate.kind == "predicted" else "quality"
+    if bar is None:
         yield Finding(
-            severity="fail",
-            message=f"quality {score.value:.2f} is below the bar {bar:.2f} ({score.basis})",
-            metrics=metrics,
-            remediation="a larger or newer model",
+            severity="pass", message=f"{label} {estimate.value:.2f} (no bar asked): {estimate.basis}", metrics=metrics
         )
-    else:
-        shown = f" (bar {bar:.2f})" if bar is not None else ""
-        yield Finding(severity="pass", message=f"quality {score.value:.2f}{shown}: {score.basis}", metrics=metrics)
+        return
+    against = f"the bar {bar:.2f} ({_level(requirements)})"
+    if estimate.value >= bar:
+        note = ": not confirmed by a published score (QUAL003)" if estimate.kind == "predicted" else ""
+        yield Finding(
+            severity="pass",
+            message=f"{label} {estimate.value:.2f} meets {against}{note}: {estimate.basis}",
+            metrics=metrics,
+            evidence=evidence,
+        )
+        return
+    if estimate.kind == "predicted" and estimate.prediction is not None and estimate.prediction.tokens_assumed:
+        yield Finding(
+            severity="warn",
+            message=f"upper bound {estimate.value:.2f} is below {against}, but it rests on assumed pre-training "
+            f"tokens (D = 20·N), which understate most modern models: {estimate.basis}",
+            metrics=metrics,
+            evidence=evidence,
+            remediation="find the model's published scores or training tokens, or evaluate it on your task",
+        )
+        return
+    quant_note, remediation = "", "a larger or newer model"
+    if estimate.before_quant >= bar and estimate.penalty is not None:
+        quant_note = f"; without the {estimate.penalty.quant} loss it would be {estimate.before_quant:.2f}"
+        remediation = "a higher-precision weight format (Q8_0 or F16) on more memory"
+    what = "even the predicted upper bound" if estimate.kind == "predicted" else "quality"
+    yield Finding(
+        severity="fail",
+        message=f"{what} {estimate.value:.2f} is below {against}{quant_note}: {estimate.basis}",
+        metrics=metrics,
+        evidence=evidence,
+        remediation=remediation,
+    )
+
+
+def _language(code: str) -> str:
+    """ISO 639-1 primary subtag, lower case: "ru-RU" and "RU" are both "ru"."""
+    return code.strip().lower().replace("_", "-").split("-")[0]
+
+
+def required_languages(requirements: Requirements) -> tuple[list[str], list[str]]:
+    """(required, wanted) languages from the answers, per the policy: the first listed language is
+    required, the others wanted; every listed language is required for the use cases that say so."""
+    policy = quality_policy().languages
+    listed = list(dict.fromkeys(_language(code) for code in requirements.languages if code.strip()))
+    if policy.required == "all" or requirements.use_case in policy.all_required_for:
+        return listed, []
+    return listed[:1], listed[1:]
 
 
 def speaks_languages(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
-    wanted = [lang.lower() for lang in requirements.languages]
+    """QUAL002: a required language missing from the model card fails; a wanted one warns."""
     if candidate.kind == "build":
         return
-    if not candidate.languages:
-        yield Finding(severity="info", message="supported languages not listed in the catalog")
+    required, wanted = required_languages(requirements)
+    if not required and not wanted:
         return
-    have = {lang.lower() for lang in candidate.languages}
-    missing = [lang for lang in wanted if lang not in have]
-    if missing:
+    if not candidate.languages:
+        yield Finding(
+            severity="info",
+            message=f"supported languages not listed in the catalog; check the model card for "
+            f"{', '.join(required + wanted)}",
+        )
+        return
+    have = {_language(code) for code in candidate.languages}
+    missing_required = [code for code in required if code not in have]
+    missing_wanted = [code for code in wanted if code not in have]
+    listed = ", ".join(sorted(have))
+    if missing_required:
+        why = (
+            "every language is required for translation"
+            if requirements.use_case in quality_policy().languages.all_required_for
+            else "the first language in the answers is the one the product must speak"
+        )
+        yield Finding(
+            severity="fail",
+            message=f"the model card does not list {', '.join(missing_required)} ({why}); it lists {listed}",
+            evidence={"required": required, "wanted": wanted, "listed": sorted(have)},
+            remediation="pick a model whose card lists the language, or fine-tune and evaluate one on it",
+        )
+    elif missing_wanted:
         yield Finding(
             severity="warn",
-            message=f"the model card does not list {', '.join(missing)} among its "
-            f"languages ({', '.join(sorted(have))})",
-            remediation="test it on your language, or pick a model that lists it",
+            message=f"the model card does not list {', '.join(missing_wanted)} among its languages ({listed})",
+            evidence={"required": required, "wanted": wanted, "listed": sorted(have)},
+            remediation="test it on that language, or pick a model that lists it",
         )
     else:
-        yield Finding(severity="pass", message=f"model card lists {', '.join(wanted)}")
+        yield Finding(severity="pass", message=f"model card lists {', '.join(required + wanted)}")
+
+
+def predicted_quality(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
+    """QUAL003: say so when no published score of the model itself stands behind its quality."""
+    estimate = assessed_quality(candidate, requirements, context)
+    if estimate is None:
+        return
+    if estimate.kind == "predicted" and estimate.prediction is not None:
+        prediction = estimate.prediction
+        yield Finding(
+            severity="info",
+            message=f"quality {estimate.value:.2f} is a predicted upper bound, not a measurement: the "
+            f"{prediction.describe()}",
+            metrics=estimate.metrics(),
+            evidence={"prediction": prediction.as_dict(), "notes": list(estimate.notes)},
+            remediation="evaluate the model on your own task before committing to it",
+        )
+    elif estimate.kind == "inherited":
+        yield Finding(
+            severity="info",
+            message=f"quality {estimate.value:.2f} comes from the base model {estimate.inherited_from}; "
+            "this fine-tune publishes no scores of its own",
+            metrics=estimate.metrics(),
+            remediation="evaluate the fine-tune on your own task",
+        )
+
+
+def _better_quant(
+    candidate: Candidate, requirements: Requirements, context: AdvisorContext, current: float
+) -> tuple[str, float, str] | None:
+    """The lowest-loss GGUF quant that fits this variant's hardware at least as well as the current one."""
+    catalog = context.catalog
+    here = size_candidate(candidate, catalog, requirements.context_tokens)
+    floor = max(FIT_ORDER.get(here.fit.fits, 0) if here is not None else 0, FIT_ORDER["cpu"])
+    params = candidate.active_params or candidate.params
+    options = []
+    for quant in catalog.quants.values():
+        if quant.format != "gguf":
+            continue
+        penalty = quant_penalty(quant.id, params)
+        if penalty is None or penalty.penalty is None or penalty.penalty >= current:
+            continue
+        options.append((penalty.penalty, quant.bits_per_weight, quant.id))
+    for penalty_value, _, quant_id in sorted(options):
+        sizing = size_candidate(candidate.model_copy(update={"quant": quant_id}), catalog, requirements.context_tokens)
+        if sizing is not None and FIT_ORDER.get(sizing.fit.fits, 0) >= floor:
+            return quant_id, penalty_value, sizing.fit.fits
+    return None
+
+
+def quantization_loss(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
+    """QUAL004: the weight format's quality loss, shown; heavy loss warns and names a better quant that fits."""
+    if not candidate.quant:
+        return
+    params = candidate.active_params or candidate.params
+    penalty = quant_penalty(candidate.quant, params)
+    if penalty is None:
+        return
+    if penalty.penalty is None:
+        yield Finding(severity="info", message=penalty.describe(), evidence=penalty.as_dict())
+        return
+    heavy = quality_policy().quantization.heavy_loss
+    if penalty.penalty < heavy:
+        yield Finding(severity="pass", message=f"quantization loss {penalty.describe()}", evidence=penalty.as_dict())
+        return
+    better = _better_quant(candidate, requirements, context, penalty.penalty)
+    if better is not None:
+        quant_id, loss, fits = better
+        remediation = f"{quant_id} fits the same hardware ({fits}) and loses about {loss:.3f}"
+    elif size_candidate(candidate, context.catalog, requirements.context_tokens) is None:
+        remediation = "a quant with a smaller loss (Q4_K_M or above); this variant cannot be sized to check the fit"
+    else:
+        remediation = "no lower-loss GGUF quant fits this hardware: more memory, or a smaller model at higher precision"
+    yield Finding(
+        severity="warn",
+        message=f"heavy quantization loss (≥ {heavy:.3f}): {penalty.describe()}",
+        evidence={**penalty.as_dict(), "better_quant": better[0] if better else None},
+        remediation=remediation,
+    )
 
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
     register(
-        Check(
-            id="QUAL001", category="quality", summary="Published quality meets the quality bar", run=meets_quality_bar
-        )
+        Check(id="QUAL001", category="quality", summary="Expected quality meets the quality bar", run=meets_quality_bar)
     )
     register(
         Check(id="QUAL002", category="quality", summary="Model supports the required languages", run=speaks_languages)
+    )
+    register(
+        Check(
+            id="QUAL003",
+            category="quality",
+            summary="Quality rests on a prediction or a base model's scores",
+            run=predicted_quality,
+            kinds=("api", "open_source"),
+        )
+    )
+    register(
+        Check(
+            id="QUAL004",
+            category="quality",
+            summary="Quantization loss of the weight format",
+            run=quantization_loss,
+            kinds=("open_source",),
+        )
     )

@@ -190,8 +190,8 @@ def test_check_command() -> None:
     assert non_commercial.returncode == 1
     rows = json.loads(non_commercial.stdout)["candidates"]
     assert len(rows) == 1 and any(f["check"] == "LIC001" and f["severity"] == "fail" for f in rows[0]["findings"])
-    unknown = advisor("check", "no/such-model", "--answers", str(EXAMPLES / "onprem-bank.yaml"))
-    assert unknown.returncode == 2 and "no/such-model" in unknown.stderr
+    unknown = advisor("check", "no-such-model", "--answers", str(EXAMPLES / "onprem-bank.yaml"))
+    assert unknown.returncode == 2 and "no-such-model" in unknown.stderr
 
 
 def test_help_is_fast_to_import() -> None:

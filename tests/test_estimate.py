@@ -16,7 +16,6 @@ from advisor.estimate.cost import (
 )
 from advisor.estimate.fit import Device, Footprint, decide_fit
 from advisor.estimate.memory import GIB, estimate_kv_cache_bytes, estimate_weights_bytes
-from advisor.estimate.quality import QUALITY_BARS, normalise, quality_from_benchmarks
 from advisor.estimate.speed import decode_tokens_per_s, prefill_tokens_per_s
 
 LLAMA31_8B = ArchitectureConfig(
@@ -171,17 +170,3 @@ def test_cost_helpers() -> None:
     flops = training_flops(70e9, 1.4e12)
     assert flops == pytest.approx(5.88e23)
     assert training_device_hours(flops, 1000, 0.5) == pytest.approx(5.88e23 / 5e14 / 3600)
-
-
-def test_quality_scores() -> None:
-    from advisor.catalog_records import BenchmarkScore
-
-    s = {
-        "mmlu": BenchmarkScore(value=70, source="https://e.com"),
-        "arena_elo": BenchmarkScore(value=1250, scale="elo", source="https://e.com"),
-    }
-    assert normalise(s["arena_elo"]) == 0.5
-    score = quality_from_benchmarks(s, "chat")
-    assert score is not None and score.value == pytest.approx(0.6) and "mmlu=70" in score.basis
-    assert quality_from_benchmarks({}, "chat") is None
-    assert QUALITY_BARS["low"] < QUALITY_BARS["medium"] < QUALITY_BARS["high"] < QUALITY_BARS["frontier"]

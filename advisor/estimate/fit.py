@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from advisor.catalog_records import HardwareRecord
 from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
-from advisor.estimate.speed import prefill_tokens_per_s
+from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
 
@@ -31,6 +32,7 @@ class Device:
     kind: str = "gpu"
     decode_fixed_ms: float | None = None
     decode_efficiency: float | None = None
+    record: HardwareRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Footprint:
     compute_buffer_bytes: int = 0
     weights_exact: bool = False
     weights_method: str = "flat bits per weight"
+    layer_decode_bytes: tuple[float, ...] = ()
+    outside_decode_bytes: float | None = None
 
     @property
     def total_bytes(self) -> int:
@@ -136,6 +140,18 @@ def split_layers(
     return _Split(placed, output_on, device + reserve + fp.compute_buffer_bytes, host)
 
 
+def _decode_bytes(fp: Footprint) -> tuple[list[float], float]:
+    """Bytes a token reads per repeating layer and outside the layers (output head and the like).
+
+    Uses the per-tensor figures (routed experts at their top-k share, the dequantization floor)
+    when the weights came from the per-tensor estimator; otherwise the active share of each layer.
+    """
+    if fp.layer_decode_bytes and fp.outside_decode_bytes is not None:
+        return list(fp.layer_decode_bytes), fp.outside_decode_bytes
+    share = fp.active_fraction
+    return [w * share for w in fp.layer_weights()], float(fp.output_bytes)
+
+
 def decode_speed(
     fp: Footprint,
     split: _Split,
@@ -147,38 +163,37 @@ def decode_speed(
 ) -> float:
     """Seconds per token summed over where the bytes live; a CPU part adds llama.cpp's sync cost.
 
-    A token reads the output layer, the active share of each repeating layer, and on average half
-    the KV cache (a conversation filling the context).
+    A token reads the output layer, the active part of each repeating layer, and on average half
+    the KV cache (a conversation filling the context). Each GPU of a layer split adds its fixed cost.
     """
-    weights, kv = fp.layer_weights(), fp.layer_kv()
-    share = fp.active_fraction
+    layer_bytes, outside = _decode_bytes(fp)
+    kv = fp.layer_kv()
     first_on_device = fp.n_layers - split.layers_on_device
     dev_bytes = host_bytes = 0.0
     for index in range(fp.n_layers):
-        layer = weights[index] * share
         cache = kv[index] / 2
         if index >= first_on_device and device is not None:
-            dev_bytes += layer + (cache if kv_offload else 0)
+            dev_bytes += layer_bytes[index] + (cache if kv_offload else 0)
             host_bytes += 0 if kv_offload else cache
         else:
-            host_bytes += layer + cache
+            host_bytes += layer_bytes[index] + cache
     if split.output_on_device and device is not None:
-        dev_bytes += fp.output_bytes
+        dev_bytes += outside
     else:
-        host_bytes += fp.output_bytes
-    cpu = _backend(constants, "cpu")
+        host_bytes += outside
+    cpu = decode_constants_for(None)
     seconds = 0.0
     if device is not None and dev_bytes > 0:
-        gpu = _backend(constants, device.backend)
-        fixed = device.decode_fixed_ms if device.decode_fixed_ms is not None else gpu.decode_fixed_ms
-        efficiency = device.decode_efficiency if device.decode_efficiency is not None else gpu.decode_efficiency
-        seconds += fixed / 1000 + dev_bytes / (efficiency * device.bandwidth_gb_s * 1e9)
+        gpu = decode_constants_for(device.record)
+        fixed = device.decode_fixed_ms if device.decode_fixed_ms is not None else gpu.fixed_ms
+        efficiency = device.decode_efficiency if device.decode_efficiency is not None else gpu.efficiency
+        seconds += fixed * device.count / 1000 + dev_bytes / (efficiency * device.bandwidth_gb_s * 1e9)
         if host_bytes > 0:
             seconds += constants.partial_offload.sync_penalty_ms / 1000
     else:
-        seconds += cpu.decode_fixed_ms / 1000
+        seconds += cpu.fixed_ms / 1000
     if host_bytes > 0:
-        seconds += host_bytes / (cpu.decode_efficiency * cpu_bandwidth_gb_s * 1e9)
+        seconds += host_bytes / (cpu.efficiency * cpu_bandwidth_gb_s * 1e9)
     return 1.0 / seconds
 
 
@@ -212,8 +227,8 @@ def decide_fit(
         if split.host_bytes <= host_room or (all_on_device and apple):
             speed = decode_speed(fp, split, device, cpu_bw, constants, kv_offload=kv_offload)
             prefill = (
-                prefill_tokens_per_s(fp.active_params, device.tflops * device.count, gpu.prefill_efficiency)
-                if device.tflops and all_on_device
+                device_prefill_tokens_per_s(fp.active_params, device.record, device.bandwidth_gb_s)
+                if device.record is not None and all_on_device
                 else None
             )
             if device.count > 1:

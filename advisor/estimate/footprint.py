@@ -30,6 +30,8 @@ class WeightsSplit:
     active_bytes_per_token: int
     exact: bool
     method: str
+    layer_decode_bytes: tuple[float, ...] = ()
+    outside_decode_bytes: float | None = None
 
 
 def flat_weights(arch: ArchitectureConfig, params: int, active_params: int, bits_per_weight: float) -> WeightsSplit:
@@ -87,4 +89,6 @@ def build_footprint(
         compute_buffer_bytes=compute,
         weights_exact=weights.exact,
         weights_method=weights.method,
+        layer_decode_bytes=weights.layer_decode_bytes if len(weights.layer_decode_bytes) == len(layers) else (),
+        outside_decode_bytes=weights.outside_decode_bytes,
     )

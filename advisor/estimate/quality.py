@@ -1,61 +1,744 @@
-"""Quality on a 0–1 scale from published benchmark scores.
+"""Expected quality on a 0–1 scale, with the basis that explains it.
 
-Accuracy benchmarks are taken as a fraction of 100; an arena Elo is placed on 0–1 by a linear map
-between stated anchors. The quality issue replaces this with per-benchmark normalisation and
-predicted scores; the basis string says which benchmarks were used so every number is explainable.
+Three sources, in this order of trust (docs/quality.md):
+
+1. **Published scores** from the catalog (MMLU, MMLU-Pro, GPQA, IFEval, HumanEval, MATH, Arena with
+   its date). Each is normalised on its own scale — (score − floor) / (ceiling − floor), floor =
+   chance for multiple-choice benchmarks, the Open LLM Leaderboard v2 rule — and the use case's
+   weights average them (catalog/quality_policy.yaml says why each weight).
+2. **Inherited scores**: a fine-tune that publishes none takes its catalog base model's, and says so.
+3. **Predicted scores**: the capability boundary (advisor.estimate.scaling) at the model's training
+   compute z = log10(6·N·D); an upper bound at a stated quantile, with D ≈ 20·N (Chinchilla)
+   when the tokens are not published. With published tokens the boundary also fills the benchmarks
+   a model does not publish, so one lucky benchmark cannot stand for the whole score.
+
+A weight format's quality loss (catalog/quant_quality.yaml, llama.cpp's published KL-divergence
+runs) is subtracted last and shown. The policy and tables are data with sources; this module
+holds only the arithmetic. numpy is needed only when a boundary is fitted (scaling.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
 
-from advisor.catalog_records import BenchmarkScore
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-#: Elo anchors: 1000 → 0.0 and 1500 → 1.0 (stated mapping; LMArena scores of 2024–2026 lie in 1000–1500).
-ELO_FLOOR, ELO_CEILING = 1000.0, 1500.0
+from advisor.catalog_records import BenchmarkScore, ModelRecord
+from advisor.errors import InputError
+from advisor.estimate.scaling import (
+    Boundary,
+    BoundarySpec,
+    ComputeSource,
+    FitSettings,
+    compute_z,
+    fit_boundary,
+    training_flops,
+)
 
-#: Quality bars for the answers' ``quality`` level (stated policy, on the same 0–1 scale).
-QUALITY_BARS: dict[str, float] = {"low": 0.30, "medium": 0.50, "high": 0.65, "frontier": 0.80}
+if TYPE_CHECKING:
+    from advisor.candidate import Candidate
+    from advisor.catalog_loader import Catalog
 
-#: Which benchmarks speak for which use case; the first ones present are averaged.
-USE_CASE_BENCHMARKS: dict[str, tuple[str, ...]] = {
-    "code": ("humaneval", "mmlu_pro", "mmlu"),
-    "extraction": ("ifeval", "mmlu_pro", "mmlu"),
-    "classification": ("mmlu_pro", "mmlu", "ifeval"),
-    "agent": ("ifeval", "gpqa", "mmlu_pro", "mmlu"),
-}
-GENERAL_BENCHMARKS: tuple[str, ...] = ("mmlu_pro", "mmlu", "gpqa", "ifeval", "arena_elo")
+QualityKind = Literal["published", "inherited", "mixed", "predicted"]
+Origin = Literal["published", "predicted"]
 
-
-@dataclass(frozen=True)
-class QualityScore:
-    """A 0–1 score and the benchmarks it was computed from."""
-
-    value: float
-    basis: str
-
-
-def normalise(score: BenchmarkScore) -> float:
-    """One benchmark on 0–1: percent / 100, or Elo mapped linearly between the anchors."""
-    if score.scale == "elo":
-        return min(1.0, max(0.0, (score.value - ELO_FLOOR) / (ELO_CEILING - ELO_FLOOR)))
-    return min(1.0, max(0.0, score.value / 100.0))
+POLICY_FILE = "quality_policy.yaml"
+QUANT_FILE = "quant_quality.yaml"
 
 
-def quality_from_benchmarks(benchmarks: Mapping[str, BenchmarkScore], use_case: str) -> QualityScore | None:
-    """Mean of the use case's benchmarks if any are published, else of the general ones; None if none."""
-    for names in (USE_CASE_BENCHMARKS.get(use_case, ()), GENERAL_BENCHMARKS):
-        present = [n for n in names if n in benchmarks]
-        if present:
-            values = [normalise(benchmarks[n]) for n in present]
-            basis = ", ".join(f"{n}={benchmarks[n].value:g}" for n in present)
-            return QualityScore(sum(values) / len(values), f"mean of published {basis}")
-    return None
+# --------------------------------------------------------------------------------------------- policy data
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Anchor(_Strict):
+    """Where a benchmark's 0 and 1 are: chance (or a stated floor) and the scale's top."""
+
+    floor: float
+    ceiling: float
+    why: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Anchor:
+        if self.ceiling <= self.floor:
+            raise ValueError("ceiling must be above floor")
+        return self
+
+
+class PredictionPolicy(_Strict):
+    quantile: float = Field(gt=0.0, lt=1.0)
+    quantiles: list[float]
+    use: list[str]
+    impute_missing: bool
+
+
+class ComputePolicy(_Strict):
+    file: str
+    model_column: str
+    flops_column: str
+    flops_unit: float
+
+
+class BoundaryEntry(_Strict):
+    name: str
+    label: str
+    file: str
+    column: str
+    catalog_key: str | None = None
+
+
+class FitPolicy(_Strict):
+    lambda_b: float = Field(ge=0.0)
+    b_min: float = Field(gt=0.0)
+    b_max: float = Field(gt=0.0)
+    z_star_min: float
+    z_star_max: float
+    grid_z: int = Field(ge=2)
+    grid_b: int = Field(ge=2)
+    refinements: int = Field(ge=0)
+    golden_iterations: int = Field(ge=1)
+    bins: int = Field(ge=1)
+
+
+class QuantizationPolicy(_Strict):
+    heavy_loss: float = Field(gt=0.0)
+
+
+class LanguagePolicy(_Strict):
+    required: Literal["first", "all"]
+    all_required_for: list[str]
+
+
+class RankingPolicy(_Strict):
+    quality_step: float = Field(gt=0.0)
+    headroom: float = Field(ge=0.0)
+
+
+class QualityPolicy(_Strict):
+    """Typed view of catalog/quality_policy.yaml."""
+
+    as_of: dt.date
+    sources: list[str]
+    normalisation: dict[str, Anchor]
+    use_case_weights: dict[str, dict[str, float]]
+    bars: dict[str, float]
+    prediction: PredictionPolicy
+    compute: ComputePolicy
+    boundaries: list[BoundaryEntry]
+    fit: FitPolicy
+    quantization: QuantizationPolicy
+    languages: LanguagePolicy
+    ranking: RankingPolicy
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QualityPolicy:
+        for use_case, weights in self.use_case_weights.items():
+            unknown = sorted(set(weights) - set(self.normalisation))
+            if unknown:
+                raise ValueError(f"use_case_weights.{use_case}: no normalisation for {', '.join(unknown)}")
+            if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
+                raise ValueError(f"use_case_weights.{use_case}: weights must be >= 0 with at least one > 0")
+        keys = {b.catalog_key for b in self.boundaries if b.catalog_key}
+        missing = sorted(set(self.prediction.use) - keys)
+        if missing:
+            raise ValueError(f"prediction.use: no boundary predicts {', '.join(missing)}")
+        if self.prediction.quantile not in self.prediction.quantiles:
+            raise ValueError("prediction.quantile must be one of prediction.quantiles")
+        levels = [self.bars[k] for k in ("low", "medium", "high", "frontier") if k in self.bars]
+        if len(levels) != 4 or levels != sorted(levels):
+            raise ValueError("bars: low, medium, high and frontier are required, in increasing order")
+        return self
+
+    def fit_settings(self) -> FitSettings:
+        return FitSettings(**self.fit.model_dump())
+
+    def compute_source(self) -> ComputeSource:
+        return ComputeSource(**self.compute.model_dump())
+
+    def spec(self, name: str) -> BoundarySpec:
+        for entry in self.boundaries:
+            if entry.name == name:
+                return BoundarySpec(**entry.model_dump())
+        raise KeyError(name)
+
+    def spec_for_key(self, catalog_key: str) -> BoundarySpec | None:
+        for entry in self.boundaries:
+            if entry.catalog_key == catalog_key:
+                return BoundarySpec(**entry.model_dump())
+        return None
+
+    def weights(self, use_case: str) -> dict[str, float]:
+        """The use case's benchmark weights; an unknown use case is weighted like chat."""
+        return self.use_case_weights.get(use_case) or self.use_case_weights["chat"]
+
+
+class QuantLoss(_Strict):
+    kld: float
+    mean_delta_p_pct: float
+    delta_ppl: float
+    imatrix: str
+    size_gib: float
+    same_top_pct: float | None = None
+
+
+class SmallModelTable(_Strict):
+    name: str
+    params: int
+    fp16_ppl: float
+    source: str
+    quants: dict[str, QuantLoss]
+
+
+class LargeModelTable(_Strict):
+    name: str
+    params: int
+    fp16_ppl: float
+    source: str
+    note: str
+    ppl_delta_pct: dict[str, float]
+
+
+class QuantQuality(_Strict):
+    """Typed view of catalog/quant_quality.yaml."""
+
+    as_of: dt.date
+    sources: list[str]
+    notes: str
+    reference_formats: list[str]
+    small_model: SmallModelTable
+    large_model: LargeModelTable
+
+    def size_ratio(self) -> float:
+        """Median over quant types of (large-model % ΔPPL) / (small-model % ΔPPL)."""
+        ratios = []
+        for quant, pct_large in self.large_model.ppl_delta_pct.items():
+            small = self.small_model.quants.get(quant)
+            if small is not None and small.delta_ppl > 0:
+                ratios.append(pct_large / (100.0 * small.delta_ppl / self.small_model.fp16_ppl))
+        ratios.sort()
+        if not ratios:
+            return 1.0
+        mid = len(ratios) // 2
+        return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2.0
+
+
+def _load_yaml(name: str) -> Any:
+    try:
+        text = resources.files("advisor_catalog").joinpath(name).read_text("utf-8")
+    except (OSError, FileNotFoundError) as exc:
+        raise InputError(f"catalog/{name}: cannot read: {exc}") from None
+    return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=1)
+def quality_policy() -> QualityPolicy:
+    """The packaged quality policy, validated once."""
+    try:
+        return QualityPolicy.model_validate(_load_yaml(POLICY_FILE))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"catalog/{POLICY_FILE}: {where}: {first['msg']}") from None
+
+
+@lru_cache(maxsize=1)
+def quant_quality() -> QuantQuality:
+    """The packaged quantization-loss tables, validated once."""
+    try:
+        return QuantQuality.model_validate(_load_yaml(QUANT_FILE))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"catalog/{QUANT_FILE}: {where}: {first['msg']}") from None
+
+
+def __getattr__(name: str) -> Any:
+    """``QUALITY_BARS`` is read from the policy file on first use (not at import)."""
+    if name == "QUALITY_BARS":
+        return dict(quality_policy().bars)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------------------------- boundaries
+
+
+@lru_cache(maxsize=64)
+def fitted_boundary(name: str, quantile: float) -> Boundary:
+    """The boundary ``name`` at ``quantile``, fitted on the shipped data (memoised per process).
+
+    Quantiles are fitted in increasing order, each kept above the one below (no crossing).
+    """
+    policy = quality_policy()
+    lower = [q for q in sorted(policy.prediction.quantiles) if q < quantile]
+    floor = fitted_boundary(name, lower[-1]) if lower else None
+    return fit_boundary(policy.spec(name), quantile, policy.compute_source(), policy.fit_settings(), floor)
+
+
+def all_boundaries() -> list[Boundary]:
+    """Every configured boundary at every configured quantile, in policy order."""
+    policy = quality_policy()
+    return [fitted_boundary(b.name, q) for b in policy.boundaries for q in policy.prediction.quantiles]
+
+
+# --------------------------------------------------------------------------------------------- pieces
+
+
+def normalise_value(benchmark: str, value: float) -> float | None:
+    """clip((value − floor) / (ceiling − floor), 0, 1) with the benchmark's anchors; None without anchors."""
+    anchor = quality_policy().normalisation.get(benchmark)
+    if anchor is None:
+        return None
+    return min(1.0, max(0.0, (value - anchor.floor) / (anchor.ceiling - anchor.floor)))
+
+
+def normalise(benchmark: str, score: BenchmarkScore) -> float | None:
+    """One published score on 0–1 (see :func:`normalise_value`)."""
+    return normalise_value(benchmark, score.value)
 
 
 def quality_bar(level: str | None, min_quality: float | None) -> float | None:
     """The bar from the answers: an explicit ``min_quality`` wins over the level."""
     if min_quality is not None:
         return min_quality
-    return QUALITY_BARS.get(level) if level else None
+    return quality_policy().bars.get(level) if level else None
+
+
+@dataclass(frozen=True)
+class Component:
+    """One benchmark's contribution: its raw value, normalised value, weight and origin."""
+
+    benchmark: str
+    value: float
+    scale: str
+    normalised: float
+    weight: float
+    origin: Origin
+    as_of: str | None = None
+    source: str | None = None
+    note: str | None = None
+    extrapolated: bool = False
+
+    def describe(self) -> str:
+        raw = f"{self.value:g}" if self.origin == "published" else f"≤{self.value:.1f}"
+        dated = f" ({self.as_of})" if self.benchmark == "arena_elo" else ""
+        if self.benchmark == "arena_elo" and self.as_of is None:
+            dated = " (undated)"
+        extra = ", extrapolated" if self.extrapolated else ""
+        return f"{self.benchmark} {raw}{dated}{extra} → {self.normalised:.2f}×{self.weight:g}"
+
+    def as_dict(self, detail: bool = True) -> dict[str, Any]:
+        """The component as JSON; ``detail`` adds the score's source and note."""
+        data: dict[str, Any] = {
+            "benchmark": self.benchmark,
+            "value": round(self.value, 2),
+            "scale": self.scale,
+            "normalised": round(self.normalised, 4),
+            "weight": self.weight,
+            "origin": self.origin,
+            "as_of": self.as_of,
+            "extrapolated": self.extrapolated,
+        }
+        if detail:
+            data.update(source=self.source, note=self.note)
+        return data
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Boundary values at one model's training compute."""
+
+    params: float
+    tokens: float
+    tokens_assumed: bool
+    z: float
+    quantile: float
+    values: dict[str, float]  # catalog key -> predicted score in percent
+    extrapolated: tuple[str, ...] = ()
+
+    @property
+    def flops(self) -> float:
+        return training_flops(self.params, self.tokens)
+
+    def describe(self) -> str:
+        tokens = (
+            f"D = 20·N = {self.tokens:.3g} tokens assumed (Chinchilla-optimal; pre-training tokens not published)"
+            if self.tokens_assumed
+            else f"D = {self.tokens:.3g} published tokens"
+        )
+        return f"τ={self.quantile:g} base-model boundary at z={self.z:.2f} (N = {self.params / 1e9:.3g}B, {tokens})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "tokens": self.tokens,
+            "tokens_assumed": self.tokens_assumed,
+            "flops": self.flops,
+            "z": round(self.z, 3),
+            "quantile": self.quantile,
+            "values": {k: round(v, 2) for k, v in self.values.items()},
+            "extrapolated": list(self.extrapolated),
+        }
+
+
+@dataclass(frozen=True)
+class QuantPenalty:
+    """The quality a weight format costs a model of a given size (0 for the reference formats)."""
+
+    quant: str
+    penalty: float | None
+    at_reference: float | None = None
+    size_factor: float = 1.0
+    params: float | None = None
+    imatrix: str | None = None
+    kld: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.penalty is not None
+
+    def describe(self) -> str:
+        if self.penalty is None:
+            return f"{self.quant}: no published llama.cpp quality delta for this format (loss unknown, not applied)"
+        if self.at_reference is None:
+            return f"{self.quant}: reference precision, no loss"
+        size = f"{self.params / 1e9:.3g}B" if self.params else "size unknown"
+        scaled = f" × {self.size_factor:.2f} for {size}" if self.size_factor != 1.0 else f" ({size})"
+        return (
+            f"{self.quant} −{self.penalty:.4f} (llama.cpp mean Δp {self.at_reference * 100:.2f} points at LLaMA 3 8B"
+            f"{scaled})"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "quant": self.quant,
+            "penalty": None if self.penalty is None else round(self.penalty, 4),
+            "at_8b": self.at_reference,
+            "size_factor": round(self.size_factor, 4),
+            "params": self.params,
+            "imatrix": self.imatrix,
+            "kld_8b": self.kld,
+        }
+
+
+def size_factor(params: float | None, table: QuantQuality | None = None) -> float:
+    """How much of the 8B loss a model of ``params`` parameters sees: 1 up to 8B, the published
+    70B/8B ratio from 70B up, log-linear in between."""
+    table = table or quant_quality()
+    if not params:
+        return 1.0
+    small, large = table.small_model.params, table.large_model.params
+    ratio = table.size_ratio()
+    if params <= small:
+        return 1.0
+    if params >= large:
+        return ratio
+    return float(ratio ** (math.log(params / small) / math.log(large / small)))
+
+
+def quant_penalty(quant: str | None, params: float | None) -> QuantPenalty | None:
+    """The penalty of ``quant`` for a model of ``params`` (active) parameters; None without a quant."""
+    if not quant:
+        return None
+    table = quant_quality()
+    key = quant.strip().upper()
+    if key in {q.upper() for q in table.reference_formats}:
+        return QuantPenalty(quant=key, penalty=0.0, params=params)
+    loss = table.small_model.quants.get(key)
+    if loss is None:
+        return QuantPenalty(quant=key, penalty=None, params=params)
+    at_ref = abs(loss.mean_delta_p_pct) / 100.0
+    factor = size_factor(params, table)
+    return QuantPenalty(
+        quant=key,
+        penalty=at_ref * factor,
+        at_reference=at_ref,
+        size_factor=factor,
+        params=params,
+        imatrix=loss.imatrix,
+        kld=loss.kld,
+    )
+
+
+def predict_scores(params: float, tokens: float | None, quantile: float | None = None) -> Prediction:
+    """Boundary scores (percent) for every predicting benchmark at this model's compute.
+
+    ``tokens`` None uses the Chinchilla-optimal D = 20·N (catalog/cost_constants.yaml) and says so.
+    """
+    from advisor.estimate.cost_constants import cost_constants
+
+    policy = quality_policy()
+    tau = quantile if quantile is not None else policy.prediction.quantile
+    assumed = tokens is None or tokens <= 0
+    d = cost_constants().chinchilla_tokens_per_param * params if assumed else float(tokens or 0)
+    z = compute_z(params, d)
+    values: dict[str, float] = {}
+    outside: list[str] = []
+    for key in policy.prediction.use:
+        spec = policy.spec_for_key(key)
+        if spec is None:
+            continue
+        boundary = fitted_boundary(spec.name, tau)
+        # the fit keeps quantiles apart on a grid; taking the max over lower quantiles makes it exact
+        lower = [fitted_boundary(spec.name, q).predict(z) for q in policy.prediction.quantiles if q < tau]
+        values[key] = 100.0 * max([boundary.predict(z), *lower])
+        if boundary.extrapolated(z):
+            outside.append(key)
+    return Prediction(
+        params=params, tokens=d, tokens_assumed=assumed, z=z, quantile=tau, values=values, extrapolated=tuple(outside)
+    )
+
+
+# --------------------------------------------------------------------------------------------- the estimate
+
+
+@dataclass(frozen=True)
+class QualityEstimate:
+    """A candidate's quality, how it was reached, and the numbers behind each step."""
+
+    value: float
+    before_quant: float
+    kind: QualityKind
+    use_case: str
+    components: tuple[Component, ...]
+    basis: str
+    prediction: Prediction | None = None
+    penalty: QuantPenalty | None = None
+    inherited_from: str | None = None
+    weight_total: float = 0.0
+    weight_available: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def predicted_share(self) -> float:
+        """Share of the weight that rests on predicted (upper-bound) scores."""
+        total = sum(c.weight for c in self.components)
+        return sum(c.weight for c in self.components if c.origin == "predicted") / total if total else 0.0
+
+    def metrics(self) -> dict[str, float | int | str | None]:
+        """The metrics a finding carries (``quality`` and ``quality_basis`` are what reports read)."""
+        return {
+            "quality": round(self.value, 3),
+            "quality_basis": self.basis,
+            "quality_kind": self.kind,
+            "quality_before_quant": round(self.before_quant, 3),
+            "quality_quant_penalty": None
+            if self.penalty is None or self.penalty.penalty is None
+            else round(self.penalty.penalty, 4),
+        }
+
+    def as_dict(self, detail: bool = True) -> dict[str, Any]:
+        """Everything behind the number; ``detail`` adds each score's source and note."""
+        return {
+            "quality": round(self.value, 4),
+            "basis": self.basis,
+            "kind": self.kind,
+            "use_case": self.use_case,
+            "before_quant": round(self.before_quant, 4),
+            "quant_penalty": None if self.penalty is None else self.penalty.as_dict(),
+            "inherited_from": self.inherited_from,
+            "components": [c.as_dict(detail) for c in self.components],
+            "weight_covered": round(self.weight_available / self.weight_total, 4) if self.weight_total else None,
+            "prediction": None if self.prediction is None else self.prediction.as_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def _describe(
+    kind: QualityKind,
+    use_case: str,
+    components: list[Component],
+    before: float,
+    value: float,
+    prediction: Prediction | None,
+    penalty: QuantPenalty | None,
+    inherited_from: str | None,
+) -> str:
+    head = {
+        "published": "published scores",
+        "inherited": f"scores of base model {inherited_from} (this fine-tune publishes none)",
+        "mixed": "published scores, missing ones filled with predicted upper bounds",
+        "predicted": "predicted upper bound (no published score)",
+    }[kind]
+    parts = ", ".join(c.describe() for c in components)
+    text = f"{head}; {use_case} weights: {parts} = {before:.3f}"
+    if prediction is not None and any(c.origin == "predicted" for c in components):
+        text += f"; prediction: {prediction.describe()}"
+    if penalty is not None and penalty.penalty is not None and penalty.penalty > 0:
+        text += f"; quant {penalty.describe()} → {value:.3f}"
+    elif penalty is not None and penalty.penalty is None:
+        text += f"; {penalty.describe()}"
+    return text
+
+
+def estimate_quality(
+    benchmarks: Mapping[str, BenchmarkScore],
+    use_case: str,
+    *,
+    params: float | None = None,
+    tokens: float | None = None,
+    quant: str | None = None,
+    inherited_from: str | None = None,
+) -> QualityEstimate | None:
+    """The 0–1 quality for ``use_case`` from published scores, filled or replaced by the boundary
+    prediction as the policy says; None when there is nothing to go on (no score and no size)."""
+    policy = quality_policy()
+    weights = policy.weights(use_case)
+    components: list[Component] = []
+    for name, weight in weights.items():
+        score = benchmarks.get(name)
+        if score is None or weight <= 0:
+            continue
+        normalised = normalise(name, score)
+        if normalised is None:
+            continue
+        components.append(
+            Component(
+                benchmark=name,
+                value=score.value,
+                scale=score.scale,
+                normalised=normalised,
+                weight=weight,
+                origin="published",
+                as_of=score.as_of.isoformat() if score.as_of else None,
+                source=score.source,
+                note=score.note,
+            )
+        )
+    notes: list[str] = []
+    prediction: Prediction | None = None
+    have = {c.benchmark for c in components}
+    wanted = [n for n in policy.prediction.use if weights.get(n, 0) > 0 and n not in have]
+    # predict for a model with no score at all (D assumed if unknown), or fill the gaps of one with
+    # published tokens; never fill gaps on an assumed D (it would understate the model)
+    if wanted and params and (not components or (policy.prediction.impute_missing and tokens)):
+        try:
+            prediction = predict_scores(float(params), tokens)
+        except ImportError as exc:
+            notes.append(f"no prediction: fitting the capability boundary needs numpy ({exc})")
+    elif wanted and components and params:
+        notes.append(f"{', '.join(wanted)} not published and not predicted: pre-training tokens unknown")
+    if prediction is not None:
+        for name in wanted:
+            value = prediction.values.get(name)
+            spec = policy.spec_for_key(name)
+            normalised = normalise_value(name, value) if value is not None else None
+            if value is None or normalised is None or spec is None:
+                continue
+            components.append(
+                Component(
+                    benchmark=name,
+                    value=value,
+                    scale="percent",
+                    normalised=normalised,
+                    weight=weights[name],
+                    origin="predicted",
+                    source=f"catalog/{spec.file}: {spec.column}",
+                    note=f"upper bound: τ={prediction.quantile:g} boundary",
+                    extrapolated=name in prediction.extrapolated,
+                )
+            )
+        if prediction.tokens_assumed:
+            notes.append(
+                "pre-training tokens not published: D = 20·N assumed (Chinchilla), which understates "
+                "modern over-trained models"
+            )
+    if not components:
+        return None
+    order = list(weights)
+    components.sort(key=lambda c: order.index(c.benchmark))
+    total_weight = sum(c.weight for c in components)
+    before = sum(c.normalised * c.weight for c in components) / total_weight
+    penalty = quant_penalty(quant, params)
+    value = max(0.0, before - (penalty.penalty or 0.0)) if penalty is not None else before
+    predicted = [c for c in components if c.origin == "predicted"]
+    kind: QualityKind
+    if inherited_from is not None:
+        kind = "inherited"
+    elif not predicted:
+        kind = "published"
+    elif len(predicted) == len(components):
+        kind = "predicted"
+    else:
+        kind = "mixed"
+    basis = _describe(kind, use_case, components, before, value, prediction, penalty, inherited_from)
+    return QualityEstimate(
+        value=value,
+        before_quant=before,
+        kind=kind,
+        use_case=use_case,
+        components=tuple(components),
+        basis=basis,
+        prediction=prediction,
+        penalty=penalty,
+        inherited_from=inherited_from,
+        weight_total=sum(w for w in weights.values() if w > 0),
+        weight_available=total_weight,
+        notes=tuple(notes),
+    )
+
+
+def quality_from_benchmarks(benchmarks: Mapping[str, BenchmarkScore], use_case: str) -> QualityEstimate | None:
+    """Quality from published scores only (no size, so nothing predicted)."""
+    return estimate_quality(benchmarks, use_case)
+
+
+def candidate_quality(candidate: Candidate, use_case: str, catalog: Catalog | None = None) -> QualityEstimate | None:
+    """A candidate's quality: its own scores, else its catalog base model's, else the boundary.
+
+    The catalog supplies what a candidate record may lack: a hosted API's pre-training tokens
+    (from the open model it serves) and the base model of a fine-tune that publishes no score.
+    """
+    if candidate.kind == "build":
+        return None
+    benchmarks: Mapping[str, BenchmarkScore] = candidate.benchmarks
+    tokens = candidate.pretraining_tokens
+    inherited_from: str | None = None
+    if catalog is not None:
+        hosted = catalog.models.get(candidate.repo_id or "")
+        if tokens is None and hosted is not None:
+            tokens = hosted.pretraining_tokens
+        base = catalog.models.get(candidate.base_model or "")
+        if not benchmarks and base is not None and base.benchmarks and base.id != candidate.id:
+            benchmarks, inherited_from = base.benchmarks, base.id
+    params = candidate.active_params or candidate.params
+    return estimate_quality(
+        benchmarks,
+        use_case,
+        params=params,
+        tokens=tokens,
+        quant=candidate.quant if candidate.kind == "open_source" else None,
+        inherited_from=inherited_from,
+    )
+
+
+def catalog_check(boundary: Boundary, models: Iterable[ModelRecord]) -> tuple[int, int, list[str]]:
+    """Out-of-sample check of a base-model boundary on the catalog's (mostly instruction-tuned) models.
+
+    Returns (at or below, evaluated, ids above): over catalog models with published pre-training
+    tokens and a published score for the boundary's catalog benchmark, how many stay at or below
+    the boundary at their own compute. It is the evidence behind the policy's ``prediction.use``.
+    """
+    key = boundary.spec.catalog_key
+    if key is None:
+        return 0, 0, []
+    below, total, above = 0, 0, []
+    for record in sorted(models, key=lambda r: r.id):
+        score = record.benchmarks.get(key)
+        if score is None or not record.pretraining_tokens:
+            continue
+        z = compute_z(float(record.active_params or record.params), record.pretraining_tokens)
+        total += 1
+        if score.value <= 100.0 * boundary.predict(z) + 1e-9:
+            below += 1
+        else:
+            above.append(record.id)
+    return below, total, above

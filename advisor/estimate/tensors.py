@@ -1,0 +1,654 @@
+"""Tensor inventory of a model from its architecture config, named and shaped as in a llama.cpp GGUF.
+
+Why per tensor: a quantized file is a mix of ggml types chosen tensor by tensor (llama.cpp
+``src/llama-quant.cpp``), and offload, MoE expert placement and decode speed all depend on which
+tensors sit where. So the estimators start from the list of tensors a converted GGUF holds
+(``convert_hf_to_gguf.py`` names and ``src/models/*.cpp`` shapes), not from a parameter count.
+
+Shapes are ggml ``ne`` order: ``shape[0]`` is the row length (the input dimension of a matrix),
+which is what the block-size fallback rules look at. Expert tensors are 3-D ``(in, out, n_expert)``.
+
+Supported ``model_type`` values are listed in :data:`SUPPORTED_MODEL_TYPES`. An unknown type raises
+:class:`UnknownArchitectureError` unless the caller asks for the generic llama-like fallback, in which
+case :func:`inventory_method` says so — the inventory never guesses silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.catalog_records import ArchitectureConfig
+
+
+class UnknownArchitectureError(ValueError):
+    """The config's ``model_type`` has no tensor layout here (and no fallback was requested)."""
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One tensor of the language model as a llama.cpp GGUF stores it.
+
+    ``role`` is the name without the ``blk.{i}.`` prefix and without a ``.weight`` suffix (biases keep
+    ``.bias``), e.g. ``attn_v``, ``ffn_down_exps``, ``attn_q.bias``: the key the quantization rules and the
+    per-role type summaries use. ``routed_expert`` marks tensors of which a token reads only the top-k
+    experts; shared experts are not routed.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    layer: int | None
+    role: str
+    routed_expert: bool = False
+
+    @property
+    def n_elements(self) -> int:
+        total = 1
+        for dim in self.shape:
+            total *= dim
+        return total
+
+    @property
+    def is_weight_matrix(self) -> bool:
+        """A 2-D or 3-D ``.weight``: the tensors llama.cpp may quantize (norms excepted by name)."""
+        return len(self.shape) >= 2 and self.name.endswith(".weight")
+
+    @property
+    def n_experts(self) -> int:
+        """Experts stacked in this tensor: the last dimension of a routed-expert weight or bias."""
+        return self.shape[-1] if self.routed_expert else 1
+
+
+@dataclass(frozen=True)
+class ParamCount:
+    """Parameter counts under the publisher's convention, with the parts that explain it.
+
+    ``total`` and ``active`` follow the convention the model card uses for that family (stated in
+    ``conventions``): Gemma 3 multimodal checkpoints count the SigLIP vision tower, OpenAI's gpt-oss
+    "active" excludes the input embedding table, everyone else counts embeddings and the head.
+    ``text_total`` is what a GGUF of the language model holds.
+    """
+
+    total: int
+    active: int
+    text_total: int
+    vision: int
+    embedding: int
+    conventions: tuple[str, ...] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------------------- config access
+
+
+def _extra(arch: ArchitectureConfig) -> dict[str, Any]:
+    return dict(arch.model_extra or {})
+
+
+def _int(arch: ArchitectureConfig, *keys: str, default: int | None = None) -> int | None:
+    """First integer-valued key among the config's fields and extra keys."""
+    extra = _extra(arch)
+    for key in keys:
+        value = getattr(arch, key, None) if key in type(arch).model_fields else extra.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and value > 0:
+            return value
+        if isinstance(value, float) and value > 0 and value.is_integer():
+            return int(value)
+    return default
+
+
+def _flag(arch: ArchitectureConfig, key: str, default: bool = False) -> bool:
+    value = _extra(arch).get(key)
+    return bool(value) if isinstance(value, bool) else default
+
+
+def _require(value: int | None, arch: ArchitectureConfig, what: str) -> int:
+    if value is None:
+        raise ValueError(f"model_type {arch.model_type!r}: config lacks {what}")
+    return value
+
+
+def n_experts(arch: ArchitectureConfig) -> int:
+    """Routed experts per MoE layer (0 for dense models), whatever the family calls the key."""
+    return _int(arch, "num_local_experts", "n_routed_experts", "num_experts", default=0) or 0
+
+
+def experts_per_token(arch: ArchitectureConfig) -> int:
+    """Routed experts a token uses (top-k)."""
+    return _int(arch, "num_experts_per_tok", "experts_per_token", "moe_topk", default=0) or 0
+
+
+def is_70b_type(arch: ArchitectureConfig) -> bool:
+    """llama.cpp's ``LLM_TYPE_70B``: 80-layer llama with GQA (not LLaMA-1 65B) or 80-layer Qwen2.
+
+    The quantizer gives attn_v one more bit class on these (``src/models/llama.cpp``,
+    ``qwen2`` hparams); no other architecture reports 70B.
+    """
+    family = family_of(arch.model_type)
+    if arch.num_hidden_layers != 80:
+        return False
+    if family == "llama":
+        return arch.kv_heads != arch.num_attention_heads and n_experts(arch) != 8
+    return family == "qwen2"
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+class _Builder:
+    """Accumulates tensors with llama.cpp names."""
+
+    def __init__(self) -> None:
+        self.tensors: list[Tensor] = []
+
+    def add(self, role: str, shape: tuple[int, ...], layer: int | None = None, *, routed: bool = False) -> None:
+        suffix = "" if role.endswith(".bias") else ".weight"
+        prefix = f"blk.{layer}." if layer is not None else ""
+        self.tensors.append(Tensor(f"{prefix}{role}{suffix}", shape, layer, role, routed))
+
+    def linear(self, role: str, n_in: int, n_out: int, layer: int | None, *, bias: bool = False) -> None:
+        self.add(role, (n_in, n_out), layer)
+        if bias:
+            self.add(f"{role}.bias", (n_out,), layer)
+
+    def norm(self, role: str, dim: int, layer: int | None, *, bias: bool = False) -> None:
+        self.add(role, (dim,), layer)
+        if bias:
+            self.add(f"{role}.bias", (dim,), layer)
+
+
+@dataclass(frozen=True)
+class _Dims:
+    """Common dimensions, resolved once per config."""
+
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_head_kv: int
+    head_dim: int
+    n_ff: int
+    n_vocab: int
+    tied: bool
+
+    @property
+    def q_dim(self) -> int:
+        return self.n_head * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.n_head_kv * self.head_dim
+
+
+def _dims(arch: ArchitectureConfig) -> _Dims:
+    n_ff = _int(arch, "intermediate_size", "n_inner", "ffn_hidden_size")
+    return _Dims(
+        n_layer=arch.num_hidden_layers,
+        n_embd=arch.hidden_size,
+        n_head=arch.num_attention_heads,
+        n_head_kv=arch.kv_heads,
+        head_dim=arch.attention_head_dim,
+        n_ff=n_ff if n_ff is not None else 4 * arch.hidden_size,
+        n_vocab=arch.vocab_size,
+        tied=arch.tie_word_embeddings,
+    )
+
+
+def _embeddings(b: _Builder, d: _Dims, *, output_bias: bool = False, norm_bias: bool = False) -> None:
+    b.add("token_embd", (d.n_embd, d.n_vocab))
+    b.norm("output_norm", d.n_embd, None, bias=norm_bias)
+    if not d.tied:
+        b.add("output", (d.n_embd, d.n_vocab))
+        if output_bias:
+            b.add("output.bias", (d.n_vocab,))
+
+
+def _attention(
+    b: _Builder,
+    d: _Dims,
+    i: int,
+    *,
+    qkv_bias: bool = False,
+    out_bias: bool = False,
+    fused_qkv: bool = False,
+) -> None:
+    if fused_qkv:
+        b.linear("attn_qkv", d.n_embd, d.q_dim + 2 * d.kv_dim, i, bias=qkv_bias)
+    else:
+        b.linear("attn_q", d.n_embd, d.q_dim, i, bias=qkv_bias)
+        b.linear("attn_k", d.n_embd, d.kv_dim, i, bias=qkv_bias)
+        b.linear("attn_v", d.n_embd, d.kv_dim, i, bias=qkv_bias)
+    b.linear("attn_output", d.q_dim, d.n_embd, i, bias=out_bias)
+
+
+def _glu_ffn(b: _Builder, n_embd: int, n_ff: int, i: int, *, suffix: str = "", bias: bool = False) -> None:
+    b.linear(f"ffn_gate{suffix}", n_embd, n_ff, i, bias=bias)
+    b.linear(f"ffn_up{suffix}", n_embd, n_ff, i, bias=bias)
+    b.linear(f"ffn_down{suffix}", n_ff, n_embd, i, bias=bias)
+
+
+def _routed_experts(b: _Builder, n_embd: int, n_ff_exp: int, n_exp: int, i: int, *, bias: bool = False) -> None:
+    b.add("ffn_gate_exps", (n_embd, n_ff_exp, n_exp), i, routed=True)
+    b.add("ffn_up_exps", (n_embd, n_ff_exp, n_exp), i, routed=True)
+    b.add("ffn_down_exps", (n_ff_exp, n_embd, n_exp), i, routed=True)
+    if bias:
+        b.add("ffn_gate_exps.bias", (n_ff_exp, n_exp), i, routed=True)
+        b.add("ffn_up_exps.bias", (n_ff_exp, n_exp), i, routed=True)
+        b.add("ffn_down_exps.bias", (n_embd, n_exp), i, routed=True)
+
+
+def _rope_extras(b: _Builder, arch: ArchitectureConfig, d: _Dims) -> None:
+    """llama3 rope scaling and LongRoPE store per-dimension factors (tiny F32 tensors) in the GGUF."""
+    scaling = _extra(arch).get("rope_scaling")
+    kind = None
+    if isinstance(scaling, Mapping):
+        kind = scaling.get("rope_type") or scaling.get("type")
+    n_rot = int(d.head_dim * float(_extra(arch).get("partial_rotary_factor") or 1.0))
+    if kind == "llama3":
+        b.add("rope_freqs", (n_rot // 2,))
+    elif kind in ("longrope", "su"):
+        b.add("rope_factors_long", (n_rot // 2,))
+        b.add("rope_factors_short", (n_rot // 2,))
+
+
+# ----------------------------------------------------------------------------- families
+
+
+def _llama_like(arch: ArchitectureConfig) -> list[Tensor]:
+    """llama, mistral, mixtral, qwen2(+moe), qwen3(+moe), olmo2, internlm-style decoders."""
+    d = _dims(arch)
+    family = family_of(arch.model_type) or "llama"
+    b = _Builder()
+    _embeddings(b, d)
+    _rope_extras(b, arch, d)
+    attention_bias = _flag(arch, "attention_bias")
+    qkv_bias = family == "qwen2" or (attention_bias and family == "llama")
+    out_bias = attention_bias and family == "llama"
+    mlp_bias = _flag(arch, "mlp_bias")
+    n_exp = n_experts(arch)
+    n_ff_exp = _int(arch, "moe_intermediate_size", default=d.n_ff) or d.n_ff
+    n_ff_shexp = _int(arch, "shared_expert_intermediate_size", default=0) or 0
+    step = _int(arch, "decoder_sparse_step", default=1) or 1
+    dense_layers = set(_extra(arch).get("mlp_only_layers") or [])
+    for i in range(d.n_layer):
+        if family != "olmo2":
+            b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i, qkv_bias=qkv_bias, out_bias=out_bias)
+        if family == "qwen3":
+            b.norm("attn_q_norm", d.head_dim, i)
+            b.norm("attn_k_norm", d.head_dim, i)
+        if family == "olmo2":
+            b.norm("attn_q_norm", d.q_dim, i)
+            b.norm("attn_k_norm", d.kv_dim, i)
+            b.norm("post_attention_norm", d.n_embd, i)
+        else:
+            b.norm("ffn_norm", d.n_embd, i)
+        sparse = n_exp > 0 and i not in dense_layers and (i + 1) % step == 0
+        if sparse:
+            b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
+            _routed_experts(b, d.n_embd, n_ff_exp, n_exp, i)
+            if n_ff_shexp:
+                b.add("ffn_gate_inp_shexp", (d.n_embd,), i)
+                _glu_ffn(b, d.n_embd, n_ff_shexp, i, suffix="_shexp")
+        else:
+            _glu_ffn(b, d.n_embd, d.n_ff, i, bias=mlp_bias)
+        if family == "olmo2":
+            b.norm("post_ffw_norm", d.n_embd, i)
+    return b.tensors
+
+
+def _gemma(arch: ArchitectureConfig) -> list[Tensor]:
+    """Gemma 1/2/3 text decoders: tied embeddings; Gemma 2/3 add post-norms, Gemma 3 q/k norms."""
+    d = _dims(arch)
+    d = _Dims(d.n_layer, d.n_embd, d.n_head, d.n_head_kv, d.head_dim, d.n_ff, d.n_vocab, True)
+    version = 1 if arch.model_type == "gemma" else 2 if arch.model_type == "gemma2" else 3
+    b = _Builder()
+    _embeddings(b, d)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i)
+        if version == 3:
+            b.norm("attn_q_norm", d.head_dim, i)
+            b.norm("attn_k_norm", d.head_dim, i)
+        if version >= 2:
+            b.norm("post_attention_norm", d.n_embd, i)
+        b.norm("ffn_norm", d.n_embd, i)
+        _glu_ffn(b, d.n_embd, d.n_ff, i)
+        if version >= 2:
+            b.norm("post_ffw_norm", d.n_embd, i)
+    return b.tensors
+
+
+def _phi2(arch: ArchitectureConfig, fused_qkv: bool | None = None) -> list[Tensor]:
+    """Phi-2: parallel block, one LayerNorm with bias, biased q/k/v/dense, GELU two-matrix MLP, biased head.
+
+    The transformers checkpoint (``PhiForCausalLM``) has separate q/k/v, and ``convert_hf_to_gguf.py``
+    keeps them separate; the original Microsoft format (``phi-msft``, ``Wqkv``), from which the
+    December-2023 GGUFs were made, is fused. ``fused_qkv: true`` in the config (or model_type
+    ``phi-msft``) selects the fused layout.
+    """
+    d = _dims(arch)
+    fused = arch.model_type == "phi-msft" or _flag(arch, "fused_qkv") if fused_qkv is None else fused_qkv
+    b = _Builder()
+    _embeddings(b, d, output_bias=True, norm_bias=True)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i, bias=True)
+        _attention(b, d, i, qkv_bias=True, out_bias=True, fused_qkv=fused)
+        b.linear("ffn_up", d.n_embd, d.n_ff, i, bias=True)
+        b.linear("ffn_down", d.n_ff, d.n_embd, i, bias=True)
+    return b.tensors
+
+
+def _phi3(arch: ArchitectureConfig) -> list[Tensor]:
+    """Phi-3 / Phi-3.5 / phi-4: fused attn_qkv and fused gate+up (stored as ffn_up of width 2*n_ff)."""
+    d = _dims(arch)
+    b = _Builder()
+    _embeddings(b, d)
+    _rope_extras(b, arch, d)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i, fused_qkv=True)
+        b.norm("ffn_norm", d.n_embd, i)
+        b.linear("ffn_up", d.n_embd, 2 * d.n_ff, i)
+        b.linear("ffn_down", d.n_ff, d.n_embd, i)
+    return b.tensors
+
+
+def _deepseek(arch: ArchitectureConfig) -> list[Tensor]:
+    """DeepSeek-MoE v1 (``deepseek``), V2 and V3 (MLA), with shared experts and leading dense layers.
+
+    MLA tensors follow the current converter, which splits ``kv_b_proj`` into ``attn_k_b``
+    ``(qk_nope, kv_lora_rank, n_head)`` and ``attn_v_b`` ``(kv_lora_rank, v_head, n_head)``; the
+    multi-token-prediction layers (``num_nextn_predict_layers``) are not converted.
+    """
+    d = _dims(arch)
+    b = _Builder()
+    _embeddings(b, d)
+    n_exp = n_experts(arch)
+    n_ff_exp = _require(_int(arch, "moe_intermediate_size"), arch, "moe_intermediate_size")
+    n_shared = _int(arch, "n_shared_experts", default=0) or 0
+    first_dense = _int(arch, "first_k_dense_replace", default=0) or 0
+    freq = _int(arch, "moe_layer_freq", default=1) or 1
+    kv_lora = _int(arch, "kv_lora_rank")
+    mla = kv_lora is not None and arch.model_type != "deepseek"
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        if mla:
+            assert kv_lora is not None
+            q_lora = _int(arch, "q_lora_rank")
+            rope = _require(_int(arch, "qk_rope_head_dim"), arch, "qk_rope_head_dim")
+            nope = _require(_int(arch, "qk_nope_head_dim"), arch, "qk_nope_head_dim")
+            v_dim = _require(_int(arch, "v_head_dim"), arch, "v_head_dim")
+            q_out = d.n_head * (nope + rope)
+            if q_lora:
+                b.add("attn_q_a", (d.n_embd, q_lora), i)
+                b.norm("attn_q_a_norm", q_lora, i)
+                b.add("attn_q_b", (q_lora, q_out), i)
+            else:
+                b.add("attn_q", (d.n_embd, q_out), i)
+            b.add("attn_kv_a_mqa", (d.n_embd, kv_lora + rope), i)
+            b.norm("attn_kv_a_norm", kv_lora, i)
+            b.add("attn_k_b", (nope, kv_lora, d.n_head), i)
+            b.add("attn_v_b", (kv_lora, v_dim, d.n_head), i)
+            b.add("attn_output", (d.n_head * v_dim, d.n_embd), i)
+        else:
+            _attention(b, d, i)
+        b.norm("ffn_norm", d.n_embd, i)
+        if n_exp > 0 and i >= first_dense and i % freq == 0:
+            b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
+            if _extra(arch).get("topk_method") == "noaux_tc":
+                b.add("exp_probs_b.bias", (n_exp,), i)
+            _routed_experts(b, d.n_embd, n_ff_exp, n_exp, i)
+            if n_shared:
+                _glu_ffn(b, d.n_embd, n_ff_exp * n_shared, i, suffix="_shexp")
+        else:
+            _glu_ffn(b, d.n_embd, d.n_ff, i)
+    return b.tensors
+
+
+def _gpt_oss(arch: ArchitectureConfig) -> list[Tensor]:
+    """gpt-oss: biased attention with per-head sinks, biased router and biased experts.
+
+    The converter splits the fused ``gate_up_proj`` into ffn_gate_exps / ffn_up_exps.
+    """
+    d = _dims(arch)
+    n_exp = _require(n_experts(arch) or None, arch, "num_local_experts")
+    b = _Builder()
+    _embeddings(b, d)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i, qkv_bias=True, out_bias=True)
+        b.add("attn_sinks", (d.n_head,), i)
+        b.norm("post_attention_norm", d.n_embd, i)
+        b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
+        b.add("ffn_gate_inp.bias", (n_exp,), i)
+        _routed_experts(b, d.n_embd, d.n_ff, n_exp, i, bias=True)
+    return b.tensors
+
+
+def _cohere(arch: ArchitectureConfig) -> list[Tensor]:
+    """Command-R: parallel attention+MLP with one bias-free LayerNorm, tied embeddings, optional q/k norm."""
+    d = _dims(arch)
+    d = _Dims(d.n_layer, d.n_embd, d.n_head, d.n_head_kv, d.head_dim, d.n_ff, d.n_vocab, True)
+    qk_norm = _flag(arch, "use_qk_norm")
+    b = _Builder()
+    _embeddings(b, d)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i)
+        if qk_norm:
+            b.add("attn_q_norm", (d.head_dim, d.n_head), i)
+            b.add("attn_k_norm", (d.head_dim, d.n_head_kv), i)
+        _glu_ffn(b, d.n_embd, d.n_ff, i)
+    return b.tensors
+
+
+def _falcon(arch: ArchitectureConfig) -> list[Tensor]:
+    """Falcon 7B/40B/180B (``falcon``): fused QKV (MQA or GQA), GELU two-matrix MLP, LayerNorms with bias.
+
+    Falcon3 checkpoints are ``model_type: llama`` and never come here.
+    """
+    d = _dims(arch)
+    new_arch = _flag(arch, "new_decoder_architecture")
+    kv = d.n_head_kv
+    if not new_arch and _flag(arch, "multi_query", default=True):
+        kv = 1
+    d = _Dims(
+        d.n_layer, d.n_embd, d.n_head, kv, d.head_dim, _int(arch, "ffn_hidden_size") or 4 * d.n_embd, d.n_vocab, d.tied
+    )
+    b = _Builder()
+    _embeddings(b, d, norm_bias=True)
+    bias = _flag(arch, "bias")
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i, bias=True)
+        if new_arch:
+            b.norm("attn_norm_2", d.n_embd, i, bias=True)
+        _attention(b, d, i, qkv_bias=bias, out_bias=bias, fused_qkv=True)
+        b.linear("ffn_up", d.n_embd, d.n_ff, i, bias=bias)
+        b.linear("ffn_down", d.n_ff, d.n_embd, i, bias=bias)
+    return b.tensors
+
+
+#: model_type -> (family, builder). The family keys the quantization rules (llama.cpp ``llm_arch``).
+_FAMILIES: dict[str, tuple[str, Callable[[ArchitectureConfig], list[Tensor]]]] = {
+    "llama": ("llama", _llama_like),
+    "mistral": ("llama", _llama_like),
+    "mixtral": ("llama", _llama_like),
+    "qwen2": ("qwen2", _llama_like),
+    "qwen2_moe": ("qwen2", _llama_like),
+    "qwen3": ("qwen3", _llama_like),
+    "qwen3_moe": ("qwen3", _llama_like),
+    "olmo2": ("olmo2", _llama_like),
+    "gemma": ("gemma", _gemma),
+    "gemma2": ("gemma", _gemma),
+    "gemma3": ("gemma", _gemma),
+    "gemma3_text": ("gemma", _gemma),
+    "phi": ("phi2", _phi2),
+    "phi-msft": ("phi2", _phi2),
+    "phi3": ("phi3", _phi3),
+    "deepseek": ("deepseek", _deepseek),
+    "deepseek_v2": ("deepseek2", _deepseek),
+    "deepseek_v3": ("deepseek2", _deepseek),
+    "gpt_oss": ("gpt_oss", _gpt_oss),
+    "cohere": ("cohere", _cohere),
+    "falcon": ("falcon", _falcon),
+}
+
+SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(_FAMILIES))
+
+#: Tensors the converter derives from the config (RoPE frequency factors): in the GGUF, not checkpoint parameters.
+GGUF_ONLY_ROLES: frozenset[str] = frozenset({"rope_freqs", "rope_factors_long", "rope_factors_short"})
+
+
+def family_of(model_type: str) -> str | None:
+    """The llama.cpp architecture family of a Hugging Face ``model_type``, or None when unknown."""
+    entry = _FAMILIES.get(model_type)
+    return entry[0] if entry else None
+
+
+def inventory_method(arch: ArchitectureConfig) -> str:
+    """How the inventory was built: the family's layout, or the stated generic fallback."""
+    family = family_of(arch.model_type)
+    if family is None:
+        return f"generic llama-like fallback for unknown model_type {arch.model_type!r}"
+    return f"{family} tensor layout (llama.cpp GGUF names)"
+
+
+def tensor_inventory(
+    arch: ArchitectureConfig, *, fallback: bool = False, fused_qkv: bool | None = None
+) -> list[Tensor]:
+    """Every tensor of the language model as a converted GGUF holds it.
+
+    Raises :class:`UnknownArchitectureError` naming the type when ``model_type`` is unknown, unless
+    ``fallback`` is set: then a llama-like layout is used and :func:`inventory_method` says so.
+    ``fused_qkv`` overrides the checkpoint layout where a family had both (Phi-2: the original
+    Microsoft checkpoint fused q/k/v, the transformers one does not).
+    """
+    if fused_qkv is not None and family_of(arch.model_type) == "phi2":
+        return _phi2(arch, fused_qkv)
+    entry = _FAMILIES.get(arch.model_type)
+    if entry is None:
+        if not fallback:
+            raise UnknownArchitectureError(
+                f"unknown model_type {arch.model_type!r}: no tensor layout for it "
+                f"(supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
+            )
+        return _llama_like(arch)
+    return entry[1](arch)
+
+
+# ----------------------------------------------------------------------------- parameter counts
+
+
+def vision_tower_params(arch: ArchitectureConfig) -> int:
+    """SigLIP vision tower + Gemma 3 projector, from ``vision_config`` (0 when the config has none).
+
+    Counted the way the released ``Gemma3ForConditionalGeneration`` checkpoint stores it: patch
+    embedding conv (with bias), learned position embeddings, per layer LayerNorm x2 (with bias),
+    q/k/v/o and fc1/fc2 (with biases), a final LayerNorm, then the projector's RMSNorm and
+    ``vision_hidden x text_hidden`` matrix. Only the Gemma 3 projector is known here; other vision
+    towers return 0 and say so through :func:`count_parameters`' conventions.
+    """
+    vision = _extra(arch).get("vision_config")
+    if not isinstance(vision, Mapping) or arch.model_type not in ("gemma3", "gemma3_text"):
+        return 0
+    h = int(vision["hidden_size"])
+    inter = int(vision["intermediate_size"])
+    layers = int(vision["num_hidden_layers"])
+    patch = int(vision.get("patch_size", 14))
+    image = int(vision.get("image_size", 896))
+    channels = int(vision.get("num_channels", 3))
+    per_layer = 4 * (h * h + h) + (h * inter + inter) + (inter * h + h) + 4 * h
+    embeddings = channels * patch * patch * h + h + (image // patch) ** 2 * h
+    projector = h * arch.hidden_size + h
+    return layers * per_layer + embeddings + 2 * h + projector
+
+
+def count_parameters(arch: ArchitectureConfig, *, fallback: bool = False) -> ParamCount:
+    """Total and active parameters under the family's published convention (see :class:`ParamCount`).
+
+    Active = every tensor a token touches: attention, norms, router, the top-k routed experts,
+    shared experts, the output head and the embedding table (gpt-oss excludes the embedding table,
+    as OpenAI's model card counts it).
+    """
+    tensors = tensor_inventory(arch, fallback=fallback)
+    tensors = [t for t in tensors if t.role not in GGUF_ONLY_ROLES]
+    text_total = sum(t.n_elements for t in tensors)
+    k = experts_per_token(arch)
+    active = 0
+    embedding = 0
+    for t in tensors:
+        if t.role == "token_embd":
+            embedding = t.n_elements
+        if t.routed_expert:
+            active += t.n_elements * min(k, t.n_experts) // t.n_experts
+        else:
+            active += t.n_elements
+    conventions: list[str] = []
+    if arch.model_type == "gpt_oss":
+        active -= embedding
+        conventions.append("active excludes the input embedding table (OpenAI gpt-oss model card)")
+    vision = vision_tower_params(arch)
+    if vision:
+        conventions.append("total includes the SigLIP vision tower and projector of the released checkpoint")
+    elif isinstance(_extra(arch).get("vision_config"), Mapping):
+        conventions.append("vision_config present but its tower is not counted (unknown projector layout)")
+    if arch.model_type in ("deepseek_v3",) and _int(arch, "num_nextn_predict_layers"):
+        conventions.append("multi-token-prediction layers excluded (not part of the main model or a GGUF)")
+    total = text_total + vision
+    return ParamCount(
+        total=total,
+        active=active + vision,
+        text_total=text_total,
+        vision=vision,
+        embedding=embedding,
+        conventions=tuple(conventions),
+    )
+
+
+# ----------------------------------------------------------------------------- config.json input
+
+_KEY_ALIASES: dict[str, tuple[str, ...]] = {
+    "num_hidden_layers": ("n_layer", "num_layers", "n_layers"),
+    "num_attention_heads": ("n_head", "num_heads"),
+    "hidden_size": ("n_embd", "n_embed", "d_model"),
+    "num_key_value_heads": ("num_kv_heads", "n_head_kv"),
+    "intermediate_size": ("n_inner", "ffn_hidden_size"),
+}
+
+
+def architecture_from_config(raw: Mapping[str, Any]) -> ArchitectureConfig:
+    """An :class:`ArchitectureConfig` from a Hugging Face ``config.json`` mapping.
+
+    Multimodal configs (Gemma 3, and others that nest the decoder under ``text_config``) are
+    flattened: the text decoder's keys win, the outer ``model_type`` is kept (so ``gemma3`` stays
+    distinguishable from the text-only ``gemma3_text``), and ``vision_config`` is kept for the
+    parameter count. Legacy key names (``n_layer``, ``n_head``, ``n_embd`` ...) are mapped.
+    Raises ``ValueError`` naming the missing key when the decoder's size cannot be read.
+    """
+    data: dict[str, Any] = {k: v for k, v in raw.items() if k != "text_config"}
+    text = raw.get("text_config")
+    if isinstance(text, Mapping):
+        outer_type = raw.get("model_type")
+        data.update({k: v for k, v in text.items() if v is not None or k not in data})
+        if outer_type:
+            data["model_type"] = outer_type
+    for key, aliases in _KEY_ALIASES.items():
+        if data.get(key) is None:
+            for alias in aliases:
+                if data.get(alias) is not None:
+                    data[key] = data[alias]
+                    break
+    if data.get("use_sliding_window") is False:
+        data["sliding_window"] = None
+    missing = [
+        k
+        for k in ("model_type", "num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
+        if data.get(k) is None
+    ]
+    if missing:
+        raise ValueError(f"config.json lacks {', '.join(missing)}")
+    if data.get("sliding_window") is not None and not isinstance(data["sliding_window"], int):
+        data["sliding_window"] = None
+    return ArchitectureConfig.model_validate(data)
