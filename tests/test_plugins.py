@@ -174,7 +174,14 @@ def test_builtins_load_cleanly(host: PluginHost) -> None:
 
 def test_builtins_use_only_the_public_api() -> None:
     """Built-ins import advisor's public names and public modules only (no private internals)."""
-    public_modules = {"advisor", "advisor.sizing", "advisor.fit_questions", "advisor.hub", "advisor.machine"}
+    public_modules = {
+        "advisor",
+        "advisor.sizing",
+        "advisor.fit_questions",
+        "advisor.hub",
+        "advisor.machine",
+        "advisor.licensing",
+    }
     import ast
 
     import advisor
