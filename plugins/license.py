@@ -5,11 +5,10 @@ record says so, paraphrases) that clause and links the text, so a reader can che
 of trusting the tool. The report says once, in its footer, that this is guidance and not legal advice.
 
 A fine-tune carries its base model's duties, so every check reads the model's *lineage*: its own
-licence plus the licence of each base model up the ``base_model`` chain (catalog records first, then
-a record's ``base_model_license`` for a base that is not in the catalog). A base published by the
-same organisation as the model derived from it does not bind: the rights holder may relicense its
-own model (Meta's Llama 3.3 on its Llama 3.1 base). The lineage is resolved once per model and kept
-in ``catalog.derived``: the checks run on every deployment variant (~200 per plan) and do no I/O.
+licence plus the licence of each base model up the ``base_model`` chain, built by
+``advisor.licensing`` (the same lineage ``advisor licenses MODEL`` shows; the rules are there). The
+lineage is resolved once per model and kept in ``catalog.derived``: the checks run on every deployment
+variant (~200 per plan) and do no I/O.
 
 | id | what it checks |
 |---|---|
@@ -25,16 +24,16 @@ in ``catalog.derived``: the checks run on every deployment variant (~200 per pla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
 from advisor.estimate.cost import monthly_tokens
 from advisor.estimate.cost_constants import cost_constants
+from advisor.licensing import UNIDENTIFIED, LicenceLink, Lineage, licence_lineage
 
-#: Licence ids that name no terms: the model card points elsewhere (license_name / license_link).
-UNIDENTIFIED = frozenset({"other", "unknown"})
+if TYPE_CHECKING:
+    from advisor.licensing import Catalog, LicenseRecord
 
 #: The 27 member states of the European Union (ISO 3166-1 alpha-2; Greece as EL and GR), so that a
 #: data residency given as a country code meets an "EU" exclusion. Source:
@@ -47,174 +46,10 @@ EU_MEMBER_STATES = frozenset(
 #: Longest quotation a message carries; the evidence always holds the whole clause.
 MAX_QUOTE_CHARS = 320
 
-#: How far up a base_model chain to follow; real chains are 1-3 deep, a longer one is a data loop.
-MAX_LINEAGE_DEPTH = 8
-
 _CACHE_TAG = "advisor_plugins.license/lineage"
 
 
-class _Clause(Protocol):
-    """The parts of a catalog LicenseClause a finding cites."""
-
-    @property
-    def section(self) -> str | None: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def quote(self) -> bool: ...
-    @property
-    def secondary(self) -> bool: ...
-    @property
-    def link(self) -> str | None: ...
-
-
-class _UseRestriction(Protocol):
-    @property
-    def use_cases(self) -> Sequence[str]: ...
-    @property
-    def severity(self) -> str: ...
-    @property
-    def why(self) -> str: ...
-    @property
-    def clause(self) -> _Clause: ...
-
-
-class _Licence(Protocol):
-    """The fields of a catalog LicenseRecord the checks read (see advisor/catalog_records.py).
-
-    Built-in plugins import only the public ``advisor`` names, and the record classes are not among
-    them; these protocols name what the checks rely on, and mypy checks the catalog records against them.
-    """
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def link(self) -> str: ...
-    @property
-    def summary(self) -> str: ...
-    @property
-    def commercial_use(self) -> str: ...
-    @property
-    def permitted_use(self) -> str: ...
-    @property
-    def monthly_active_user_cap(self) -> int | None: ...
-    @property
-    def monthly_output_token_cap(self) -> int | None: ...
-    @property
-    def saas_hosting(self) -> str: ...
-    @property
-    def flow_down(self) -> bool: ...
-    @property
-    def regional_exclusions(self) -> Sequence[str]: ...
-    @property
-    def regional_exclusion_scope(self) -> str | None: ...
-    @property
-    def derivative_naming(self) -> str | None: ...
-    @property
-    def output_training_restriction(self) -> str | None: ...
-    @property
-    def required_notices(self) -> Sequence[str]: ...
-    @property
-    def clauses(self) -> Mapping[Any, _Clause]: ...
-    @property
-    def use_restrictions(self) -> Sequence[_UseRestriction]: ...
-
-
-class _ModelFacts(Protocol):
-    """The licence-related fields of a catalog ModelRecord."""
-
-    @property
-    def license(self) -> str: ...
-    @property
-    def license_name(self) -> str | None: ...
-    @property
-    def license_link(self) -> str | None: ...
-    @property
-    def base_model(self) -> str | None: ...
-    @property
-    def base_model_license(self) -> str | None: ...
-    @property
-    def modalities(self) -> Sequence[str] | None: ...
-
-
-class _Catalog(Protocol):
-    """What the checks read from ``context.catalog``: lookups only, no I/O."""
-
-    @property
-    def models(self) -> Mapping[str, _ModelFacts]: ...
-    @property
-    def derived(self) -> dict[object, object]: ...
-    def find_license(self, name: str | None) -> _Licence | None: ...
-
-
-@dataclass(frozen=True)
-class LicenceLink:
-    """One model in a lineage, with the licence it declares and the catalog record that names it."""
-
-    model: str
-    declared: str | None
-    license_name: str | None
-    license_link: str | None
-    record: _Licence | None
-    binding: bool
-    in_catalog: bool
-
-    @property
-    def identified(self) -> bool:
-        """Whether the catalog knows the terms (``other`` / ``unknown`` name none)."""
-        return self.record is not None and self.record.id not in UNIDENTIFIED
-
-    @property
-    def label(self) -> str:
-        """The licence as the card declares it, for messages."""
-        label = self.declared or "none declared"
-        if self.license_name:
-            label += f", license_name: {self.license_name}"
-        return label
-
-
-@dataclass(frozen=True)
-class Lineage:
-    """A model and its base models, nearest first; ``links[0]`` is the model itself."""
-
-    links: tuple[LicenceLink, ...]
-    modalities: tuple[str, ...] | None
-
-    @property
-    def own(self) -> LicenceLink:
-        return self.links[0]
-
-    def terms(self) -> list[tuple[LicenceLink, _Licence]]:
-        """The identified licences that bind the model, each once, the model's own first."""
-        seen: set[str] = set()
-        result: list[tuple[LicenceLink, _Licence]] = []
-        for link in self.links:
-            if link.binding and link.identified and link.record is not None and link.record.id not in seen:
-                seen.add(link.record.id)
-                result.append((link, link.record))
-        return result
-
-
-def publisher(repo_id: str) -> str:
-    """The Hugging Face organisation of a repo id ('' when the id has none, e.g. a local path)."""
-    return repo_id.split("/", 1)[0].lower() if "/" in repo_id else ""
-
-
-def lookup_licence(catalog: _Catalog, declared: str | None, license_name: str | None) -> _Licence | None:
-    """The catalog record for a declared licence; ``other``/``unknown`` resolve through ``license_name``."""
-    record = catalog.find_license(declared)
-    if (record is None or record.id in UNIDENTIFIED) and license_name:
-        named = catalog.find_license(license_name)
-        if named is not None and named.id not in UNIDENTIFIED:
-            return named
-    return record
-
-
-def resolve_lineage(candidate: Candidate, catalog: _Catalog) -> Lineage:
+def resolve_lineage(candidate: Candidate, catalog: Catalog) -> Lineage:
     """The candidate's lineage, memoised in ``catalog.derived`` (a pure function of the catalog)."""
     extra = candidate.extra
     key = (
@@ -228,7 +63,7 @@ def resolve_lineage(candidate: Candidate, catalog: _Catalog) -> Lineage:
     cached = catalog.derived.get(key)
     if isinstance(cached, Lineage):
         return cached
-    lineage = _build_lineage(candidate, catalog)
+    lineage = _candidate_lineage(candidate, catalog)
     catalog.derived[key] = lineage
     return lineage
 
@@ -237,55 +72,28 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _build_lineage(candidate: Candidate, catalog: _Catalog) -> Lineage:
-    own_record = catalog.models.get(candidate.id)
-    if own_record is not None and own_record.license != candidate.license:
-        own_record = None  # a candidate built from other facts (a Hub card) than the catalog record
+def _candidate_lineage(candidate: Candidate, catalog: Catalog) -> Lineage:
+    """The shared lineage builder fed from the candidate.
+
+    The catalog record's licence facts win when the record declares the candidate's licence; otherwise the
+    candidate was built from other facts (a Hub card), which it carries in ``candidate.extra``.
+    """
+    own = catalog.models.get(candidate.id)
+    if own is not None and own.license != candidate.license:
+        own = None
     extra = candidate.extra
-    name = own_record.license_name if own_record else _text(extra.get("license_name"))
-    link = own_record.license_link if own_record else _text(extra.get("license_link"))
-    base_hint = own_record.base_model_license if own_record else _text(extra.get("base_model_license"))
-    if own_record is not None and own_record.modalities is not None:
-        modalities: tuple[str, ...] | None = tuple(own_record.modalities)
-    else:
-        raw = extra.get("modalities")
-        modalities = tuple(str(m) for m in raw) if isinstance(raw, list | tuple) else None
-    links = [
-        LicenceLink(
-            model=candidate.id,
-            declared=candidate.license,
-            license_name=name,
-            license_link=link,
-            record=lookup_licence(catalog, candidate.license, name),
-            binding=True,
-            in_catalog=own_record is not None,
-        )
-    ]
-    base = candidate.base_model
-    seen = {candidate.id}
-    while base and base not in seen and len(links) <= MAX_LINEAGE_DEPTH:
-        seen.add(base)
-        binding = publisher(base) != publisher(links[-1].model) or not publisher(base)
-        base_record = catalog.models.get(base)
-        if base_record is None:
-            links.append(
-                LicenceLink(base, base_hint, None, None, lookup_licence(catalog, base_hint, None), binding, False)
-            )
-            break
-        links.append(
-            LicenceLink(
-                model=base,
-                declared=base_record.license,
-                license_name=base_record.license_name,
-                license_link=base_record.license_link,
-                record=lookup_licence(catalog, base_record.license, base_record.license_name),
-                binding=binding,
-                in_catalog=True,
-            )
-        )
-        base_hint = base_record.base_model_license
-        base = base_record.base_model
-    return Lineage(tuple(links), modalities)
+    raw = extra.get("modalities")
+    card_modalities = tuple(str(m) for m in raw) if isinstance(raw, list | tuple) else None
+    return licence_lineage(
+        catalog,
+        candidate.id,
+        declared=candidate.license,
+        license_name=own.license_name if own else _text(extra.get("license_name")),
+        license_link=own.license_link if own else _text(extra.get("license_link")),
+        base_model=candidate.base_model,
+        base_model_license=own.base_model_license if own else _text(extra.get("base_model_license")),
+        modalities=own.modalities if own is not None and own.modalities is not None else card_modalities,
+    )
 
 
 def quoted(text: str, exact: bool) -> str:
@@ -296,7 +104,7 @@ def quoted(text: str, exact: bool) -> str:
     return f"“{words}”" if exact else words
 
 
-def cite(record: _Licence, *topics: str) -> tuple[str, dict[str, Any]]:
+def cite(record: LicenseRecord, *topics: str) -> tuple[str, dict[str, Any]]:
     """The first of ``topics`` the record has a clause for, as message text and evidence.
 
     Falls back to the record's summary (a paraphrase) so a finding always says what it rests on.
@@ -639,7 +447,7 @@ def gated_repository(candidate: Candidate, requirements: Requirements) -> Iterat
     )
 
 
-def imposes_terms(record: _Licence) -> bool:
+def imposes_terms(record: LicenseRecord) -> bool:
     """Whether a licence adds duties beyond a permissive licence (so a relabelled fine-tune can hide them)."""
     return bool(
         record.commercial_use != "yes"

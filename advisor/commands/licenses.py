@@ -3,7 +3,8 @@
 ID is a licence id or alias (``llama3.1``, ``apache-2.0``, ``mistral-research-license``) or a catalog model
 id; for a model the command shows the licence of the model and of each base model up its ``base_model``
 chain, because a fine-tune carries its base model's duties. The checks that apply these terms to a plan
-are LIC001-LIC008 (plugins/license.py); this command shows the data they read, with the clauses.
+are LIC001-LIC008 (plugins/license.py); this command shows the data they read, with the clauses. Both
+build the lineage with ``advisor.licensing``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from advisor.cli import make_context, plugin_options, print_table
+from advisor.licensing import Lineage, licence_lineage
 
 if TYPE_CHECKING:
     from advisor.catalog_loader import Catalog
     from advisor.catalog_records import ClauseTopic, LicenseRecord
 
-#: Longest chain of base models followed (the licence plugin uses the same bound).
-MAX_LINEAGE_DEPTH = 8
-UNIDENTIFIED = ("other", "unknown")
 WIDTH = 100
 LABEL_WIDTH = 20
 
@@ -58,11 +57,11 @@ def licenses(
             click.echo(describe(record))
         return
     if license_id in catalog.models:
-        chain = model_lineage(catalog, license_id)
         if fmt == "json":
+            chain = model_lineage(catalog, license_id)
             click.echo(json.dumps({"model": license_id, "lineage": chain}, indent=2, ensure_ascii=False))
         else:
-            click.echo(describe_lineage(catalog, license_id, chain))
+            click.echo(describe_lineage(catalog_lineage(catalog, license_id)))
         return
     raise InputError(
         f"ID {license_id}: neither a licence nor a catalog model (see `advisor licenses` and `advisor catalog models`)"
@@ -176,75 +175,54 @@ def describe(record: LicenseRecord) -> str:
     return "\n".join(lines)
 
 
-def _publisher(repo_id: str) -> str:
-    return repo_id.split("/", 1)[0].lower() if "/" in repo_id else ""
-
-
-def _resolve(catalog: Catalog, declared: str | None, license_name: str | None) -> LicenseRecord | None:
-    record = catalog.find_license(declared)
-    if (record is None or record.id in UNIDENTIFIED) and license_name:
-        named = catalog.find_license(license_name)
-        if named is not None and named.id not in UNIDENTIFIED:
-            return named
-    return record
+def catalog_lineage(catalog: Catalog, model_id: str) -> Lineage:
+    """The lineage of a catalog model, from its record (the checks build the same one from a candidate)."""
+    model = catalog.models[model_id]
+    return licence_lineage(
+        catalog,
+        model.id,
+        declared=model.license,
+        license_name=model.license_name,
+        license_link=model.license_link,
+        base_model=model.base_model,
+        base_model_license=model.base_model_license,
+        modalities=model.modalities,
+    )
 
 
 def model_lineage(catalog: Catalog, model_id: str) -> list[dict[str, Any]]:
-    """The model and its base models, nearest first, each with its declared and resolved licence.
+    """A catalog model and its base models as JSON rows, nearest first, with declared and resolved licence.
 
     ``binds`` is false for a base published by the same organisation as the model derived from it (the
-    rights holder relicensed its own model); the licence checks apply the same rule.
+    rights holder relicensed its own model); the licence checks read the same lineage.
     """
-    model = catalog.models[model_id]
-    chain: list[dict[str, Any]] = []
-
-    def add(repo: str, declared: str | None, name: str | None, link: str | None, binds: bool, known: bool) -> None:
-        record = _resolve(catalog, declared, name)
-        chain.append(
-            {
-                "model": repo,
-                "license": declared,
-                "license_name": name,
-                "license_link": link,
-                "resolved": record.id if record is not None else None,
-                "identified": record is not None and record.id not in UNIDENTIFIED,
-                "binds": binds,
-                "in_catalog": known,
-            }
-        )
-
-    add(model.id, model.license, model.license_name, model.license_link, True, True)
-    base, hint, seen = model.base_model, model.base_model_license, {model.id}
-    while base and base not in seen and len(chain) <= MAX_LINEAGE_DEPTH:
-        seen.add(base)
-        binds = _publisher(base) != _publisher(chain[-1]["model"]) or not _publisher(base)
-        record = catalog.models.get(base)
-        if record is None:
-            add(base, hint, None, None, binds, False)
-            break
-        add(base, record.license, record.license_name, record.license_link, binds, True)
-        base, hint = record.base_model, record.base_model_license
-    return chain
+    return [
+        {
+            "model": link.model,
+            "license": link.declared,
+            "license_name": link.license_name,
+            "license_link": link.license_link,
+            "resolved": link.record.id if link.record is not None else None,
+            "identified": link.identified,
+            "binds": link.binding,
+            "in_catalog": link.in_catalog,
+        }
+        for link in catalog_lineage(catalog, model_id).links
+    ]
 
 
-def describe_lineage(catalog: Catalog, model_id: str, chain: list[dict[str, Any]]) -> str:
+def describe_lineage(lineage: Lineage) -> str:
     """A model's licences, nearest first, then the terms of each licence that binds it."""
-    lines = [f"{model_id}: licence lineage (a fine-tune carries its base model's duties)", ""]
-    for depth, link in enumerate(chain):
-        declared = link["license"] or "not recorded"
-        if link["license_name"]:
-            declared += f" (license_name {link['license_name']})"
-        resolved = link["resolved"] if link["identified"] else "not identified: read the licence"
-        note = "" if link["binds"] else "  [same publisher: superseded by the licence above]"
-        where = "" if link["in_catalog"] else "  [not in the catalog: licence as the model record declares it]"
-        lines.append(f"{'  ' * depth}{'└ ' if depth else ''}{link['model']}: {declared} -> {resolved}{note}{where}")
-    binding = []
-    for link in chain:
-        if link["binds"] and link["identified"] and link["resolved"] not in binding:
-            binding.append(link["resolved"])
-    for licence_id in binding:
-        record = catalog.find_license(licence_id)
-        if record is not None:
-            lines += ["", describe(record).rsplit("\n\n", 1)[0]]
+    lines = [f"{lineage.own.model}: licence lineage (a fine-tune carries its base model's duties)", ""]
+    for depth, link in enumerate(lineage.links):
+        declared = link.declared or "not recorded"
+        if link.license_name:
+            declared += f" (license_name {link.license_name})"
+        resolved = link.record.id if link.identified and link.record is not None else "not identified: read the licence"
+        note = "" if link.binding else "  [same publisher: superseded by the licence above]"
+        where = "" if link.in_catalog else "  [not in the catalog: licence as the model record declares it]"
+        lines.append(f"{'  ' * depth}{'└ ' if depth else ''}{link.model}: {declared} -> {resolved}{note}{where}")
+    for _, record in lineage.terms():
+        lines += ["", describe(record).rsplit("\n\n", 1)[0]]
     lines += ["", "Guidance, not legal advice: read the licence before use."]
     return "\n".join(lines)
