@@ -144,44 +144,6 @@ def _from_hub(repo_id: str, *, offline: bool) -> ModelSpec:
     return ModelSpec(**{**spec.__dict__, "published_file_bytes": files})
 
 
-def weights_from_gguf(info: GgufInfo) -> WeightsSplit:
-    """Exact weight bytes from a GGUF's tensor table, grouped the way llama.cpp places them."""
-    layers: dict[int, int] = {}
-    token_embd = output = other = 0
-    expert_bytes = 0
-    for tensor in info.tensors:
-        name = tensor.name
-        if name.startswith("blk."):
-            index = int(name.split(".")[1])
-            layers[index] = layers.get(index, 0) + tensor.n_bytes
-            if "_exps" in name:
-                expert_bytes += tensor.n_bytes
-        elif name.startswith("token_embd."):
-            token_embd += tensor.n_bytes
-        elif name.startswith("output."):
-            output += tensor.n_bytes
-        else:
-            other += tensor.n_bytes
-    tied = output == 0
-    if tied:
-        output = token_embd  # llama.cpp duplicates tied embeddings as the output layer
-    ordered = tuple(layers.get(i, 0) for i in range(max(layers) + 1)) if layers else ()
-    repeating = sum(ordered)
-    active_experts = 0
-    if expert_bytes and info.expert_count and info.expert_used_count:
-        active_experts = expert_bytes * info.expert_used_count // info.expert_count
-    active = repeating - expert_bytes + active_experts + output + other
-    return WeightsSplit(
-        total_bytes=info.tensor_bytes,
-        token_embd_bytes=token_embd,
-        output_bytes=output,
-        layer_bytes=ordered,
-        active_bytes_per_token=active,
-        exact=True,
-        method=f"exact: tensor table of {info.path.name}",
-    )
-
-
 _WEIGHTS_MEMO: dict[tuple[str, int, str, str], WeightsSplit] = {}
 
 
@@ -189,7 +151,7 @@ def weights_for(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
     """Best available weights for a quant: the GGUF's own table (exact), else llama.cpp's per-tensor
     rules (an architecture they do not know is estimated as a generic llama-like model, and says so)."""
     if spec.gguf is not None and (spec.gguf.file_type or "").upper() == quant.id.upper():
-        return weights_from_gguf(spec.gguf)
+        return spec.gguf.weights_split()
     key = (spec.id, spec.params, quant.id, spec.origin)
     if key not in _WEIGHTS_MEMO:
         _WEIGHTS_MEMO[key] = _per_tensor(spec, quant)

@@ -6,7 +6,7 @@ so they always agree on one set of numbers for one variant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.candidate import Candidate
 from advisor.catalog_loader import Catalog
@@ -46,6 +46,8 @@ class Machine:
     record: HardwareRecord | None
     host_ram_bytes: int
     cpu_bandwidth_gb_s: float | None
+    cpu_decode: tuple[float, float] | None = None
+    notes: tuple[str, ...] = ()
 
 
 def device_for(record: HardwareRecord | None, count: int) -> Device | None:
@@ -108,7 +110,10 @@ def size_spec(
         constants,
         kv_offload=kv_offload,
         gpu_layers=gpu_layers,
+        cpu_decode=machine.cpu_decode,
     )
+    if machine.notes:
+        fit = replace(fit, notes=[*fit.notes, *machine.notes])
     return Sizing(footprint, fit, quant, machine.record, context, cache_type)
 
 

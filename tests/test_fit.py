@@ -170,3 +170,62 @@ def test_partial_needs_host_ram() -> None:
     device = Device(memory_gib=4, bandwidth_gb_s=1000, backend="cuda")
     assert decide_fit(_fp(), device, 64 * GIB, None, constants).fits == "partial"
     assert decide_fit(_fp(), device, 1 * GIB, None, constants).fits == "no"
+
+
+def test_gguf_file_is_exact(tmp_path) -> None:
+    from advisor.gguf_file import read_gguf
+    from tests.gguf_factory import write_tiny_gguf
+
+    path = write_tiny_gguf(tmp_path / "tiny.gguf")
+    out = advisor_json("fit", str(path))
+    info = read_gguf(path)
+    row = out["rows"][0]
+    assert out["origin"] == "gguf" and row["weights_exact"] is True
+    assert row["weights_bytes"] == info.tensor_bytes
+    assert row["hardware"] is None
+
+
+def test_local_hardware_uses_this_machines_calibration(tmp_path, monkeypatch) -> None:
+    """`advisor fit --hardware local` predicts for this machine and says when a calibration is used."""
+    from advisor.machine import detect_machine
+    from advisor.smoke_history import Calibration, store_calibration
+    from tests.gguf_factory import write_tiny_gguf
+
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
+    path = write_tiny_gguf(tmp_path / "tiny.gguf")
+    env_args = ("fit", str(path), "--hardware", "local", "--context", "256")
+    plain = _run_json(env_args, tmp_path)
+    assert plain["rows"][0]["fits"] == "cpu"
+    assert any(n.startswith("this machine:") for n in plain["rows"][0]["notes"])
+    store_calibration(
+        Calibration(
+            machine_key=detect_machine(with_gpus=False).key,
+            backend="cpu",
+            decode_efficiency=0.05,
+            decode_fixed_ms=50.0,
+            n_runs=3,
+            rms_error=0.01,
+            fitted_at="2026-11-23T00:00:00",
+            method="test",
+        )
+    )
+    calibrated = _run_json(env_args, tmp_path)
+    row = calibrated["rows"][0]
+    assert any("calibrated on this machine" in n for n in row["notes"])
+    assert row["decode_tokens_per_s"] < plain["rows"][0]["decode_tokens_per_s"]
+
+
+def _run_json(args: tuple[str, ...], tmp_path) -> dict:
+    import os
+
+    env = {**os.environ, "ADVISOR_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "advisor", *args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)

@@ -40,30 +40,33 @@ def parse_hardware(spec: str, catalog: Catalog, ram_gb: float | None) -> tuple[s
 
 
 def local_machine(ram_gb: float | None) -> Machine:
-    """This machine: free RAM, measured memory bandwidth, and NVIDIA GPUs when NVML sees any."""
-    from advisor.errors import EnvironmentProblem
+    """This machine: free RAM, measured memory bandwidth, NVIDIA GPUs when NVML sees any, and the
+    decode constants ``advisor smoke calibrate`` fitted here, if any (the rows then say so)."""
     from advisor.estimate.fit import Device
+    from advisor.machine import detect_machine, measure_memory_bandwidth_gb_s
     from advisor.sizing import Machine
+    from advisor.smoke_history import load_calibration
 
-    try:
-        from advisor.machine import detect_machine, measure_memory_bandwidth_gb_s
-    except ImportError:
-        raise EnvironmentProblem("--hardware local: machine detection is not available in this install") from None
     info = detect_machine()
     bandwidth = measure_memory_bandwidth_gb_s()
     host = int(ram_gb * 1024**3) if ram_gb is not None else info.ram_available_bytes
     device = None
-    if info.gpus:
-        gpu = info.gpus[0]
+    gpus = [g for g in info.gpus if (getattr(g, "bandwidth_gb_s", None) or 0) > 0]
+    if gpus:
+        gpu = gpus[0]
         device = Device(
             memory_gib=gpu.memory_free_bytes / 1024**3,
-            bandwidth_gb_s=getattr(gpu, "bandwidth_gb_s", None) or 0.0,
+            bandwidth_gb_s=float(getattr(gpu, "bandwidth_gb_s", 0.0)),
             backend=gpu.backend,
-            count=len(info.gpus),
+            count=len(gpus),
         )
-        if device.bandwidth_gb_s <= 0:
-            device = None
-    return Machine(device, None, host, bandwidth)
+    notes = [f"this machine: {info.cpu_count} CPUs, {host / 1e9:.1f} GB RAM free, {bandwidth:.1f} GB/s measured"]
+    calibration = load_calibration(info.key)
+    cpu_decode = None
+    if calibration is not None:
+        cpu_decode = (calibration.decode_fixed_ms, calibration.decode_efficiency)
+        notes.append(calibration.describe())
+    return Machine(device, None, host, bandwidth, cpu_decode, tuple(notes))
 
 
 def row(sizing: Sizing, hardware: str | None, params: int, max_context: int | None) -> dict[str, Any]:

@@ -160,6 +160,7 @@ def decode_speed(
     constants: EstimatorConstants,
     *,
     kv_offload: bool = True,
+    cpu_decode: tuple[float, float] | None = None,
 ) -> float:
     """Seconds per token summed over where the bytes live; a CPU part adds llama.cpp's sync cost.
 
@@ -182,6 +183,7 @@ def decode_speed(
     else:
         host_bytes += outside
     cpu = decode_constants_for(None)
+    cpu_fixed_ms, cpu_efficiency = cpu_decode if cpu_decode is not None else (cpu.fixed_ms, cpu.efficiency)
     seconds = 0.0
     if device is not None and dev_bytes > 0:
         gpu = decode_constants_for(device.record)
@@ -191,9 +193,9 @@ def decode_speed(
         if host_bytes > 0:
             seconds += constants.partial_offload.sync_penalty_ms / 1000
     else:
-        seconds += cpu.fixed_ms / 1000
+        seconds += cpu_fixed_ms / 1000
     if host_bytes > 0:
-        seconds += host_bytes / (cpu.efficiency * cpu_bandwidth_gb_s * 1e9)
+        seconds += host_bytes / (cpu_efficiency * cpu_bandwidth_gb_s * 1e9)
     return 1.0 / seconds
 
 
@@ -206,10 +208,12 @@ def decide_fit(
     *,
     kv_offload: bool = True,
     gpu_layers: int | None = None,
+    cpu_decode: tuple[float, float] | None = None,
 ) -> FitResult:
     """gpu (all layers on the accelerators), partial (some offloaded), cpu (system RAM), or no.
 
-    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits.
+    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits; ``cpu_decode``
+    (fixed ms, efficiency) replaces the CPU class constants, e.g. with this machine's calibration.
     """
     fp = footprint
     cpu_bw = cpu_bandwidth_gb_s or constants.partial_offload.cpu_bandwidth_gb_s_default
@@ -225,7 +229,7 @@ def decide_fit(
         ngl = split.layers_on_device + (1 if split.output_on_device else 0)
         all_on_device = split.layers_on_device == fp.n_layers and split.output_on_device
         if split.host_bytes <= host_room or (all_on_device and apple):
-            speed = decode_speed(fp, split, device, cpu_bw, constants, kv_offload=kv_offload)
+            speed = decode_speed(fp, split, device, cpu_bw, constants, kv_offload=kv_offload, cpu_decode=cpu_decode)
             prefill = (
                 device_prefill_tokens_per_s(fp.active_params, device.record, device.bandwidth_gb_s)
                 if device.record is not None and all_on_device
@@ -246,7 +250,7 @@ def decide_fit(
                 return FitResult("partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes)
     if not apple and fp.total_bytes <= host_ram_bytes:
         host_only = _Split(0, False, 0, fp.total_bytes)
-        speed = decode_speed(fp, host_only, None, cpu_bw, constants)
+        speed = decode_speed(fp, host_only, None, cpu_bw, constants, cpu_decode=cpu_decode)
         return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes)
     if apple and device is not None:
         notes.append(
