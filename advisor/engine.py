@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from advisor.candidate import Candidate
 from advisor.checks import Finding, selected
 from advisor.context import AdvisorContext, RegisteredCheck
-from advisor.errors import PluginError
+from advisor.errors import InputError, PluginError
 from advisor.plan import (
     STRATEGIES,
     Assessment,
@@ -37,6 +37,8 @@ def assess(
             continue
         try:
             produced = check.evaluate(candidate, requirements, context)
+        except InputError:
+            raise  # the answers are wrong (e.g. a plugin's namespace): bad input, exit 2
         except Exception as exc:
             message = f"check {check.id} of plugin {registered.plugin!r} crashed: {type(exc).__name__}: {exc}"
             if context.host.strict:

@@ -74,6 +74,7 @@ class Deployment(BaseModel):
     quant: str | None = None
     hardware: str | None = None
     hardware_count: int | None = None
+    replicas: int | None = None
     command: str
     notes: list[str] = Field(default_factory=list)
 

@@ -23,7 +23,7 @@ from typing import Any
 import pluggy
 
 from advisor import hookspecs
-from advisor.errors import PluginError
+from advisor.errors import InputError, PluginError
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 
@@ -208,8 +208,8 @@ class PluginHost:
         """Call one implementation with the arguments it asks for; a failure is recorded, not raised."""
         try:
             return impl.function(*[kwargs[arg] for arg in impl.argnames])
-        except PluginError:
-            raise
+        except (PluginError, InputError):
+            raise  # strict mode, or bad answers that a plugin validated: not a plugin failure
         except Exception as exc:
             self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
             return self._FAILED

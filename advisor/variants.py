@@ -130,6 +130,19 @@ def _cheapest_cloud_variant(record: ModelRecord, quant: str, requirements: Requi
     return fallback or open_candidate(record, quant=quant)
 
 
+def _finetune_base(catalog: Catalog, target_params: int) -> ModelRecord | None:
+    """The open model nearest the build target size (log scale) whose licence allows commercial use:
+    fine-tuning it is the cheaper build road."""
+    import math
+
+    usable = [
+        m
+        for m in catalog.models.values()
+        if (lic := catalog.find_license(m.license)) is not None and lic.commercial_use != "no"
+    ]
+    return min(usable, key=lambda m: (abs(math.log(m.params / target_params)), m.id), default=None)
+
+
 def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candidate]:
     """All candidates for the requirements, in a stable order (by kind, then id)."""
     candidates = [api_candidate(r, catalog) for _, r in sorted(catalog.apis.items())]
@@ -151,6 +164,23 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
                 )
     level = requirements.quality or "medium"
     target = BUILD_TARGET_PARAMS[level]
+    base = _finetune_base(catalog, target)
+    if base is not None:
+        candidates.append(
+            Candidate(
+                id=f"build/finetune-{base.id.split('/')[-1].lower()}",
+                kind="build",
+                name=f"Fine-tune {base.name} (QLoRA)",
+                params=base.params,
+                active_params=base.active_params or base.params,
+                architecture=base.architecture,
+                base_model=base.id,
+                license=base.license,
+                languages=list(base.languages),
+                context_length=base.context_length,
+                extra={"method": "qlora", "target_quality": level},
+            )
+        )
     candidates.append(
         Candidate(
             id=f"build/pretrain-{target // 1_000_000_000}b",

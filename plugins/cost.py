@@ -1,156 +1,646 @@
-"""COST001: what each candidate costs per month (and up front), against the budget.
+"""COST001 (what each candidate costs, against the budget) and COST002 (API rate limits).
 
-API: list prices × monthly tokens. Self-hosting: rented GPU-hours (cloud) or power (own hardware),
-plus operator time by MLOps level. Build: pretraining compute at 6·N·D on rented H100s.
+API: token prices with cached-input and batch discounts and long-context tiers. Self-hosting:
+replicas for the peak load from the speed model, each on rented GPU-hours (on-demand or spot) or
+on own hardware (amortised capex plus power), plus operator time by MLOps level; energy and CO2.
+Build: pretraining at 6·N·D over an MFU range, plus team and data; fine-tuning as the cheaper road.
+The maths is in ``advisor.estimate.cost``; this module picks the inputs and words the findings.
+Metrics it sets (read by the strategy and deployment plugins and ``advisor cost``):
+``monthly_cost_usd``, ``upfront_cost_usd``, ``usd_per_1m_tokens`` and the ``selfhost_*`` /
+``replica*`` / ``training_*`` / ``finetune_*`` / energy keys below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
+from advisor import AdvisorContext, Candidate, Check, Finding, Question, Requirements, hookimpl
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
-    api_monthly_cost_usd,
-    cloud_monthly_cost_usd,
+    ReplicaCapacity,
+    ServingCost,
+    api_cost,
+    co2_kg,
     energy_kwh_per_month,
+    finetune_estimate,
     monthly_tokens,
     operator_monthly_cost_usd,
-    replicas_needed,
-    training_device_hours,
-    training_flops,
+    peak_requests_per_s,
+    pretraining_estimate,
+    rate_limit_excesses,
+    replica_capacity,
+    replica_tokens_per_month,
+    replicas_for_load,
+    streams_per_replica,
 )
-from advisor.estimate.cost_constants import cost_constants
-from advisor.sizing import size_candidate
+from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
+from advisor.estimate.memory import GIB
+from advisor.sizing import Sizing, size_candidate
 
-TRAINING_DEVICE = "h100-sxm"
+Metrics = dict[str, float | int | str | None]
+
+
+def _settings(requirements: Requirements) -> CostSettings:
+    return cost_settings(requirements.plugins)
+
+
+def _usd(value: float) -> str:
+    """Money for a sentence: $1,234 below a million, $1.2M above."""
+    return f"${value / 1e6:,.1f}M" if abs(value) >= 1e6 else f"${value:,.0f}"
+
+
+def _price(value: float) -> str:
+    """A unit price: three significant digits below $100 ($0.0123), whole dollars above."""
+    return _usd(value) if abs(value) >= 100 else f"${value:.3g}"
 
 
 def _budget_finding(
     monthly: float,
     requirements: Requirements,
     detail: str,
-    metrics: dict[str, float | int | str | None],
+    metrics: Metrics,
     evidence: dict[str, object],
 ) -> Finding:
     limit = requirements.budget.monthly_usd
     if limit is not None and monthly > limit:
         return Finding(
             severity="fail",
-            message=f"about ${monthly:,.0f}/month ({detail}) exceeds the ${limit:,.0f} monthly budget (estimate)",
+            message=f"about {_usd(monthly)}/month exceeds the {_usd(limit)} monthly budget ({detail}; estimate)",
             metrics=metrics,
             evidence=evidence,
             remediation="a cheaper model or quant, less traffic, or a larger budget",
         )
-    within = f" within the ${limit:,.0f} budget" if limit is not None else ""
+    within = f" within the {_usd(limit)} budget" if limit is not None else ""
     return Finding(
         severity="pass",
-        message=f"about ${monthly:,.0f}/month{within} ({detail}; estimate)",
+        message=f"about {_usd(monthly)}/month{within} ({detail}; estimate)",
         metrics=metrics,
         evidence=evidence,
     )
 
 
 def monthly_cost(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
-    constants = cost_constants()
-    traffic = requirements.traffic
+    if candidate.kind == "api" and candidate.api is not None:
+        yield from _api(candidate, requirements)
+    elif candidate.kind == "build":
+        yield from _build(candidate, requirements, context)
+    elif candidate.kind == "open_source":
+        yield from _self_hosted(candidate, requirements, context)
+
+
+# ------------------------------------------------------------------------------------------------ API
+
+
+def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
+    assert candidate.api is not None
+    settings = _settings(requirements)
+    traffic, answers = requirements.traffic, settings.answers
     tokens = monthly_tokens(
-        traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, constants.days_per_month
+        traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, settings.constants.days_per_month
     )
+    bill = api_cost(candidate.api, tokens, traffic.input_tokens, answers.cache_hit_rate, answers.batch_share)
+    p = bill.prices
+    parts = [f"input ${p.input:g}", f"output ${p.output:g} per 1M"]
+    if bill.cache_hit_rate > 0:
+        parts.append(f"{bill.cache_hit_rate:.0%} of input cached at ${p.cached_input:g}")
+    if bill.batch_share > 0:
+        parts.append(f"{bill.batch_share:.0%} of requests via batch at ${p.batch_input:g}/${p.batch_output:g}")
+    detail = f"{tokens.total / 1e6:,.1f}M tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
+    per_1m = bill.usd_per_1m(tokens)
+    metrics: Metrics = {
+        "monthly_cost_usd": round(bill.total_usd, 2),
+        "upfront_cost_usd": 0.0,
+        "usd_per_1m_tokens": round(per_1m, 4) if per_1m is not None else None,
+    }
     evidence: dict[str, object] = {
         "monthly_input_tokens": tokens.input_tokens,
         "monthly_output_tokens": tokens.output_tokens,
+        "prices_per_1m": {
+            "input": p.input,
+            "output": p.output,
+            "cached_input": p.cached_input,
+            "batch_input": p.batch_input,
+            "batch_output": p.batch_output,
+        },
+        "bill_usd": {
+            "input": round(bill.input_usd, 2),
+            "cached_input": round(bill.cached_input_usd, 2),
+            "output": round(bill.output_usd, 2),
+            "batch": round(bill.batch_usd, 2),
+        },
+        "notes": list(bill.notes),
+        "assumptions": settings.assumptions()[:4],
     }
-    if candidate.kind == "api" and candidate.api is not None:
-        cost = api_monthly_cost_usd(candidate.api, tokens, traffic.input_tokens)
-        evidence["prices_per_1m"] = [candidate.api.input_usd_per_1m, candidate.api.output_usd_per_1m]
-        yield _budget_finding(
-            cost,
-            requirements,
-            f"{tokens.total / 1e6:,.1f}M tokens at list prices",
-            {"monthly_cost_usd": round(cost, 2), "upfront_cost_usd": 0.0},
-            evidence,
-        )
+    yield _budget_finding(bill.total_usd, requirements, detail, metrics, evidence)
+
+
+def rate_limits(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
+    """COST002: the peak minute against the provider's published default limits."""
+    api = candidate.api
+    if api is None or (api.requests_per_minute is None and api.tokens_per_minute is None):
         return
-    if candidate.kind == "build":
-        yield from _build_cost(candidate, requirements, context)
-        return
-    sizing = size_candidate(candidate, context.catalog, requirements.context_tokens)
-    device = sizing.device if sizing else None
-    if sizing is None or (device is None and candidate.hardware is None):
-        yield Finding(severity="info", message="self-hosting cost unknown: the variant could not be sized")
-        return
-    batching = estimator_constants().batching
-    replicas = replicas_needed(traffic.peak_concurrency, batching.max_streams)
-    count = candidate.hardware_count or 1
-    desktop = bool(requirements.on_hand_hardware) and traffic.peak_concurrency == 1
-    operator = operator_monthly_cost_usd(requirements.team.mlops, constants, desktop=desktop)
-    evidence.update(
-        {"replicas": replicas, "streams_per_replica": batching.max_streams, "operator_usd": round(operator, 2)}
+    settings = _settings(requirements)
+    traffic = requirements.traffic
+    batch = settings.answers.batch_share if api.batch_input_usd_per_1m is not None else 0.0
+    peak_rpm = peak_requests_per_s(traffic.requests_per_day, settings.peak_to_average) * 60 * (1 - batch)
+    per_request = traffic.input_tokens + traffic.output_tokens
+    excesses = rate_limit_excesses(peak_rpm, per_request, api.requests_per_minute, api.tokens_per_minute)
+    limits = ", ".join(
+        f"{value:,} {unit}"
+        for value, unit in ((api.requests_per_minute, "requests/min"), (api.tokens_per_minute, "tokens/min"))
+        if value is not None
     )
-    if requirements.on_hand_hardware:
-        tdp = device.tdp_w if device and device.tdp_w else 0.0
-        kwh = energy_kwh_per_month(
-            tdp, count * replicas, constants.average_power_fraction, constants.pue, constants.hours_per_month
-        )
-        cost = kwh * constants.usd_per_kwh + operator
-        evidence.update({"energy_kwh": round(kwh, 1), "co2_kg": round(kwh * constants.grid_kg_co2_per_kwh, 1)})
-        detail = f"own hardware: power {kwh:,.0f} kWh + operator time; hardware already owned"
-    elif device is not None and device.rental is not None:
-        rent = cloud_monthly_cost_usd(device.rental.on_demand_usd_per_hour, count, replicas, constants.hours_per_month)
-        cost = rent + operator
-        evidence["rental"] = device.rental.model_dump(mode="json")
-        detail = (
-            f"{replicas}× {count}× {device.id} at ${device.rental.on_demand_usd_per_hour:g}/h "
-            f"({device.rental.provider}, {device.rental.as_of}) + operator time"
+    peak = f"peak ≈ {peak_rpm:,.1f} requests/min, {peak_rpm * per_request:,.0f} tokens/min"
+    evidence = {"peak_to_average": settings.peak_to_average, "batch_share_excluded": batch, "notes": api.notes}
+    if excesses:
+        over = "; ".join(f"{e.needed:,.0f} {e.what} > {e.limit:,.0f}" for e in excesses)
+        yield Finding(
+            severity="warn",
+            message=f"{peak} exceeds the published default rate limit ({over}); limits rise with spend tier",
+            evidence=evidence,
+            remediation="plan for a higher usage tier or an enterprise agreement, move work to the batch API, "
+            "or spread the load over providers",
         )
     else:
-        yield Finding(severity="info", message=f"no rental price in the catalog for {candidate.hardware}")
+        yield Finding(
+            severity="pass", message=f"{peak} within the published default limits ({limits})", evidence=evidence
+        )
+
+
+# ------------------------------------------------------------------------------------------------ self-hosting
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The devices one replica uses and the speed it runs at."""
+
+    devices: int
+    sizing: Sizing
+    owned_groups: int
+
+
+def _replica_group(candidate: Candidate, sizing: Sizing, requirements: Requirements, context: AdvisorContext) -> _Group:
+    """Own hardware with several accelerators: the fewest that hold the model form one replica, so
+    two 80 GB GPUs serve a 14B model as two replicas. Cloud variants already come at the fewest."""
+    count = candidate.hardware_count or 1
+    record = sizing.device
+    if not requirements.on_hand_hardware or count == 1 or record is None or record.kind == "cpu":
+        return _Group(count, sizing, 1)
+    for devices in range(1, count):
+        if count % devices:
+            continue
+        smaller = size_candidate(
+            candidate.model_copy(update={"hardware_count": devices}), context.catalog, requirements.context_tokens
+        )
+        if smaller is not None and smaller.fit.fits == "gpu" and smaller.fit.decode_tokens_per_s:
+            return _Group(devices, smaller, count // devices)
+    return _Group(count, sizing, 1)
+
+
+def _spot_price(group: _Group, settings: CostSettings) -> tuple[float, str]:
+    record = group.sizing.device
+    assert record is not None and record.rental is not None
+    if record.rental.spot_usd_per_hour is not None:
+        return record.rental.spot_usd_per_hour, f"spot ${record.rental.spot_usd_per_hour:g}/h ({record.rental.as_of})"
+    price = record.rental.on_demand_usd_per_hour * (1 - settings.constants.spot_discount)
+    return price, f"spot ≈ ${price:.3g}/h (on-demand − {settings.constants.spot_discount:.0%}, no dated spot quote)"
+
+
+def _self_hosted(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
+    settings = _settings(requirements)
+    c = settings.constants
+    traffic = requirements.traffic
+    tokens = monthly_tokens(traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, c.days_per_month)
+    sizing = size_candidate(candidate, context.catalog, requirements.context_tokens)
+    if sizing is None or sizing.fit.fits == "no" or not sizing.fit.decode_tokens_per_s:
+        yield Finding(
+            severity="info", message="self-hosting cost unknown: the variant could not be sized or does not fit"
+        )
         return
-    metrics: dict[str, float | int | str | None] = {"monthly_cost_usd": round(cost, 2), "upfront_cost_usd": 0.0}
+    group = _replica_group(candidate, sizing, requirements, context)
+    record = group.sizing.device
+    decode = group.sizing.fit.decode_tokens_per_s
+    assert decode is not None
+    batching = estimator_constants().batching
+    # a loaded replica fills its batch; one user on their own machine never batches
+    streams = batching.max_streams if traffic.peak_concurrency > 1 else 1
+    capacity = replica_capacity(
+        decode,
+        group.sizing.fit.prefill_tokens_per_s,
+        traffic.input_tokens,
+        traffic.output_tokens,
+        streams,
+        batching.max_streams,
+        batching.per_stream_share,
+        c.max_utilisation,
+    )
+    peak_rps = peak_requests_per_s(traffic.requests_per_day, settings.peak_to_average)
+    slots = streams_per_replica(
+        capacity.decode_tokens_per_s, batching.max_streams, requirements.latency.min_tokens_per_s
+    )
+    replicas = replicas_for_load(peak_rps, capacity, traffic.peak_concurrency, slots)
+    per_request = traffic.input_tokens + traffic.output_tokens
+    replica_tokens = replica_tokens_per_month(
+        capacity,
+        per_request,
+        settings.seconds_per_month,
+        settings.peak_to_average,
+        tokens.total,
+        traffic.peak_concurrency,
+        slots,
+    )
+    min_replicas = 1
+    on_hand = bool(requirements.on_hand_hardware)
+    desktop = on_hand and traffic.peak_concurrency == 1
+    operator = operator_monthly_cost_usd(requirements.team.mlops, c, desktop=desktop)
+    operator_hours = c.desktop_hours_per_month if desktop else c.mlops_hours_per_month[requirements.team.mlops]
+    tdp = record.tdp_w if record is not None and record.tdp_w else None
+    kwh_device = (
+        energy_kwh_per_month(tdp, 1, c.average_power_fraction, settings.pue, c.hours_per_month) if tdp else None
+    )
+    where = f"{group.devices}× {record.id}" if record is not None else "CPU"
+    assumptions = [
+        f"single-stream decode {decode:.1f} tokens/s on {where} (hardware-fit estimate); "
+        f"{streams} concurrent streams batch to {capacity.decode_tokens_per_s:,.0f} tokens/s "
+        f"(gain {capacity.batching_gain:.1f}× = min(streams, {batching.max_streams}) × {batching.per_stream_share:g})",
+        _prefill_line(capacity, traffic.input_tokens),
+        f"one replica serves {capacity.requests_per_s * 60:,.1f} requests/min at ≤ {c.max_utilisation:.0%} "
+        f"utilisation ({capacity.service_s:.2f} s of replica time per request)",
+        f"peak {peak_rps * 60:,.1f} requests/min ({settings.peak_to_average:g}× average) and "
+        f"{traffic.peak_concurrency} streams need {replicas} replica(s); a replica holds {slots} streams "
+        f"(≥ {requirements.latency.min_tokens_per_s:g} tokens/s each from {capacity.decode_tokens_per_s:,.0f})",
+        f"operator {operator_hours:g} h/month × ${c.engineer_usd_per_hour:g} = {_usd(operator)} "
+        f"({'one user on own machine' if desktop else f'MLOps {requirements.team.mlops}'})",
+    ]
+    metrics: Metrics = {
+        "replicas": replicas,
+        "devices_per_replica": group.devices,
+        "replica_requests_per_min": round(capacity.requests_per_s * 60, 2),
+        "replica_tokens_per_month": round(replica_tokens),
+        "min_replicas": min_replicas,
+        "streams_per_replica": slots,
+        "batching_gain": round(capacity.batching_gain, 2),
+        "selfhost_fixed_usd": round(operator, 2),
+    }
+    findings: list[Finding] = []
+    if on_hand:
+        serving, upfront, detail = _owned(
+            group,
+            replicas,
+            operator,
+            replica_tokens,
+            min_replicas,
+            kwh_device,
+            desktop,
+            settings,
+            assumptions,
+            findings,
+        )
+        metrics["replica_groups_owned"] = group.owned_groups
+    else:
+        if record is None or record.rental is None:
+            yield Finding(severity="info", message=f"no rental price in the catalog for {candidate.hardware}")
+            return
+        serving, upfront, detail = _rented(
+            group, replicas, operator, replica_tokens, min_replicas, settings, assumptions, metrics
+        )
+    monthly = serving.monthly_usd
+    metrics.update(
+        {
+            "monthly_cost_usd": round(monthly, 2),
+            "upfront_cost_usd": round(upfront, 2),
+            "selfhost_replica_usd": round(serving.per_replica_usd, 2),
+            "selfhost_owned_replicas": serving.owned_replicas,
+            "selfhost_owned_replica_usd": (
+                round(serving.owned_replica_usd, 2) if serving.owned_replica_usd is not None else None
+            ),
+            "usd_per_1m_tokens": round(monthly / (tokens.total / 1e6), 4) if tokens.total > 0 else None,
+            "usd_per_1m_tokens_at_capacity": (
+                round(serving.usd_per_1m_at_capacity, 4) if serving.usd_per_1m_at_capacity is not None else None
+            ),
+        }
+    )
     if tokens.total > 0:
-        metrics["usd_per_1m_tokens"] = round(cost / (tokens.total / 1e6), 4)
-    yield _budget_finding(cost, requirements, detail, metrics, evidence)
+        detail += f"; {_price(monthly / (tokens.total / 1e6))} per 1M tokens"
+    evidence: dict[str, object] = {"assumptions": assumptions + settings.assumptions()[1:9]}
+    yield _budget_finding(monthly, requirements, detail, metrics, evidence)
+    yield from findings
+    if kwh_device is not None:
+        devices = replicas * group.devices if not on_hand else max(replicas, group.owned_groups) * group.devices
+        kwh = kwh_device * devices
+        co2 = co2_kg(kwh, settings.grid_kg_co2_per_kwh)
+        yield Finding(
+            severity="pass",
+            message=f"energy ≈ {kwh:,.0f} kWh/month ({devices} × {tdp:g} W × {c.average_power_fraction:.0%} × "
+            f"{c.hours_per_month:g} h × PUE {settings.pue:g}) ≈ {co2:,.0f} kg CO2/month at "
+            f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
+            metrics={"energy_kwh_per_month": round(kwh, 1), "co2_kg_per_month": round(co2, 1)},
+        )
 
 
-def _build_cost(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
-    constants = cost_constants()
-    device = context.catalog.find_hardware(TRAINING_DEVICE)
-    if candidate.params is None or device is None or device.rental is None or not device.bf16_tflops:
-        yield Finding(severity="info", message="build cost unknown: no training device price in the catalog")
+def _prefill_line(capacity: ReplicaCapacity, input_tokens: int) -> str:
+    if capacity.prefill_tokens_per_s:
+        return (
+            f"prefill {capacity.prefill_tokens_per_s:,.0f} tokens/s (compute-bound estimate): "
+            f"{input_tokens / capacity.prefill_tokens_per_s:.2f} s per {input_tokens}-token prompt"
+        )
+    return "prefill time not modelled (no FLOPS figure for this device): capacity is an upper bound"
+
+
+def _rented(
+    group: _Group,
+    replicas: int,
+    operator: float,
+    replica_tokens: float,
+    min_replicas: int,
+    settings: CostSettings,
+    assumptions: list[str],
+    metrics: Metrics,
+) -> tuple[ServingCost, float, str]:
+    record = group.sizing.device
+    assert record is not None and record.rental is not None
+    c = settings.constants
+    on_demand = record.rental.on_demand_usd_per_hour
+    spot, spot_text = _spot_price(group, settings)
+    price = spot if settings.answers.gpu_pricing == "spot" else on_demand
+    per_replica = group.devices * price * c.hours_per_month
+    serving = ServingCost(operator, per_replica, replicas, replica_tokens, min_replicas)
+    spot_monthly = operator + replicas * group.devices * spot * c.hours_per_month
+    on_demand_monthly = operator + replicas * group.devices * on_demand * c.hours_per_month
+    metrics["spot_monthly_cost_usd"] = round(spot_monthly, 2)
+    metrics["on_demand_monthly_cost_usd"] = round(on_demand_monthly, 2)
+    billed = "spot" if settings.answers.gpu_pricing == "spot" else "on demand"
+    assumptions.append(
+        f"{record.id}: on demand ${on_demand:g}/h ({record.rental.provider}, {record.rental.as_of}); {spot_text}; "
+        f"billed {billed} {c.hours_per_month:g} h/month"
+    )
+    detail = (
+        f"{replicas} replica(s) × {group.devices}× {record.id} at ${price:.3g}/h {billed} ({record.rental.provider}, "
+        f"{record.rental.as_of}) = {_usd(replicas * per_replica)} + operator {_usd(operator)}"
+    )
+    if settings.answers.gpu_pricing != "spot":
+        detail += f"; on spot ≈ {_usd(spot_monthly)} (preemptible)"
+    return serving, 0.0, detail
+
+
+def _owned(
+    group: _Group,
+    replicas: int,
+    operator: float,
+    replica_tokens: float,
+    min_replicas: int,
+    kwh_device: float | None,
+    desktop: bool,
+    settings: CostSettings,
+    assumptions: list[str],
+    findings: list[Finding],
+) -> tuple[ServingCost, float, str]:
+    """Own hardware: power for the devices in use, amortised capex when a price is known, and the
+    extra devices to buy (or rent) when the peak needs more replicas than the machine holds."""
+    c = settings.constants
+    record = group.sizing.device
+    power_device = (kwh_device or 0.0) * settings.usd_per_kwh
+    capex = settings.answers.capex_usd_per_device
+    if capex is None and record is not None:
+        capex = record.price_usd
+    amortise = capex is not None and not desktop
+    amortised_device = capex / c.amortisation_months if amortise and capex is not None else 0.0
+    own_unit = group.devices * (power_device + amortised_device)
+    name = record.id if record is not None else "CPU"
+    rental = record.rental if record is not None else None
+    extra = max(0, replicas - group.owned_groups)
+    extra_devices = extra * group.devices
+    upfront = 0.0
+    # beyond the machine: buy more at the known price (same unit cost), else rent, else power only
+    if capex is not None:
+        serving = ServingCost(operator, own_unit, replicas, replica_tokens, min_replicas)
+        upfront = extra_devices * capex
+        beyond = f"buy {extra_devices} more {name} (≈ {_usd(upfront)} at ${capex:,.0f} each)"
+    elif rental is not None:
+        rent_unit = group.devices * rental.on_demand_usd_per_hour * c.hours_per_month
+        serving = ServingCost(operator, rent_unit, replicas, replica_tokens, min_replicas, group.owned_groups, own_unit)
+        beyond = (
+            f"rent the other {extra_devices} {name} at ${rental.on_demand_usd_per_hour:g}/h (no purchase price: "
+            "set plugins.cost.capex_usd_per_device to cost buying them)"
+        )
+        assumptions.append(
+            f"replicas beyond the {group.owned_groups} the machine holds are rented: {name} "
+            f"${rental.on_demand_usd_per_hour:g}/h ({rental.provider}, {rental.as_of})"
+        )
+    else:
+        serving = ServingCost(operator, own_unit, replicas, replica_tokens, min_replicas)
+        beyond = f"no price for more {name} in the catalog: cost covers power only (underestimate)"
+    if extra:
+        findings.append(
+            Finding(
+                severity="info" if capex is not None or rental is not None else "warn",
+                message=f"the peak needs {replicas} replicas; the hardware holds {group.owned_groups}: {beyond} "
+                "(estimate)",
+                remediation=None
+                if capex is not None or rental is not None
+                else "set plugins.cost.capex_usd_per_device",
+                metrics={"extra_devices": extra_devices},
+            )
+        )
+    held = min(replicas, group.owned_groups)
+    parts = [f"{replicas} replica(s) × {group.devices}× {name} you run"]
+    if kwh_device is not None:
+        powered = replicas if capex is not None or rental is None else held
+        parts.append(f"power {_usd(powered * group.devices * power_device)}")
+    else:
+        parts.append("power not estimated (no TDP in the catalog)")
+    if amortise and capex is not None:
+        parts.append(f"hardware amortised {_usd(replicas * group.devices * amortised_device)} (${capex:,.0f} each)")
+    elif desktop:
+        parts.append("the machine is yours anyway (not amortised)")
+    else:
+        parts.append("capex not included (no price; plugins.cost.capex_usd_per_device)")
+    if extra and capex is None and rental is not None:
+        parts.append(f"{extra} rented replica(s) {_usd(extra * serving.per_replica_usd)}")
+    parts.append(f"operator {_usd(operator)}")
+    assumptions.append(
+        f"own hardware: power ${power_device:,.2f}/device-month"
+        + (f", amortised ${amortised_device:,.2f}/device-month" if amortise else "")
+    )
+    return serving, upfront, " + ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------------ build
+
+
+def _build(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
+    settings = _settings(requirements)
+    c = settings.constants
+    device = context.catalog.find_hardware(c.training_device)
+    tflops = device.bf16_tflops if device is not None else None
+    if candidate.params is None or device is None or device.rental is None or not tflops:
+        yield Finding(severity="info", message="build cost unknown: no training device price or FLOPS in the catalog")
         return
-    tokens = constants.chinchilla_tokens_per_param * candidate.params
-    flops = training_flops(candidate.params, tokens)
-    hours = training_device_hours(flops, device.bf16_tflops, constants.training_mfu)
-    upfront = hours * device.rental.on_demand_usd_per_hour
+    rent = device.rental.on_demand_usd_per_hour
+    params = float(candidate.params)
+    budget = max(requirements.budget.upfront_usd, requirements.strategy.long_term_budget_usd)
+    finetunes = {
+        method: finetune_estimate(
+            params,
+            settings.finetune_tokens,
+            method,
+            c.finetune_flops_per_param_token[method],
+            c.finetune_bytes_per_param[method],
+            tflops,
+            device.memory_gib * GIB * 0.9,
+            c.finetune_mfu,
+            rent,
+        )
+        for method in FINETUNE_METHODS
+    }
+    engineer = c.finetune_engineer_months * c.engineer_usd_per_month
+    method = str(candidate.extra.get("method", "pretrain"))
+    if method in finetunes:
+        estimate = finetunes[method]
+        upfront = estimate.compute_usd + engineer
+        message = (
+            f"{method} fine-tune of {candidate.base_model or candidate.id} ({params / 1e9:.0f}B) on "
+            f"{settings.finetune_tokens:.3g} tokens: {estimate.flops:.2e} FLOPs ≈ {estimate.device_hours:,.0f} "
+            f"{device.id}-hours on {estimate.devices} GPU(s) ≈ {_usd(estimate.compute_usd)} + "
+            f"{c.finetune_engineer_months:g} engineer-month {_usd(engineer)} (estimate)"
+        )
+        metrics: Metrics = {
+            "upfront_cost_usd": round(upfront, 0),
+            "finetune_gpu_hours": round(estimate.device_hours, 1),
+        }
+        yield _upfront_finding(upfront, budget, message, metrics, {"assumptions": settings.assumptions()[-4:]})
+        return
+    tokens = settings.answers.training_tokens or c.chinchilla_tokens_per_param * params
+    run = pretraining_estimate(
+        params,
+        tokens,
+        tflops,
+        c.training_mfu_low,
+        c.training_mfu_high,
+        rent,
+        settings.training_gpus,
+        c.training_overhead,
+    )
+    team_size = max(requirements.team.ml_engineers, c.pretraining_team_min)
+    team = team_size * c.engineer_usd_per_month * c.pretraining_months
+    data = tokens / 1e9 * c.data_usd_per_billion_tokens
+    low, high = run.compute_usd_low + team + data, run.compute_usd_high + team + data
+    budget_d = "Chinchilla 20 tokens/param" if settings.answers.training_tokens is None else "answers' token budget"
+    hours = f"{run.device_hours_low:,.0f}–{run.device_hours_high:,.0f} {device.id}-hours"
+    days = f"{run.days_low:,.0f}–{run.days_high:,.0f} days on {run.cluster_devices:,} GPUs"
+    message = (
+        f"pretraining {params / 1e9:,.0f}B params on {tokens / 1e12:,.2f}T tokens ({budget_d}): 6·N·D × "
+        f"{1 + c.training_overhead:g} = {run.flops:.2e} FLOPs ≈ {hours} at "
+        f"{c.training_mfu_high:.0%}–{c.training_mfu_low:.0%} MFU ≈ {_usd(run.compute_usd_low)}–"
+        f"{_usd(run.compute_usd_high)} compute at ${rent:g}/h ({device.rental.provider}, {device.rental.as_of}), "
+        f"{days}; + team {team_size} × {c.pretraining_months:g} months {_usd(team)} + data {_usd(data)} = "
+        f"{_usd(low)}–{_usd(high)} upfront (estimate)"
+    )
+    kwh = [
+        h * (device.tdp_w or 0) / 1000 * c.training_power_fraction * settings.pue
+        for h in (run.device_hours_low, run.device_hours_high)
+    ]
+    cheapest = min(finetunes.values(), key=lambda f: f.compute_usd)
+    metrics = {
+        "upfront_cost_usd": round(high, 0),
+        "upfront_cost_usd_low": round(low, 0),
+        "training_flops": run.flops,
+        "training_gpu_hours_low": round(run.device_hours_low),
+        "training_gpu_hours_high": round(run.device_hours_high),
+        "training_days_low": round(run.days_low, 1),
+        "training_days_high": round(run.days_high, 1),
+        "training_team_usd": round(team),
+        "training_team_size": team_size,
+        "training_data_usd": round(data),
+        "finetune_usd": round(cheapest.compute_usd + engineer),
+        "finetune_method": cheapest.method,
+    }
     evidence = {
         "training_tokens": tokens,
-        "training_flops": flops,
-        "device_hours": round(hours),
-        "mfu": constants.training_mfu,
+        "mfu_range": [c.training_mfu_low, c.training_mfu_high],
         "device": device.id,
+        "assumptions": settings.assumptions()[9:12],
     }
-    metrics: dict[str, float | int | str | None] = {"upfront_cost_usd": round(upfront, 0)}
-    message = (
-        f"pretraining {candidate.params / 1e9:.0f}B params on {tokens / 1e12:.2f}T tokens "
-        f"(Chinchilla 20 tokens/param) ≈ {flops:.2e} FLOPs ≈ {hours:,.0f} {device.id}-hours ≈ "
-        f"${upfront:,.0f} compute alone at {constants.training_mfu:.0%} MFU (estimate; data and team extra)"
+    yield _upfront_finding(high, budget, message, metrics, evidence)
+    ft = "; ".join(
+        f"{f.method} ≈ {f.device_hours:,.0f} GPU-hours on {f.devices} GPU(s), {_usd(f.compute_usd)}"
+        for f in finetunes.values()
     )
-    budget = max(requirements.budget.upfront_usd, requirements.strategy.long_term_budget_usd)
-    if upfront > budget:
+    yield Finding(
+        severity="pass",
+        message=f"the cheaper build road: fine-tune an open ~{params / 1e9:,.0f}B model on "
+        f"{settings.finetune_tokens:.3g} tokens: {ft}; plus {_usd(engineer)} engineer time (estimate)",
+        evidence={"finetune": {m: f.__dict__ for m, f in finetunes.items()}},
+    )
+    if device.tdp_w:
+        co2 = [co2_kg(k, settings.grid_kg_co2_per_kwh) for k in kwh]
         yield Finding(
+            severity="pass",
+            message=f"training energy ≈ {kwh[0] / 1e3:,.0f}–{kwh[1] / 1e3:,.0f} MWh ({device.tdp_w:g} W per GPU "
+            f"at TDP × PUE {settings.pue:g}) ≈ {co2[0] / 1e3:,.0f}–{co2[1] / 1e3:,.0f} t CO2 at "
+            f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
+            metrics={"training_kwh": round(kwh[1]), "training_co2_kg": round(co2[1])},
+        )
+
+
+def _upfront_finding(
+    upfront: float, budget: float, message: str, metrics: Metrics, evidence: dict[str, object]
+) -> Finding:
+    if upfront > budget:
+        return Finding(
             severity="fail",
-            message=message + f"; exceeds the ${budget:,.0f} upfront/long-term budget",
+            message=message + f"; exceeds the {_usd(budget)} upfront/long-term budget",
             evidence=evidence,
             metrics=metrics,
             remediation="fine-tune an open model instead, or raise the long-term budget",
         )
-    else:
-        yield Finding(severity="pass", message=message, evidence=evidence, metrics=metrics)
+    return Finding(severity="pass", message=message, evidence=evidence, metrics=metrics)
+
+
+# ------------------------------------------------------------------------------------------------ registration
 
 
 @hookimpl
 def advisor_register_checks(register: Callable[[Check], None]) -> None:
     register(
-        Check(id="COST001", category="cost", summary="Monthly (and upfront) cost fits the budget", run=monthly_cost)
+        Check(
+            id="COST001",
+            category="cost",
+            summary="Monthly and upfront cost (API, self-hosting, build) fits the budget",
+            run=monthly_cost,
+        )
+    )
+    register(
+        Check(
+            id="COST002",
+            category="cost",
+            summary="Peak traffic stays within the API's published rate limits",
+            run=rate_limits,
+            kinds=("api",),
+        )
+    )
+
+
+@hookimpl
+def advisor_register_questions(register: Callable[[Question], None]) -> None:
+    register(
+        Question(
+            id="cost-cache-hit-rate",
+            field="plugins.cost.cache_hit_rate",
+            prompt="What share of each prompt repeats across requests (system prompt, shared documents)?",
+            kind="number",
+            help="0 to 1. APIs bill cached input at a discount (often 10 % of the input price).",
+            default=0.0,
+        )
+    )
+    register(
+        Question(
+            id="cost-batch-share",
+            field="plugins.cost.batch_share",
+            prompt="What share of requests can wait up to a day for an answer (batch jobs)?",
+            kind="number",
+            help="0 to 1. Batch APIs charge about half the interactive price.",
+            default=0.0,
+        )
     )

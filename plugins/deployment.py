@@ -1,19 +1,50 @@
-"""The built-in deployment plan (trylast): vLLM on CUDA/ROCm GPUs for multi-GPU or many concurrent
-streams; llama.cpp server for one device, Apple, partial offload or CPU."""
+"""The built-in deployment plan (trylast): engine, quant, GPUs, replicas and the launch command.
+
+llama.cpp's server for CPU, Apple silicon, partial offload and a single GPU with few concurrent
+streams (one binary, GGUF files); vLLM for CUDA/ROCm GPUs serving many streams or spanning
+several GPUs (continuous batching, tensor and data parallelism); SGLang for agent workloads on
+the same GPUs (multi-turn prefix reuse and constrained decoding). Replicas and devices per
+replica come from COST001's metrics, so the plan deploys what was costed.
+"""
 
 from __future__ import annotations
 
 import shlex
 
 from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
-from advisor.sizing import size_candidate
+from advisor.estimate.constants import estimator_constants
+from advisor.sizing import Sizing, size_candidate
 
-#: vLLM weight options for each assessed variant; 4-bit needs a pre-quantized AWQ/GPTQ checkpoint.
-VLLM_QUANTIZATION = {"F16": None, "Q8_0": "fp8", "Q4_K_M": "awq"}
+#: vLLM / SGLang weight options for each assessed GGUF variant; 4-bit needs a pre-quantized AWQ checkpoint.
+SERVER_QUANTIZATION: dict[str, str | None] = {"F16": None, "BF16": None, "Q8_0": "fp8", "Q4_K_M": "awq"}
+#: Above this many concurrent streams a single GPU is better served by a batching server.
+LLAMA_CPP_MAX_STREAMS = 8
+GPU_MEMORY_UTILIZATION = "0.90"
+
+
+def _int(value: object, default: int) -> int:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else default
 
 
 def _gguf_name(repo_id: str, quant: str) -> str:
     return f"{repo_id.split('/')[-1]}-{quant}.gguf"
+
+
+def _server_model(repo_id: str, quant: str) -> tuple[str, str | None, list[str]]:
+    """The checkpoint a GPU server loads for a GGUF quant level, its ``--quantization`` and notes."""
+    quantization = SERVER_QUANTIZATION.get(quant.upper())
+    if quantization == "awq":
+        return (
+            f"{repo_id}-AWQ",
+            "awq",
+            [
+                f"{quant} maps to 4-bit AWQ on a GPU server: {repo_id}-AWQ is the usual name of the publisher's AWQ "
+                "build (Qwen publish them); if there is none, quantize with AutoAWQ / llm-compressor"
+            ],
+        )
+    if quantization == "fp8":
+        return repo_id, "fp8", [f"{quant} maps to FP8 weights quantized at load time from the original checkpoint"]
+    return repo_id, None, []
 
 
 @hookimpl(trylast=True)
@@ -24,40 +55,125 @@ def advisor_deployment_plan(
     if chosen.kind != "open_source" or chosen.quant is None:
         return None
     sizing = size_candidate(chosen, context.catalog, requirements.context_tokens)
-    ctx = requirements.context_tokens
-    parallel = min(requirements.traffic.peak_concurrency, 16)
+    metrics = candidate.metrics
+    traffic = requirements.traffic
+    on_hand = bool(requirements.on_hand_hardware)
     count = chosen.hardware_count or 1
-    notes: list[str] = []
-    concurrency = requirements.traffic.peak_concurrency
-    on_cuda = sizing is not None and sizing.device is not None and sizing.device.backend in {"cuda", "rocm"}
-    if sizing is not None and sizing.fit.fits == "gpu" and on_cuda and (count > 1 or concurrency > 8):
-        quantization = VLLM_QUANTIZATION.get(chosen.quant)
-        parts = [
-            "vllm",
-            "serve",
-            chosen.id,
-            "--tensor-parallel-size",
-            str(count),
-            "--max-model-len",
-            str(ctx),
-            "--gpu-memory-utilization",
-            "0.90",
-        ]
-        if quantization:
-            parts += ["--quantization", quantization]
-            if quantization == "awq":
-                notes.append(f"use an AWQ 4-bit checkpoint of {chosen.id} in place of the original weights")
-        notes.append("vLLM batches many streams across the GPUs; llama.cpp is simpler for one device")
+    per_replica = _int(metrics.get("devices_per_replica"), count)
+    replicas = _int(metrics.get("replicas"), 1)
+    owned_groups = _int(metrics.get("replica_groups_owned"), 1) if on_hand else 1
+    record = sizing.device if sizing is not None else None
+    gpu_server = (
+        sizing is not None
+        and sizing.fit.fits == "gpu"
+        and record is not None
+        and record.kind == "gpu"
+        and record.backend in {"cuda", "rocm"}
+    )
+    several = per_replica > 1 or owned_groups > 1 or replicas > 1
+    notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand)
+    if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
+        data_parallel = owned_groups if on_hand else 1
+        total = per_replica * (data_parallel if on_hand else replicas)
+        if requirements.use_case == "agent":
+            command, engine, extra = _sglang(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
+        else:
+            command, engine, extra = _vllm(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
         return Deployment(
             candidate=chosen.key,
-            engine="vllm",
+            engine=engine,
             quant=chosen.quant,
             hardware=chosen.hardware,
-            hardware_count=count,
-            command=shlex.join(parts),
-            notes=notes,
+            hardware_count=total,
+            replicas=data_parallel if on_hand else replicas,
+            command=command,
+            notes=extra + notes,
         )
-    gpu_layers = sizing.fit.gpu_layers if sizing is not None else 0
+    return _llama_cpp(candidate, requirements, sizing, notes)
+
+
+def _capacity_notes(
+    candidate: Assessment,
+    requirements: Requirements,
+    per_replica: int,
+    replicas: int,
+    owned_groups: int,
+    on_hand: bool,
+) -> list[str]:
+    chosen, metrics = candidate.candidate, candidate.metrics
+    hardware = f"{per_replica}× {chosen.hardware}" if chosen.hardware else "the CPU"
+    capacity = metrics.get("replica_requests_per_min")
+    each = f"; each serves ≈ {capacity:,.3g} requests/min" if isinstance(capacity, int | float) else ""
+    notes = [
+        f"{replicas} replica(s) of {hardware} for the peak ({requirements.traffic.peak_concurrency} concurrent "
+        f"streams){each} (estimate; COST001)"
+    ]
+    if on_hand and replicas > owned_groups:
+        notes.append(
+            f"the peak needs {replicas} replicas but the machine holds {owned_groups}: add hardware or accept "
+            "queueing at the peak"
+        )
+    elif not on_hand and replicas > 1:
+        notes.append(f"run one instance per replica ({replicas}) behind a load balancer")
+    spot = metrics.get("spot_monthly_cost_usd")
+    if isinstance(spot, int | float):
+        notes.append(f"on spot/preemptible instances ≈ ${spot:,.0f}/month, only with a fallback for preemptions")
+    return notes
+
+
+def _vllm(
+    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
+) -> tuple[str, str, list[str]]:
+    model, quantization, notes = _server_model(repo_id, quant)
+    parts = ["vllm", "serve", model, "--tensor-parallel-size", str(tensor_parallel)]
+    if data_parallel > 1:
+        parts += ["--data-parallel-size", str(data_parallel)]
+    parts += ["--max-model-len", str(requirements.context_tokens), "--gpu-memory-utilization", GPU_MEMORY_UTILIZATION]
+    if quantization:
+        parts += ["--quantization", quantization]
+    parts += ["--port", "8000"]
+    notes.append(
+        "vLLM: continuous batching (PagedAttention) for many concurrent streams; tensor parallelism splits a model "
+        "over GPUs, data parallelism runs copies"
+    )
+    sglang = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
+    notes.append(f"SGLang serves the same checkpoint and reuses shared prompt prefixes: {shlex.join(sglang)}")
+    return shlex.join(parts), "vllm", notes
+
+
+def _sglang_parts(
+    model: str, quantization: str | None, tensor_parallel: int, data_parallel: int, requirements: Requirements
+) -> list[str]:
+    parts = ["python", "-m", "sglang.launch_server", "--model-path", model, "--tp-size", str(tensor_parallel)]
+    if data_parallel > 1:
+        parts += ["--dp-size", str(data_parallel)]
+    parts += ["--context-length", str(requirements.context_tokens)]
+    if quantization:
+        parts += ["--quantization", quantization]
+    return [*parts, "--port", "30000"]
+
+
+def _sglang(
+    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
+) -> tuple[str, str, list[str]]:
+    model, quantization, notes = _server_model(repo_id, quant)
+    parts = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
+    notes.append(
+        "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
+        "constrains tool-call JSON; vLLM (`vllm serve`) is the alternative"
+    )
+    return shlex.join(parts), "sglang", notes
+
+
+def _llama_cpp(
+    candidate: Assessment, requirements: Requirements, sizing: Sizing | None, notes: list[str]
+) -> Deployment:
+    chosen = candidate.candidate
+    assert chosen.quant is not None
+    fit = sizing.fit if sizing is not None else None
+    ctx = requirements.context_tokens
+    parallel = max(1, min(requirements.traffic.peak_concurrency, estimator_constants().batching.max_streams))
+    gpu_layers = fit.gpu_layers if fit is not None else 0
     parts = [
         "llama-server",
         "-m",
@@ -73,20 +189,24 @@ def advisor_deployment_plan(
         "--port",
         "8080",
     ]
-    notes.append(
-        f"download a {chosen.quant} GGUF of {chosen.id}; `-c` is the total context shared by "
-        f"{parallel} parallel slots of {ctx} tokens"
-    )
-    if sizing is not None and sizing.fit.fits == "partial":
-        notes.append(f"-ngl {gpu_layers}: partial offload, the remaining layers run on the CPU")
-    if sizing is not None and sizing.fit.fits == "cpu":
-        notes.append("CPU only: set --threads to the number of physical cores")
+    lead = [
+        "llama.cpp server: one binary, GGUF weights, CPU / Apple Metal / single-GPU with partial offload",
+        f"download a {chosen.quant} GGUF of {chosen.id} (or let `llama-server -hf <publisher>/<model>-GGUF:"
+        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context shared by {parallel} "
+        f"slot(s) of {ctx} tokens",
+    ]
+    fits = fit.fits if fit is not None else None
+    if fits == "partial":
+        lead.append(f"-ngl {gpu_layers}: partial offload, the remaining layers run on the CPU")
+    if fits == "cpu":
+        lead.append("CPU only: add --threads <physical cores>")
     return Deployment(
         candidate=chosen.key,
         engine="llama.cpp",
         quant=chosen.quant,
         hardware=chosen.hardware,
-        hardware_count=count,
+        hardware_count=chosen.hardware_count or 1,
+        replicas=1,
         command=shlex.join(parts),
-        notes=notes,
+        notes=lead + notes,
     )

@@ -182,6 +182,75 @@ CONTEXT_FALLBACK: dict[str, tuple[int, str]] = {
     ),
 }
 
+# --- Published rate limits ------------------------------------------------------------------------------------
+#
+# The default (lowest paid, "tier 1") per-minute limits the provider publishes for a new account, so the advisor
+# can warn when a traffic peak will be throttled. Providers raise them with cumulative spend (OpenAI tiers 2-5,
+# Anthropic tiers 2-4) or by agreement, so exceeding them is a warning, not a rejection. ``tokens_per_minute`` is
+# what the provider counts: input + output for OpenAI; input only (ITPM) for Anthropic, whose output limit (OTPM)
+# is in the note. Google publishes per-model Gemini limits only inside AI Studio and DeepSeek publishes no
+# per-minute limit, so those keys carry none.
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A published per-minute limit with where it was read."""
+
+    requests_per_minute: int
+    tokens_per_minute: int
+    note: str
+    source: str
+    as_of: str
+
+
+ANTHROPIC_LIMITS = "https://docs.anthropic.com/en/api/rate-limits"
+_ANTHROPIC_NOTE = (
+    "tier 1 (after a $5 credit purchase): {rpm} RPM, {itpm:,} input tokens/min (ITPM), {otpm:,} output tokens/min "
+    "(OTPM), shared by the {family} family; cache reads do not count toward ITPM; tier 4 ($400): 4,000 RPM, "
+    "{t4_itpm} ITPM (read from mirrors of the rate-limits page)"
+)
+
+
+def _anthropic(family: str, itpm: int, otpm: int, t4_itpm: str) -> RateLimit:
+    note = _ANTHROPIC_NOTE.format(rpm=50, itpm=itpm, otpm=otpm, family=family, t4_itpm=t4_itpm)
+    return RateLimit(50, itpm, note, ANTHROPIC_LIMITS, "2026-06-20")
+
+
+_OPENAI_2024_NOTE = (
+    "tier 1 (after $5 paid): {rpm} RPM, {tpm:,} tokens/min (input + output) as tabulated from OpenAI's limits "
+    "page in a community.openai.com answer (2024-11); higher tiers follow cumulative spend"
+)
+OPENAI_2024_TABLE = "https://community.openai.com/t/gpt-4o-rate-limits-being-30k-tpm-and-90k-tpd-does-that-mean-i-can-only-do-90k-tokens-in-a-day/1028595/2"
+OPENAI_GPT5_LIMITS = "https://simonwillison.net/2025/Sep/12/gpt-5-rate-limits/"
+
+RATE_LIMITS: dict[str, RateLimit] = {
+    "gpt-4o": RateLimit(500, 30_000, _OPENAI_2024_NOTE.format(rpm=500, tpm=30_000), OPENAI_2024_TABLE, "2024-11"),
+    "gpt-4o-mini": RateLimit(
+        500, 200_000, _OPENAI_2024_NOTE.format(rpm=500, tpm=200_000), OPENAI_2024_TABLE, "2024-11"
+    ),
+    "gpt-5": RateLimit(
+        500,
+        500_000,
+        "tier 1: 500K tokens/min (raised from 30K on 2025-09-12; 1.5M for batch), 500 RPM; tier 5: 40M tokens/min",
+        OPENAI_GPT5_LIMITS,
+        "2025-09-12",
+    ),
+    "gpt-5-mini": RateLimit(
+        500,
+        500_000,
+        "tier 1: 500K tokens/min (raised from 200K on 2025-09-12; 5M for batch), 500 RPM; tiers 2-5: 2M, 4M, 10M, "
+        "180M tokens/min",
+        OPENAI_GPT5_LIMITS,
+        "2025-09-12",
+    ),
+    "claude-haiku-4-5": _anthropic("Haiku 4.5", 50_000, 10_000, "4,000,000"),
+    "claude-sonnet-4-5": _anthropic("Sonnet 4.x", 30_000, 8_000, "2,000,000"),
+    "claude-sonnet-4-6": _anthropic("Sonnet 4.x", 30_000, 8_000, "2,000,000"),
+    "claude-opus-4-1": _anthropic("Opus 4.x", 30_000, 8_000, "2,000,000"),
+    "claude-opus-4-5": _anthropic("Opus 4.x", 30_000, 8_000, "2,000,000"),
+    "claude-opus-4-7": _anthropic("Opus 4.x", 30_000, 8_000, "2,000,000"),
+}
+
 # --- Published benchmark scores -------------------------------------------------------------------------------
 #
 # Every number below was read from the source it cites (or, where the note says so, from a verbatim copy of that
@@ -610,6 +679,10 @@ def build_record(
         record["long_context_tiers"] = tiers
         if any(tier["above_input_tokens"] >= context for tier in tiers):
             notes.append("LiteLLM lists a long-context tier that starts at or above the listed context window")
+    limit = RATE_LIMITS.get(item.key)
+    if limit is not None:
+        record["requests_per_minute"] = limit.requests_per_minute
+        record["tokens_per_minute"] = limit.tokens_per_minute
     if item.open_weights:
         record["open_weights_model"] = item.open_weights
     benchmarks, copied = benchmarks_for(item, open_models or {})
@@ -617,6 +690,9 @@ def build_record(
         record["benchmarks"] = benchmarks
     if copied:
         notes.append(f"benchmarks of the served model copied from catalog/models.yaml ({item.open_weights})")
+
+    if limit is not None:
+        notes.append(f"rate limit {limit.note} ({limit.source}, as of {limit.as_of})")
 
     cache_write = _price(entry, "cache_creation_input_token_cost")
     if cache_write:

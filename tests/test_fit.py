@@ -65,13 +65,11 @@ def test_without_hardware_rows_carry_footprint_only() -> None:
         assert r["hardware"] is None and r["fits"] is None and r["weights_bytes"] > 0
 
 
-def test_config_json_model(tmp_path) -> None:
-    pytest.importorskip("advisor.estimate.tensors")
-    config = ROOT.parent / "shared" / "data" / "configs" / "Mistral-7B.json"
-    if not config.exists():
-        pytest.skip("shared configs not beside the repo")
+def test_config_json_model() -> None:
+    config = ROOT / "benchmarks" / "data" / "configs" / "Mistral-7B.json"
     out = advisor_json("fit", str(config), "--quant", "Q4_K_M", "--hardware", "rtx-3060-12gb")
     assert out["origin"] == "config.json" and abs(out["params"] / 7.24e9 - 1) < 0.01
+    assert out["rows"][0]["weights_method"].startswith("per-tensor")
 
 
 def test_bad_inputs_exit_2(tmp_path) -> None:

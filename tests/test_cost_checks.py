@@ -1,0 +1,216 @@
+"""COST001 / COST002 on catalog candidates: each figure recomposed by hand from the catalog price,
+the constants and the check's own intermediate metrics."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from advisor_plugins import cost as cost_plugin
+
+from advisor.candidate import Candidate
+from advisor.checks import Finding
+from advisor.context import AdvisorContext
+from advisor.estimate.cost_constants import cost_constants
+from advisor.requirements import Requirements
+from advisor.variants import api_candidate, open_candidate
+
+SMALL_TEAM = {
+    "traffic": {"requests_per_day": 3000, "input_tokens": 800, "output_tokens": 300, "peak_concurrency": 8},
+    "team": {"ml_engineers": 0, "mlops": "none"},
+    "budget": {"monthly_usd": 300},
+}
+
+
+def _requirements(**data: Any) -> Requirements:
+    return Requirements.model_validate(data)
+
+
+def _run(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
+    return list(cost_plugin.monthly_cost(candidate, requirements, context))
+
+
+def _metrics(findings: list[Finding]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for finding in findings:
+        merged.update(finding.metrics)
+    return merged
+
+
+def _open(
+    context: AdvisorContext, model: str, quant: str, hardware: str, count: int, ram: float | None = None
+) -> Candidate:
+    record = context.catalog.models[model]
+    return open_candidate(record, quant=quant, hardware=hardware, hardware_count=count, host_ram_gib=ram)
+
+
+def test_api_bill_with_cache_discount(context: AdvisorContext) -> None:
+    api = api_candidate(context.catalog.apis["gpt-4o-mini"], context.catalog)  # $0.15 in, $0.075 cached, $0.60 out
+    inp, out = 3000 * 800 * 30.44, 3000 * 300 * 30.44
+    listed = _metrics(_run(api, _requirements(**SMALL_TEAM), context))
+    assert listed["monthly_cost_usd"] == pytest.approx((inp * 0.15 + out * 0.60) / 1e6, abs=0.01)
+    cached = _metrics(_run(api, _requirements(**SMALL_TEAM, plugins={"cost": {"cache_hit_rate": 0.5}}), context))
+    assert cached["monthly_cost_usd"] == pytest.approx((inp / 2 * 0.15 + inp / 2 * 0.075 + out * 0.60) / 1e6, abs=0.01)
+    assert cached["usd_per_1m_tokens"] == pytest.approx(cached["monthly_cost_usd"] / ((inp + out) / 1e6), rel=1e-3)
+
+
+def test_rate_limit_warning(context: AdvisorContext) -> None:
+    sonnet = api_candidate(context.catalog.apis["claude-sonnet-4-6"], context.catalog)  # tier 1: 50 RPM, 30k ITPM
+    calm = list(cost_plugin.rate_limits(sonnet, _requirements(**SMALL_TEAM)))
+    assert [f.severity for f in calm] == ["pass"]
+    assert "6.2 requests/min" in calm[0].message  # 3000 / 1440 × 3 = 6.25
+    busy = _requirements(traffic={"requests_per_day": 200_000, "input_tokens": 1000, "output_tokens": 500})
+    warned = list(cost_plugin.rate_limits(sonnet, busy))
+    assert [f.severity for f in warned] == ["warn"]
+    assert "417 requests/min > 50" in warned[0].message  # 200,000 / 1440 × 3
+    batched = _requirements(**busy.model_dump(include={"traffic"}), plugins={"cost": {"batch_share": 0.9}})
+    assert [f.severity for f in cost_plugin.rate_limits(sonnet, batched)] == ["warn"]  # no batch price: no relief
+    deepseek = api_candidate(context.catalog.apis["deepseek/deepseek-v4-flash"], context.catalog)
+    assert list(cost_plugin.rate_limits(deepseek, busy)) == []  # no published per-minute limit
+
+
+def test_rented_gpus_recompose(context: AdvisorContext) -> None:
+    candidate = _open(context, "Qwen/Qwen2.5-7B-Instruct", "Q4_K_M", "l4", 1)
+    requirements = _requirements(**SMALL_TEAM)
+    findings = _run(candidate, requirements, context)
+    m = _metrics(findings)
+    c = cost_constants()
+    price = context.catalog.find_hardware("l4").rental.on_demand_usd_per_hour  # type: ignore[union-attr]
+    operator = c.mlops_hours_per_month["none"] * c.engineer_usd_per_hour
+    assert m["selfhost_fixed_usd"] == pytest.approx(operator)
+    assert m["selfhost_replica_usd"] == pytest.approx(price * c.hours_per_month, abs=0.01)
+    assert m["monthly_cost_usd"] == pytest.approx(operator + m["replicas"] * price * c.hours_per_month, abs=0.01)
+    assert m["replicas"] == 1  # 8 streams fit one replica's 16; 6 requests/min is far below its rate
+    spot = operator + price * (1 - c.spot_discount) * c.hours_per_month
+    assert m["spot_monthly_cost_usd"] == pytest.approx(spot, abs=0.01)
+    tokens = 3000 * 1100 * 30.44
+    assert m["usd_per_1m_tokens"] == pytest.approx(m["monthly_cost_usd"] / tokens * 1e6, rel=1e-3)
+    assert findings[0].severity == "fail" and "exceeds the $300 monthly budget" in findings[0].message
+    energy = next(f for f in findings if f.message.startswith("energy"))
+    kwh = 72 / 1000 * c.average_power_fraction * c.hours_per_month * c.pue  # L4 TDP 72 W
+    assert energy.metrics["energy_kwh_per_month"] == pytest.approx(kwh, abs=0.1)
+    assert energy.metrics["co2_kg_per_month"] == pytest.approx(kwh * c.grid_kg_co2_per_kwh, abs=0.1)
+
+
+def test_peak_load_adds_replicas(context: AdvisorContext) -> None:
+    candidate = _open(context, "Qwen/Qwen2.5-7B-Instruct", "Q4_K_M", "l4", 1)
+    busy = {
+        **SMALL_TEAM,
+        "traffic": {**SMALL_TEAM["traffic"], "requests_per_day": 300_000, "peak_concurrency": 200},
+        "latency": {"min_tokens_per_s": 20},
+    }
+    m = _metrics(_run(candidate, _requirements(**busy), context))
+    # a replica holds max(16, aggregate / 20 tokens/s) streams; 625 requests/min at the peak
+    assert m["streams_per_replica"] >= 16
+    by_rate = math.ceil(300_000 / 1440 * 3 / m["replica_requests_per_min"])
+    by_streams = math.ceil(200 / m["streams_per_replica"])
+    assert m["replicas"] == max(by_rate, by_streams) > 1
+
+
+def test_own_gpus_split_into_replicas_with_capex_from_the_answers(context: AdvisorContext) -> None:
+    candidate = _open(context, "Qwen/Qwen2.5-14B-Instruct", "Q4_K_M", "a100-80gb", 2, ram=512)
+    requirements = _requirements(
+        traffic={"requests_per_day": 20_000, "input_tokens": 3000, "output_tokens": 400, "peak_concurrency": 32},
+        hardware=[{"gpu": "a100-80gb", "count": 2}, {"ram_gb": 512}],
+        team={"ml_engineers": 4, "mlops": "strong"},
+        plugins={"cost": {"capex_usd_per_device": 10_000, "usd_per_kwh": 0.10}},
+    )
+    m = _metrics(_run(candidate, requirements, context))
+    c = cost_constants()
+    assert m["devices_per_replica"] == 1 and m["replica_groups_owned"] == 2  # a 14B model fits one 80 GB GPU
+    power = 400 / 1000 * c.average_power_fraction * c.hours_per_month * c.pue * 0.10
+    amortised = 10_000 / c.amortisation_months
+    assert m["selfhost_replica_usd"] == pytest.approx(power + amortised, abs=0.01)
+    operator = c.mlops_hours_per_month["strong"] * c.engineer_usd_per_hour
+    assert m["monthly_cost_usd"] == pytest.approx(operator + m["replicas"] * (power + amortised), abs=0.05)
+    assert m["upfront_cost_usd"] == pytest.approx(max(0, m["replicas"] - 2) * 10_000)
+
+
+def test_one_user_on_own_laptop(context: AdvisorContext) -> None:
+    candidate = _open(context, "Qwen/Qwen2.5-7B-Instruct", "Q4_K_M", "m3-max", 1)
+    requirements = _requirements(
+        traffic={"requests_per_day": 50, "input_tokens": 2000, "output_tokens": 300, "peak_concurrency": 1},
+        hardware=[{"gpu": "m3-max"}],
+    )
+    findings = _run(candidate, requirements, context)
+    m = _metrics(findings)
+    c = cost_constants()
+    assert m["monthly_cost_usd"] == pytest.approx(c.desktop_hours_per_month * c.engineer_usd_per_hour)
+    assert m["replicas"] == 1 and m["batching_gain"] == 1
+    assert "the machine is yours anyway" in findings[0].message
+
+
+def test_pretraining_and_finetuning(context: AdvisorContext) -> None:
+    build = Candidate(
+        id="build/pretrain-70b", kind="build", name="Pretrain 70B", params=70_000_000_000, active_params=70_000_000_000
+    )
+    requirements = _requirements(
+        team={"ml_engineers": 40, "mlops": "strong"},
+        budget={"upfront_usd": 20_000_000},
+        strategy={"tech_leadership_ambition": True, "long_term_budget_usd": 1e8, "unmet_by_existing": True},
+    )
+    findings = _run(build, requirements, context)
+    m = _metrics(findings)
+    c = cost_constants()
+    h100 = context.catalog.find_hardware("h100-sxm")
+    assert h100 is not None and h100.rental is not None and h100.bf16_tflops
+    flops = 6 * 70e9 * 20 * 70e9 * (1 + c.training_overhead)
+    hours_high = flops / (h100.bf16_tflops * 1e12 * c.training_mfu_low * 3600)
+    team = 40 * c.engineer_usd_per_month * c.pretraining_months
+    data = 1.4e12 / 1e9 * c.data_usd_per_billion_tokens
+    assert m["training_gpu_hours_high"] == pytest.approx(hours_high, abs=1)
+    assert m["upfront_cost_usd"] == pytest.approx(hours_high * h100.rental.on_demand_usd_per_hour + team + data, abs=1)
+    assert m["training_days_low"] == pytest.approx(m["training_gpu_hours_low"] / c.training_cluster_gpus / 24, abs=0.1)
+    assert m["finetune_method"] == "qlora"
+    assert m["finetune_usd"] < m["upfront_cost_usd"] / 100
+    kwh = hours_high * h100.tdp_w / 1000 * c.training_power_fraction * c.pue  # type: ignore[operator]
+    assert m["training_kwh"] == pytest.approx(kwh, rel=1e-3)
+    assert findings[0].severity == "pass"
+    poor = _requirements(strategy={"long_term_budget_usd": 1e6})
+    assert _run(build, poor, context)[0].severity == "fail"
+    tokens = _metrics(_run(build, _requirements(plugins={"cost": {"training_tokens": 15e12}}), context))
+    assert tokens["training_gpu_hours_high"] == pytest.approx(hours_high * 15e12 / 1.4e12, abs=2)
+
+
+def test_finetune_candidate(context: AdvisorContext) -> None:
+    """A build candidate carrying ``extra.method`` (the fine-tune road proposed for variants.py)."""
+    candidate = Candidate(
+        id="build/finetune-qwen2.5-72b",
+        kind="build",
+        name="QLoRA fine-tune",
+        params=72_700_000_000,
+        base_model="Qwen/Qwen2.5-72B-Instruct",
+        extra={"method": "qlora"},
+    )
+    findings = _run(candidate, _requirements(budget={"upfront_usd": 50_000}), context)
+    c = cost_constants()
+    assert findings[0].severity == "pass"
+    assert findings[0].metrics["upfront_cost_usd"] > c.finetune_engineer_months * c.engineer_usd_per_month
+    assert "qlora fine-tune of Qwen/Qwen2.5-72B-Instruct" in findings[0].message
+
+
+def test_own_gpus_without_a_price_rent_the_overflow(context: AdvisorContext) -> None:
+    """Power is all the owned pair costs; replicas beyond it are rented at the catalog price."""
+    candidate = _open(context, "Qwen/Qwen2.5-14B-Instruct", "Q4_K_M", "a100-80gb", 2, ram=512)
+    requirements = _requirements(
+        traffic={"requests_per_day": 20_000, "input_tokens": 3000, "output_tokens": 400, "peak_concurrency": 256},
+        latency={"min_tokens_per_s": 40},
+        hardware=[{"gpu": "a100-80gb", "count": 2}, {"ram_gb": 512}],
+        team={"ml_engineers": 4, "mlops": "strong"},
+    )
+    findings = _run(candidate, requirements, context)
+    m = _metrics(findings)
+    c = cost_constants()
+    a100 = context.catalog.find_hardware("a100-80gb")
+    assert a100 is not None and a100.rental is not None
+    power = 400 / 1000 * c.average_power_fraction * c.hours_per_month * c.pue * c.usd_per_kwh
+    rent = a100.rental.on_demand_usd_per_hour * c.hours_per_month
+    replicas = m["replicas"]
+    assert replicas == math.ceil(256 / m["streams_per_replica"]) > 2
+    assert m["selfhost_owned_replicas"] == 2
+    assert m["selfhost_owned_replica_usd"] == pytest.approx(power, abs=0.01)
+    assert m["selfhost_replica_usd"] == pytest.approx(rent, abs=0.01)
+    operator = c.mlops_hours_per_month["strong"] * c.engineer_usd_per_hour
+    assert m["monthly_cost_usd"] == pytest.approx(operator + 2 * power + (replicas - 2) * rent, abs=0.05)
+    assert any(f"rent the other {replicas - 2} a100-80gb" in f.message for f in findings)

@@ -1,0 +1,148 @@
+"""The built-in deployment plan: engine choice, quant flags, GPUs and replicas, the exact command."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import pytest
+from advisor_plugins import deployment
+
+from advisor.candidate import Candidate
+from advisor.context import AdvisorContext
+from advisor.plan import Assessment, Deployment
+from advisor.requirements import Requirements
+from advisor.variants import api_candidate, open_candidate
+
+
+def _plan(
+    context: AdvisorContext,
+    model: str,
+    quant: str,
+    device: str,
+    count: int,
+    metrics: dict[str, Any],
+    ram: float | None = None,
+    **answers: Any,
+) -> Deployment | None:
+    candidate = open_candidate(
+        context.catalog.models[model], quant=quant, hardware=device, hardware_count=count, host_ram_gib=ram
+    )
+    requirements = Requirements.model_validate(answers)
+    return deployment.advisor_deployment_plan(Assessment(candidate=candidate, metrics=metrics), requirements, context)
+
+
+def _args(command: str) -> dict[str, str]:
+    parts = shlex.split(command)
+    return {parts[i]: parts[i + 1] for i in range(len(parts) - 1) if parts[i].startswith("-")}
+
+
+BANK = {
+    "context_tokens": 16384,
+    "traffic": {"requests_per_day": 20_000, "input_tokens": 3000, "output_tokens": 400, "peak_concurrency": 32},
+    "hardware": [{"gpu": "a100-80gb", "count": 2}, {"ram_gb": 512}],
+}
+OWN_PAIR = {"replicas": 2, "devices_per_replica": 1, "replica_groups_owned": 2, "replica_requests_per_min": 55.3}
+
+
+def test_two_owned_gpus_serve_two_vllm_replicas(context: AdvisorContext) -> None:
+    plan = _plan(context, "Qwen/Qwen2.5-14B-Instruct", "Q4_K_M", "a100-80gb", 2, OWN_PAIR, ram=512, **BANK)
+    assert plan is not None and plan.engine == "vllm"
+    assert plan.command.startswith("vllm serve Qwen/Qwen2.5-14B-Instruct-AWQ ")
+    args = _args(plan.command)
+    assert args["--tensor-parallel-size"] == "1" and args["--data-parallel-size"] == "2"
+    assert args["--max-model-len"] == "16384" and args["--gpu-memory-utilization"] == "0.90"
+    assert args["--quantization"] == "awq"
+    assert plan.hardware_count == 2
+    assert any("2 replica(s) of 1× a100-80gb" in n and "55.3 requests/min" in n for n in plan.notes)
+    assert any(n.startswith("SGLang serves the same checkpoint") for n in plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("quant", "model_arg", "flag"),
+    [("Q8_0", "Qwen/Qwen2.5-14B-Instruct", "fp8"), ("F16", "Qwen/Qwen2.5-14B-Instruct", None)],
+)
+def test_quant_levels_map_to_server_flags(
+    context: AdvisorContext, quant: str, model_arg: str, flag: str | None
+) -> None:
+    plan = _plan(context, "Qwen/Qwen2.5-14B-Instruct", quant, "a100-80gb", 2, OWN_PAIR, ram=512, **BANK)
+    assert plan is not None
+    assert shlex.split(plan.command)[2] == model_arg
+    assert _args(plan.command).get("--quantization") == flag
+
+
+def test_rented_replicas_are_separate_instances(context: AdvisorContext) -> None:
+    metrics = {"replicas": 4, "devices_per_replica": 1, "spot_monthly_cost_usd": 1234.0}
+    traffic = {"requests_per_day": 200_000, "input_tokens": 1000, "output_tokens": 500, "peak_concurrency": 64}
+    plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "Q8_0", "l40s", 1, metrics, traffic=traffic)
+    assert plan is not None and plan.engine == "vllm"
+    assert "--data-parallel-size" not in plan.command
+    assert plan.hardware_count == 4
+    assert any("run one instance per replica (4) behind a load balancer" in n for n in plan.notes)
+    assert any("spot/preemptible instances ≈ $1,234/month" in n for n in plan.notes)
+
+
+def test_agents_get_sglang(context: AdvisorContext) -> None:
+    metrics = {"replicas": 2, "devices_per_replica": 1}
+    plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "F16", "l40s", 1, metrics, use_case="agent")
+    assert plan is not None and plan.engine == "sglang"
+    assert plan.command.startswith("python -m sglang.launch_server --model-path Qwen/Qwen2.5-7B-Instruct --tp-size 1")
+
+
+def test_laptop_gets_llama_server_with_all_layers(context: AdvisorContext) -> None:
+    traffic = {"requests_per_day": 50, "input_tokens": 2000, "output_tokens": 300, "peak_concurrency": 1}
+    plan = _plan(
+        context,
+        "openai/gpt-oss-20b",
+        "Q4_K_M",
+        "m3-max",
+        1,
+        {"replicas": 1},
+        hardware=[{"gpu": "m3-max"}],
+        traffic=traffic,
+    )
+    assert plan is not None and plan.engine == "llama.cpp"
+    args = _args(plan.command)
+    assert shlex.split(plan.command)[:3] == ["llama-server", "-m", "gpt-oss-20b-Q4_K_M.gguf"]
+    layers = context.catalog.models["openai/gpt-oss-20b"].architecture.num_hidden_layers
+    assert args["-ngl"] == str(layers + 1)  # every repeating layer plus the output layer
+    assert args["-c"] == "8192" and args["--parallel"] == "1"
+
+
+def test_one_gpu_few_streams_stays_on_llama_cpp(context: AdvisorContext) -> None:
+    traffic = {"requests_per_day": 500, "peak_concurrency": 4}
+    plan = _plan(
+        context,
+        "Qwen/Qwen2.5-7B-Instruct",
+        "Q4_K_M",
+        "rtx-4090",
+        1,
+        {"replicas": 1},
+        traffic=traffic,
+        hardware=[{"gpu": "rtx-4090"}],
+    )
+    assert plan is not None and plan.engine == "llama.cpp"
+    assert _args(plan.command)["-c"] == str(8192 * 4)
+
+
+def test_cpu_only(context: AdvisorContext) -> None:
+    plan = _plan(
+        context,
+        "Qwen/Qwen2.5-7B-Instruct",
+        "Q4_K_M",
+        "cpu-ddr5-dual",
+        1,
+        {"replicas": 1},
+        ram=64,
+        hardware=[{"cpu": "cpu-ddr5-dual", "ram_gb": 64}],
+    )
+    assert plan is not None and plan.engine == "llama.cpp"
+    assert _args(plan.command)["-ngl"] == "0"
+    assert any("--threads" in n for n in plan.notes)
+
+
+def test_only_open_weights_get_a_plan(context: AdvisorContext) -> None:
+    api = api_candidate(context.catalog.apis["gpt-4o-mini"], context.catalog)
+    build = Candidate(id="build/pretrain-8b", kind="build", name="b", params=8_000_000_000)
+    for candidate in (api, build):
+        assert deployment.advisor_deployment_plan(Assessment(candidate=candidate), Requirements(), context) is None
