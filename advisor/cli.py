@@ -103,7 +103,7 @@ def render_plan(plan: Plan, fmt: str, out: Path | None) -> None:
     elif fmt == "html":
         from advisor.report.html import plan_to_html
 
-        emit(plan_to_html(plan), out)
+        emit(plan_to_html(plan, cost_summary_for(plan)), out)
     else:
         from advisor.report.markdown import plan_to_markdown
 
@@ -115,6 +115,16 @@ def render_plan(plan: Plan, fmt: str, out: Path | None) -> None:
             Console().print(Markdown(text))
         else:
             emit(text, out)
+
+
+def cost_summary_for(plan: Plan) -> dict[str, Any] | None:
+    """``advisor cost``'s summary of a plan (for the HTML report's break-even chart)."""
+    from advisor.commands.cost import cost_summary
+    from advisor.estimate.cost_constants import cost_settings
+    from advisor.requirements import Requirements
+
+    requirements = Requirements.model_validate(plan.requirements)
+    return cost_summary(plan, requirements, cost_settings(requirements.plugins))
 
 
 def report(plan: Plan, fmt: str, out: Path | None) -> None:

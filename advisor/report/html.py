@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Any
 
 from advisor.plan import Plan
 from advisor.report.json_report import ordered_assessments
@@ -15,7 +16,8 @@ STYLE = (
 )
 
 
-def plan_to_html(plan: Plan) -> str:
+def plan_to_html(plan: Plan, costs: dict[str, Any] | None = None) -> str:
+    """The plan as one self-contained page; ``costs`` (``advisor cost``'s summary) adds the break-even chart."""
     e = html.escape
     s = plan.strategy
     rows = []
@@ -43,7 +45,33 @@ def plan_to_html(plan: Plan) -> str:
         f"<style>{STYLE}</style></head><body><h1>model-advisor plan</h1>"
         f"<p>Recommended road: <b>{e(s.recommended)}</b></p><ul>{reasons}</ul>"
         f"<h3>What would change the decision</h3><ul>{flips}</ul>{deployment}"
-        "<h2>Candidates</h2><table><tr><th>#</th><th>id</th><th>kind</th><th>quant</th><th>hardware</th>"
+        f"{_break_even_section(costs)}<h2>Candidates</h2><table><tr><th>#</th><th>id</th><th>kind</th><th>quant</th><th>hardware</th>"
         f"<th>verdict</th><th>quality</th><th>$/month</th></tr>{''.join(rows)}</table>"
         f"<footer><p>{e(DISCLAIMER)}</p></footer></body></html>\n"
     )
+
+
+def _break_even_section(cost: dict[str, Any] | None) -> str:
+    """Break-even chart plus the road totals it is drawn from (numbers a reader can re-derive)."""
+    if not cost:
+        return ""
+    from advisor.report.break_even_chart import break_even_svg
+
+    e = html.escape
+    svg = break_even_svg(cost.get("curve", {}), float(cost.get("traffic", {}).get("tokens_per_month") or 0))
+    if not svg:
+        return ""
+    rows = "".join(
+        f"<tr><td>{e(str(r.get('road')))}</td><td>{e(str(r.get('candidate')))}</td>"
+        f"<td>{_money(r.get('monthly_cost_usd'))}</td><td>{_money(r.get('upfront_cost_usd'))}</td></tr>"
+        for r in cost.get("roads", [])
+    )
+    return (
+        "<h2>Break-even</h2><p>Monthly cost against monthly tokens for the best API, self-hosted and build "
+        f"options (estimates; assumptions in <code>advisor cost</code>).</p>{svg}"
+        f"<table><tr><th>road</th><th>option</th><th>$/month</th><th>upfront $</th></tr>{rows}</table>"
+    )
+
+
+def _money(value: object) -> str:
+    return f"{value:,.0f}" if isinstance(value, int | float) else ""
