@@ -248,7 +248,7 @@ def predict(
     """
     from advisor.estimate.fit import decide_fit, usable_device_bytes
     from advisor.estimate.memory import MIB, estimate_kv_cache_bytes
-    from advisor.estimate.speed import decode_tokens_per_s
+    from advisor.estimate.speed import decode_constants_for, decode_tokens_per_s
 
     backend = device.backend if device is not None else "cpu"
     fp = footprint_from_gguf(info, context, constants, backend)
@@ -289,8 +289,8 @@ def predict(
     speed = fit.decode_tokens_per_s
     bandwidth = device.bandwidth_gb_s if device is not None and place != "cpu" else cpu_bandwidth_gb_s
     if place == "cpu" and cpu_bandwidth_gb_s:
-        cpu = constants.backends["cpu"]
-        fixed_ms, efficiency, source = cpu.decode_fixed_ms, cpu.decode_efficiency, "catalog CPU constants"
+        cpu = decode_constants_for(None)
+        fixed_ms, efficiency, source = cpu.fixed_ms, cpu.efficiency, "catalog CPU constants (speed_model.yaml)"
         if calibration is not None:
             fixed_ms, efficiency = calibration.decode_fixed_ms, calibration.decode_efficiency
             band = max(MIN_CALIBRATED_BAND, 2 * calibration.rms_error)

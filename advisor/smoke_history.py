@@ -214,7 +214,7 @@ def fit_decode_constants(
 
 def calibrate(machine_key: str | None = None, path: Path | None = None) -> Calibration:
     """Fit this machine's CPU constants from its successful runs and store them."""
-    from advisor.estimate.constants import estimator_constants
+    from advisor.estimate.speed import decode_constants_for
 
     key = machine_key or detect_machine(with_gpus=False).key
     usable = [
@@ -232,7 +232,7 @@ def calibrate(machine_key: str | None = None, path: Path | None = None) -> Calib
             f"no successful CPU smoke runs with at least {MIN_DECODE_TOKENS} tokens in the history for this machine "
             f"({key}); run `advisor smoke FILE.gguf` first"
         )
-    default_fixed = estimator_constants().backends["cpu"].decode_fixed_ms
+    default_fixed = decode_constants_for(None).fixed_ms
     try:
         efficiency, fixed_ms, rms, method = fit_decode_constants(usable, default_fixed)
     except ValueError as exc:

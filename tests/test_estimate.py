@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.catalog_records import ArchitectureConfig
+from advisor.context import AdvisorContext
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
     api_monthly_cost_usd,
@@ -136,8 +137,12 @@ def test_apple_usable_fraction() -> None:
 
 def test_decode_speed_reproduces_published_4090() -> None:
     # llama.cpp discussion #15013: RTX 4090, Llama-2-7B Q4_0 (3.826 GB) tg128 = 186.21 t/s
-    cuda = estimator_constants().backends["cuda"]
-    speed = decode_tokens_per_s(3.826e9, 1008, cuda.decode_fixed_ms, cuda.decode_efficiency)
+    from advisor.estimate.speed import decode_constants_for
+    from advisor.plugins import PluginHost
+
+    catalog = AdvisorContext(host=PluginHost().load(entrypoints=False)).catalog
+    cuda = decode_constants_for(catalog.hardware["rtx-4090"])
+    speed = decode_tokens_per_s(3.826e9, 1008, cuda.fixed_ms, cuda.efficiency)
     assert abs(speed / 186.21 - 1) < 0.05
 
 

@@ -13,9 +13,6 @@ class BackendConstants(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     reserve_mib: float
-    decode_fixed_ms: float
-    decode_efficiency: float
-    prefill_efficiency: float
 
 
 class PartialOffload(BaseModel):
