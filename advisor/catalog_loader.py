@@ -147,6 +147,14 @@ class Catalog:
         return None
 
 
+def require_quant(catalog: Catalog, quant_id: str) -> QuantRecord:
+    """The weight format named by ``--quant``, or a one-line input error naming it."""
+    record = catalog.find_quant(quant_id)
+    if record is None:
+        raise InputError(f"--quant {quant_id}: not a known weight format (see `advisor catalog quants`)")
+    return record
+
+
 def load_source(source: CatalogSource) -> list[BaseModel]:
     """Read and validate one plugin-registered source."""
     if source.path is not None:

@@ -285,6 +285,7 @@ def check(
     ignore: tuple[str, ...],
 ) -> None:
     """Assess one model (catalog id or Hub repo) against the answers; exit 1 when no variant is acceptable."""
+    from advisor.catalog_loader import require_quant
     from advisor.engine import run_plan
     from advisor.errors import InputError
     from advisor.requirements import HardwareItem, load_requirements
@@ -297,8 +298,8 @@ def check(
     catalog = context.catalog
     if hardware is not None and catalog.find_hardware(hardware) is None:
         raise InputError(f"--hardware {hardware}: not in the hardware catalog (see `advisor catalog hardware`)")
-    if quant is not None and catalog.find_quant(quant) is None:
-        raise InputError(f"--quant {quant}: not a known weight format (see `advisor catalog quants`)")
+    if quant is not None:
+        require_quant(catalog, quant)
     if model not in catalog.models and model not in catalog.apis:
         from advisor.hub import is_hub_repo_id, model_record_for
 

@@ -18,7 +18,6 @@ from advisor.estimate.cost import (
     BreakEven,
     PricedOption,
     ServingCost,
-    break_even,
     cheapest_comparable,
     monthly_tokens,
     payback_months,
@@ -103,16 +102,7 @@ class _Serving:
         return cls(assessment, cost) if cost is not None else None
 
     def break_even(self, api_usd_per_token: float, extra_fixed: float = 0.0) -> BreakEven:
-        c = self.cost
-        return break_even(
-            c.fixed_usd + extra_fixed,
-            c.per_replica_usd,
-            c.replica_tokens,
-            api_usd_per_token,
-            c.min_replicas,
-            c.owned_replicas,
-            c.owned_replica_usd,
-        )
+        return self.cost.break_even(api_usd_per_token, extra_fixed)
 
 
 @dataclass(frozen=True)

@@ -227,7 +227,7 @@ def _break_even(
     row: dict[str, Any], assessments: list[Assessment], settings: CostSettings, now: float
 ) -> dict[str, Any]:
     """Self-hosting this row's candidate against the cheapest API of comparable quality."""
-    from advisor.estimate.cost import break_even, serving_from_metrics
+    from advisor.estimate.cost import serving_from_metrics
 
     own = next(a for a in assessments if a.candidate.key == row["key"])
     api = _comparable_api(assessments, _num(own, "quality"), settings)
@@ -242,15 +242,7 @@ def _break_even(
         )
         return result
     price = (_num(api, "usd_per_1m_tokens") or 0.0) / 1e6
-    span = break_even(
-        serving.fixed_usd,
-        serving.per_replica_usd,
-        serving.replica_tokens,
-        price,
-        serving.min_replicas,
-        serving.owned_replicas,
-        serving.owned_replica_usd,
-    )
+    span = serving.break_even(price)
     at_capacity = serving.usd_per_1m_at_capacity or 0.0
     result.update(
         {

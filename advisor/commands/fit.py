@@ -146,7 +146,7 @@ def fit(
     catalog_dir: Path | None,
 ) -> None:
     """Memory footprint, fit and speed of MODEL (catalog id, Hub repo, config.json or .gguf) on hardware."""
-    from advisor.errors import InputError
+    from advisor.catalog_loader import require_quant
     from advisor.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
     from advisor.model_source import resolve_model
     from advisor.sizing import Machine, size_spec
@@ -154,12 +154,7 @@ def fit(
     catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
     spec = resolve_model(model, catalog, offline=offline)
     quant_ids = list(quants) or ([spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(DEFAULT_QUANTS))
-    quant_records = []
-    for quant_id in quant_ids:
-        record = catalog.find_quant(quant_id)
-        if record is None:
-            raise InputError(f"--quant {quant_id}: not a known weight format (see `advisor catalog quants`)")
-        quant_records.append(record)
+    quant_records = [require_quant(catalog, quant_id) for quant_id in quant_ids]
     machines: list[tuple[str | None, Machine]] = [parse_hardware(h, catalog, ram_gb) for h in hardware]
     if not machines:
         machines = [(None, Machine(None, None, 0, None))]

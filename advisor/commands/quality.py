@@ -145,11 +145,12 @@ def show_command(
     catalog_dir: Path | None,
 ) -> None:
     """One model's quality (0–1) with its basis: scores, normalisation, weights, prediction, quant loss."""
+    from advisor.catalog_loader import require_quant
     from advisor.errors import InputError
 
     catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
-    if quant is not None and catalog.find_quant(quant) is None:
-        raise InputError(f"--quant {quant}: not a known weight format (see `advisor catalog quants`)")
+    if quant is not None:
+        require_quant(catalog, quant)
     if model in catalog.models:
         from advisor.variants import open_candidate
 

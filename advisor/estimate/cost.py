@@ -324,6 +324,18 @@ class ServingCost:
             self.owned_replica_usd,
         )
 
+    def break_even(self, api_usd_per_token: float, extra_fixed_usd: float = 0.0) -> BreakEven:
+        """Where this deployment (plus ``extra_fixed_usd`` a month) stops costing more than the API."""
+        return break_even(
+            self.fixed_usd + extra_fixed_usd,
+            self.per_replica_usd,
+            self.replica_tokens,
+            api_usd_per_token,
+            self.min_replicas,
+            self.owned_replicas,
+            self.owned_replica_usd,
+        )
+
     @property
     def usd_per_1m_at_capacity(self) -> float | None:
         """Marginal cost of 1M tokens on a fully used additional replica (operator time excluded)."""
