@@ -1,7 +1,7 @@
 """model-advisor: which LLM to use and how to run it.
 
 The names below are the public API that every plugin, built-in or third-party, uses
-(DESIGN.md §3); ``advisor.estimate`` and ``advisor.sizing`` hold the public estimators.
+(DESIGN.md §3); ``advisor.estimate`` and ``advisor.engine.sizing`` hold the public estimators.
 They are imported on first use (PEP 562) so that ``advisor --help`` loads nothing but click.
 """
 
@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
-    "AdvisorContext": "advisor.context",
-    "ArchitectureConfig": "advisor.catalog_records",
-    "Assessment": "advisor.plan",
-    "Backend": "advisor.extensions",
-    "Candidate": "advisor.candidate",
-    "CatalogSource": "advisor.extensions",
-    "Check": "advisor.checks",
-    "Deployment": "advisor.plan",
-    "Finding": "advisor.checks",
-    "Question": "advisor.extensions",
-    "Requirements": "advisor.requirements",
-    "Severity": "advisor.checks",
-    "StrategySignal": "advisor.plan",
+    "AdvisorContext": "advisor.model.context",
+    "ArchitectureConfig": "advisor.catalog.records",
+    "Assessment": "advisor.model.plan",
+    "Backend": "advisor.model.extensions",
+    "Candidate": "advisor.model.candidate",
+    "CatalogSource": "advisor.model.extensions",
+    "Check": "advisor.model.checks",
+    "Deployment": "advisor.model.plan",
+    "Finding": "advisor.model.checks",
+    "Question": "advisor.model.extensions",
+    "Requirements": "advisor.model.requirements",
+    "Severity": "advisor.model.checks",
+    "StrategySignal": "advisor.model.plan",
     "hookimpl": "advisor.hookspecs",
     "hookspec": "advisor.hookspecs",
 }
@@ -50,21 +50,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from advisor.candidate import Candidate as Candidate
-    from advisor.catalog_records import ArchitectureConfig as ArchitectureConfig
-    from advisor.checks import Check as Check
-    from advisor.checks import Finding as Finding
-    from advisor.checks import Severity as Severity
-    from advisor.context import AdvisorContext as AdvisorContext
-    from advisor.extensions import Backend as Backend
-    from advisor.extensions import CatalogSource as CatalogSource
-    from advisor.extensions import Question as Question
+    from advisor.model.candidate import Candidate as Candidate
+    from advisor.catalog.records import ArchitectureConfig as ArchitectureConfig
+    from advisor.model.checks import Check as Check
+    from advisor.model.checks import Finding as Finding
+    from advisor.model.checks import Severity as Severity
+    from advisor.model.context import AdvisorContext as AdvisorContext
+    from advisor.model.extensions import Backend as Backend
+    from advisor.model.extensions import CatalogSource as CatalogSource
+    from advisor.model.extensions import Question as Question
     from advisor.hookspecs import hookimpl as hookimpl
     from advisor.hookspecs import hookspec as hookspec
-    from advisor.plan import Assessment as Assessment
-    from advisor.plan import Deployment as Deployment
-    from advisor.plan import StrategySignal as StrategySignal
-    from advisor.requirements import Requirements as Requirements
+    from advisor.model.plan import Assessment as Assessment
+    from advisor.model.plan import Deployment as Deployment
+    from advisor.model.plan import StrategySignal as StrategySignal
+    from advisor.model.requirements import Requirements as Requirements
 
 
 def __getattr__(name: str) -> Any:

@@ -14,9 +14,9 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from advisor.context import AdvisorContext
-    from advisor.plan import Assessment, Deployment, StrategySignal
-    from advisor.requirements import Requirements
+    from advisor.model.context import AdvisorContext
+    from advisor.model.plan import Assessment, Deployment, StrategySignal
+    from advisor.model.requirements import Requirements
 
 PROJECT = "model_advisor"
 

@@ -29,8 +29,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from advisor.catalog_loader import builtin_catalog_path, read_catalog_file
-from advisor.catalog_records import ArchitectureConfig, HardwareRecord, ModelRecord, QuantRecord
+from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
+from advisor.catalog.records import ArchitectureConfig, HardwareRecord, ModelRecord, QuantRecord
 from advisor.estimate.memory import estimate_kv_cache_bytes
 from advisor.estimate.speed import (
     decode_bytes_per_token,

@@ -26,7 +26,7 @@ from pathlib import Path
 BARE = """
 import json, sys, time
 import llama_cpp
-from advisor.smoke_worker import SAMPLING
+from advisor.smoke.worker import SAMPLING
 model, context, threads, tokens, prompt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 llm = llama_cpp.Llama(model_path=model, n_ctx=context, n_threads=threads, n_threads_batch=threads, seed=0,
                       swa_full=False, verbose=False)

@@ -36,7 +36,7 @@ from advisor.estimate.cost import (
 )
 from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
 from advisor.estimate.memory import GIB
-from advisor.sizing import Sizing, size_candidate
+from advisor.engine.sizing import Sizing, size_candidate
 
 Metrics = dict[str, float | int | str | None]
 

@@ -13,7 +13,7 @@ import shlex
 
 from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
 from advisor.estimate.constants import estimator_constants
-from advisor.sizing import Sizing, size_candidate
+from advisor.engine.sizing import Sizing, size_candidate
 
 #: vLLM / SGLang weight options for each assessed GGUF variant; 4-bit needs a pre-quantized AWQ checkpoint.
 SERVER_QUANTIZATION: dict[str, str | None] = {"F16": None, "BF16": None, "Q8_0": "fp8", "Q4_K_M": "awq"}

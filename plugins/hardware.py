@@ -1,5 +1,5 @@
 """HW001 (does the variant fit the hardware, and if not, what change makes it fit?) and LAT001
-(is it fast enough?). Thin rules over ``advisor.sizing`` and ``advisor.fit_questions``;
+(is it fast enough?). Thin rules over ``advisor.engine.sizing`` and ``advisor.engine.fit_questions``;
 the maths lives in ``advisor.estimate``."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
-from advisor.fit_questions import best_quant_that_fits, longest_context_that_fits
-from advisor.sizing import Sizing, machine_for_candidate, size_candidate, spec_for_candidate
+from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits
+from advisor.engine.sizing import Sizing, machine_for_candidate, size_candidate, spec_for_candidate
 
 GB = 1e9
 

@@ -6,7 +6,7 @@ of trusting the tool. The report says once, in its footer, that this is guidance
 
 A fine-tune carries its base model's duties, so every check reads the model's *lineage*: its own
 licence plus the licence of each base model up the ``base_model`` chain, built by
-``advisor.licensing`` (the same lineage ``advisor licenses MODEL`` shows; the rules are there). The
+``advisor.engine.licensing`` (the same lineage ``advisor licenses MODEL`` shows; the rules are there). The
 lineage is resolved once per model and kept in ``catalog.derived``: the checks run on every deployment
 variant (~200 per plan) and do no I/O.
 
@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
 from advisor.estimate.cost import monthly_tokens
 from advisor.estimate.cost_constants import cost_constants
-from advisor.licensing import UNIDENTIFIED, LicenceLink, Lineage, licence_lineage
+from advisor.engine.licensing import UNIDENTIFIED, LicenceLink, Lineage, licence_lineage
 
 if TYPE_CHECKING:
-    from advisor.licensing import Catalog, LicenseRecord
+    from advisor.engine.licensing import Catalog, LicenseRecord
 
 #: The 27 member states of the European Union (ISO 3166-1 alpha-2; Greece as EL and GR), so that a
 #: data residency given as a country code meets an "EU" exclusion. Source:

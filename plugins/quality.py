@@ -17,7 +17,7 @@ from advisor.estimate.quality import (
     quality_policy,
     quant_penalty,
 )
-from advisor.sizing import size_candidate
+from advisor.engine.sizing import size_candidate
 
 #: How well a variant fits its hardware, worst to best; a suggested quant must fit at least as well.
 FIT_ORDER = {"no": 0, "cpu": 1, "partial": 2, "gpu": 3}

@@ -2,7 +2,7 @@
 
 Reads a copy of BerriAI/litellm ``model_prices_and_context_window.json`` (MIT licence, Copyright (c) 2023
 Berri AI), keeps the curated chat models listed in :data:`CURATED`, converts USD-per-token prices to USD per
-million tokens and writes one :class:`advisor.catalog_records.ApiRecord`-shaped mapping per model.
+million tokens and writes one :class:`advisor.catalog.records.ApiRecord`-shaped mapping per model.
 
 Published benchmark scores are attached from :data:`BENCHMARKS` (each with its source URL and setting); keys that
 serve an open model listed in catalog/models.yaml inherit that model's scores first, so a hosted and a self-hosted

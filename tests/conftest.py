@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.context import AdvisorContext
-from advisor.plugins import PluginHost
+from advisor.model.context import AdvisorContext
+from advisor.engine.host import PluginHost
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

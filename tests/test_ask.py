@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from advisor import Question, hookimpl
-from advisor.context import AdvisorContext
-from advisor.engine import run_plan
+from advisor.model.context import AdvisorContext
+from advisor.engine.run import run_plan
 from advisor.errors import InputError
-from advisor.plugins import PluginHost
-from advisor.questionnaire import (
+from advisor.engine.host import PluginHost
+from advisor.ask import (
     HARDWARE,
     HARDWARE_GPU,
     HARDWARE_RAM,
@@ -49,7 +49,7 @@ from advisor.questionnaire import (
     write_answers,
 )
 from advisor.report.json_report import plan_to_json
-from advisor.requirements import Requirements, load_requirements
+from advisor.model.requirements import Requirements, load_requirements
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -549,6 +549,6 @@ def test_ask_is_listed_and_help_stays_light() -> None:
         cwd=ROOT,
     )
     assert "ask" in proc.stdout
-    probe = "import sys; import advisor.commands.ask; print('questionary' in sys.modules, 'yaml' in sys.modules)"
+    probe = "import sys; import advisor.cli.ask; print('questionary' in sys.modules, 'yaml' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT).stdout
     assert out.split() == ["False", "False"]

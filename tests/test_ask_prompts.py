@@ -32,7 +32,7 @@ from prompt_toolkit.output import DummyOutput
 from prompt_toolkit.output.vt100 import Vt100_Output
 
 from advisor import Question
-from advisor.questionnaire import (
+from advisor.ask import (
     AnswerError,
     Interrupted,
     QuestionaryAsker,
@@ -44,7 +44,7 @@ from advisor.questionnaire import (
     run_interactive,
     write_answers,
 )
-from advisor.requirements import Requirements, load_requirements
+from advisor.model.requirements import Requirements, load_requirements
 from tests.conftest import EXAMPLES
 from tests.test_ask import StubChoices
 

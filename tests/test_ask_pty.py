@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import make_context
-from advisor.questionnaire import load_specs
-from advisor.requirements import load_requirements
+from advisor.ask import load_specs
+from advisor.model.requirements import load_requirements
 
 pexpect = pytest.importorskip("pexpect")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog_loader import Catalog, read_catalog_file
-from advisor.context import AdvisorContext
+from advisor.catalog.loader import Catalog, read_catalog_file
+from advisor.model.context import AdvisorContext
 from advisor.errors import InputError
 
 REQUIRED_MODELS = [
@@ -68,7 +68,7 @@ REQUIRED_HARDWARE = [
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    from advisor.plugins import PluginHost
+    from advisor.engine.host import PluginHost
 
     return AdvisorContext(host=PluginHost().load(entrypoints=False)).catalog
 

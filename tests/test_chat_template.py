@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.chat_template import ChatTemplateError, render_chat
+from advisor.smoke.chat_template import ChatTemplateError, render_chat
 from tests.gguf_factory import write_tiny_gguf
 
 CHATML = (

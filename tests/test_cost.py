@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from advisor.catalog_records import ApiRecord
+from advisor.catalog.records import ApiRecord
 from advisor.errors import InputError
 from advisor.estimate.cost import (
     BreakEven,

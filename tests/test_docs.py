@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from advisor.plugins import PluginHost
+from advisor.engine.host import PluginHost
 from tests.conftest import ROOT
 
 

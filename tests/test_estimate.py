@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog_records import ArchitectureConfig
-from advisor.context import AdvisorContext
+from advisor.catalog.records import ArchitectureConfig
+from advisor.model.context import AdvisorContext
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
     api_monthly_cost_usd,
@@ -138,7 +138,7 @@ def test_apple_usable_fraction() -> None:
 def test_decode_speed_reproduces_published_4090() -> None:
     # llama.cpp discussion #15013: RTX 4090, Llama-2-7B Q4_0 (3.826 GB) tg128 = 186.21 t/s
     from advisor.estimate.speed import decode_constants_for
-    from advisor.plugins import PluginHost
+    from advisor.engine.host import PluginHost
 
     catalog = AdvisorContext(host=PluginHost().load(entrypoints=False)).catalog
     cuda = decode_constants_for(catalog.hardware["rtx-4090"])
@@ -151,7 +151,7 @@ def test_prefill_formula() -> None:
 
 
 def test_api_cost_with_long_context_tier() -> None:
-    from advisor.catalog_records import ApiRecord
+    from advisor.catalog.records import ApiRecord
 
     api = ApiRecord(
         id="x",

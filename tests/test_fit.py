@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
-from advisor.catalog_loader import Catalog
-from advisor.context import AdvisorContext
+from advisor.catalog.loader import Catalog
+from advisor.model.context import AdvisorContext
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.fit import Device, Footprint, decide_fit
 from advisor.estimate.memory import GIB, MIB
-from advisor.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
-from advisor.model_source import resolve_model
-from advisor.plugins import PluginHost
-from advisor.sizing import machine_for, size_spec
+from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
+from advisor.engine.model_source import resolve_model
+from advisor.engine.host import PluginHost
+from advisor.engine.sizing import machine_for, size_spec
 from tests.conftest import ROOT
 
 
@@ -171,7 +171,7 @@ def test_partial_needs_host_ram() -> None:
 
 
 def test_gguf_file_is_exact(tmp_path) -> None:
-    from advisor.gguf_file import read_gguf
+    from advisor.files.gguf import read_gguf
     from tests.gguf_factory import write_tiny_gguf
 
     path = write_tiny_gguf(tmp_path / "tiny.gguf")
@@ -186,7 +186,7 @@ def test_gguf_file_is_exact(tmp_path) -> None:
 def test_local_hardware_uses_this_machines_calibration(tmp_path, monkeypatch) -> None:
     """`advisor fit --hardware local` predicts for this machine and says when a calibration is used."""
     from advisor.machine import detect_machine
-    from advisor.smoke_history import Calibration, store_calibration
+    from advisor.smoke.history import Calibration, store_calibration
     from tests.gguf_factory import write_tiny_gguf
 
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))

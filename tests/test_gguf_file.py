@@ -8,7 +8,7 @@ import pytest
 
 from advisor.errors import InputError
 from advisor.estimate.memory import estimate_kv_cache_bytes
-from advisor.gguf_file import GgufInfo, read_gguf
+from advisor.files.gguf import GgufInfo, read_gguf
 from tests.gguf_factory import write_tiny_gguf
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from advisor import hub
-from advisor.catalog_records import ArchitectureConfig
-from advisor.context import AdvisorContext
+from advisor.catalog.records import ArchitectureConfig
+from advisor.model.context import AdvisorContext
 from advisor.errors import EnvironmentProblem, InputError
 from tests.hub_server import (
     CONFIGS,

@@ -247,8 +247,8 @@ def test_real_gguf_repo_facts_and_download(gemma_server: HubServer, gemma_gguf: 
 
 
 def test_smoke_runs_a_hub_repo_through_the_client(gemma_server: HubServer, tmp_path: Path) -> None:
-    if importlib.util.find_spec("advisor.commands.smoke") is None:
-        pytest.skip("advisor.commands.smoke (the smoke command) is not in this tree yet")
+    if importlib.util.find_spec("advisor.cli.smoke") is None:
+        pytest.skip("advisor.cli.smoke (the smoke command) is not in this tree yet")
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("llama-cpp-python (the smoke extra) is not installed")
     env = hub_env(tmp_path, gemma_server.url)

@@ -11,16 +11,16 @@ import pytest
 import yaml
 from advisor_plugins import license as lic
 
-from advisor.candidate import Candidate
-from advisor.catalog_loader import Catalog
-from advisor.checks import Finding
-from advisor.context import AdvisorContext
-from advisor.engine import active_checks, assess
+from advisor.model.candidate import Candidate
+from advisor.catalog.loader import Catalog
+from advisor.model.checks import Finding
+from advisor.model.context import AdvisorContext
+from advisor.engine.run import active_checks, assess
 from advisor.estimate.cost import monthly_tokens
 from advisor.estimate.cost_constants import cost_constants
-from advisor.plugins import PluginHost
-from advisor.requirements import Requirements, UseCase, requirements_from_data
-from advisor.variants import open_candidate
+from advisor.engine.host import PluginHost
+from advisor.model.requirements import Requirements, UseCase, requirements_from_data
+from advisor.engine.variants import open_candidate
 
 #: Hugging Face / custom ids the issue lists (an alias resolving to them counts).
 ISSUE_LICENCES = [

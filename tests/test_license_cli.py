@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 from advisor_plugins import license as lic
 
-from advisor.context import AdvisorContext
-from advisor.plugins import PluginHost
-from advisor.variants import open_candidate
+from advisor.model.context import AdvisorContext
+from advisor.engine.host import PluginHost
+from advisor.engine.variants import open_candidate
 from tests.conftest import ROOT
 
 
@@ -65,7 +65,7 @@ def test_an_unknown_id_is_one_line_and_exit_2() -> None:
 
 
 def test_the_command_and_the_checks_read_the_same_lineage() -> None:
-    from advisor.commands.licenses import model_lineage
+    from advisor.cli.licenses import model_lineage
 
     context = AdvisorContext(host=PluginHost(strict=True).load(entrypoints=False))
     catalog = context.catalog

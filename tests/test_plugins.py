@@ -19,12 +19,12 @@ from advisor import (
     StrategySignal,
     hookimpl,
 )
-from advisor.context import AdvisorContext
-from advisor.engine import assess_all, run_plan
+from advisor.model.context import AdvisorContext
+from advisor.engine.run import assess_all, run_plan
 from advisor.errors import PluginError
-from advisor.plugins import BUILTIN_PLUGINS, PluginHost
-from advisor.requirements import Requirements
-from advisor.variants import build_candidates
+from advisor.engine.host import BUILTIN_PLUGINS, PluginHost
+from advisor.model.requirements import Requirements
+from advisor.engine.variants import build_candidates
 from tests.conftest import FIXTURES
 
 
@@ -176,11 +176,11 @@ def test_builtins_use_only_the_public_api() -> None:
     """Built-ins import advisor's public names and public modules only (no private internals)."""
     public_modules = {
         "advisor",
-        "advisor.sizing",
-        "advisor.fit_questions",
+        "advisor.engine.sizing",
+        "advisor.engine.fit_questions",
         "advisor.hub",
         "advisor.machine",
-        "advisor.licensing",
+        "advisor.engine.licensing",
     }
     import ast
 
@@ -250,7 +250,7 @@ def test_strict_mode_makes_failures_fatal(fixture: str) -> None:
 
 
 def test_strict_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from advisor.plugins import strict_from_env
+    from advisor.engine.host import strict_from_env
 
     monkeypatch.setenv("ADVISOR_STRICT_PLUGINS", "1")
     assert strict_from_env()
@@ -313,7 +313,7 @@ def test_design_example_plugin_verbatim() -> None:
 
 
 def test_assessment_verdict_ignores_errors() -> None:
-    from advisor.candidate import Candidate
+    from advisor.model.candidate import Candidate
 
     a = Assessment(
         candidate=Candidate(id="x", kind="api", name="x"),

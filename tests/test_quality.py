@@ -9,8 +9,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from advisor.catalog_records import BenchmarkScore
-from advisor.context import AdvisorContext
+from advisor.catalog.records import BenchmarkScore
+from advisor.model.context import AdvisorContext
 from advisor.estimate.cost_constants import cost_constants
 from advisor.estimate.quality import (
     QualityPolicy,
@@ -37,7 +37,7 @@ from advisor.estimate.scaling import (
     fit_sigmoid_quantile,
     pseudo_r2,
 )
-from advisor.variants import api_candidate, open_candidate
+from advisor.engine.variants import api_candidate, open_candidate
 
 SRC = "https://example.com/scores"
 

@@ -13,17 +13,17 @@ import yaml
 from advisor_plugins import quality as quality_plugin
 from advisor_plugins import ranking
 
-from advisor.candidate import Candidate
-from advisor.catalog_records import BenchmarkScore
-from advisor.checks import Finding
-from advisor.context import AdvisorContext
-from advisor.engine import run_plan
+from advisor.model.candidate import Candidate
+from advisor.catalog.records import BenchmarkScore
+from advisor.model.checks import Finding
+from advisor.model.context import AdvisorContext
+from advisor.engine.run import run_plan
 from advisor.estimate.quality import candidate_quality, quality_policy, quant_penalty
-from advisor.plan import Assessment
-from advisor.plugins import PluginHost
-from advisor.requirements import Requirements, requirements_from_data
-from advisor.sizing import size_candidate
-from advisor.variants import open_candidate
+from advisor.model.plan import Assessment
+from advisor.engine.host import PluginHost
+from advisor.model.requirements import Requirements, requirements_from_data
+from advisor.engine.sizing import size_candidate
+from advisor.engine.variants import open_candidate
 from tests.conftest import EXAMPLES
 
 SRC = "https://example.com/scores"

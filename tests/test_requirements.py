@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from advisor.errors import InputError
-from advisor.requirements import Requirements, load_requirements
+from advisor.model.requirements import Requirements, load_requirements
 from tests.conftest import EXAMPLES
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from advisor.errors import EnvironmentProblem, InputError
 from advisor.estimate.constants import estimator_constants
-from advisor.gguf_file import read_gguf
+from advisor.files.gguf import read_gguf
 from advisor.machine import GpuInfo, MachineInfo, detect_machine, measure_memory_bandwidth_gb_s
 from advisor.smoke import (
     INSTALL_COMMAND,
@@ -32,7 +32,7 @@ from advisor.smoke import (
     run_smoke,
     run_worker,
 )
-from advisor.smoke_history import calibrate, fit_decode_constants, list_runs, load_calibration
+from advisor.smoke.history import calibrate, fit_decode_constants, list_runs, load_calibration
 from tests.conftest import ROOT
 from tests.gguf_factory import write_tiny_gguf
 
@@ -390,7 +390,7 @@ def test_no_gpu_means_cpu_even_when_layers_are_asked_for(tiny_info: Any) -> None
 
 
 def test_gpu_bandwidth_from_the_catalog_by_name() -> None:
-    from advisor.catalog_loader import builtin_catalog_path, read_catalog_file
+    from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
 
     records: dict[str, Any] = {
         r.id: r  # type: ignore[attr-defined]
@@ -525,7 +525,7 @@ def test_fit_recovers_known_constants() -> None:
 
 
 def test_calibrate_without_runs_says_what_to_do(cache: Path) -> None:
-    from advisor.smoke_history import NothingToCalibrate
+    from advisor.smoke.history import NothingToCalibrate
 
     with pytest.raises(NothingToCalibrate, match=r"run `advisor smoke FILE\.gguf` first"):
         calibrate()
@@ -582,7 +582,7 @@ def _no_leftover_workers() -> Iterator[None]:
             except OSError:
                 continue
             fields = dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
-            if fields.get("PPid", "").strip() == own and "advisor.smoke_worker" in _cmdline(status.parent):
+            if fields.get("PPid", "").strip() == own and "advisor.smoke.worker" in _cmdline(status.parent):
                 stray.append(status.parent.name)
         assert stray == []
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog_loader import builtin_catalog_path, read_catalog_file
-from advisor.catalog_records import ArchitectureConfig, HardwareRecord, ModelRecord
+from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
+from advisor.catalog.records import ArchitectureConfig, HardwareRecord, ModelRecord
 from advisor.estimate.memory import estimate_kv_cache_bytes
 from advisor.estimate.speed import (
     batched_throughput_tokens_per_s,

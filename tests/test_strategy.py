@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from advisor.candidate import Candidate
-from advisor.checks import Finding
-from advisor.context import AdvisorContext
-from advisor.engine import decide_strategy
+from advisor.model.candidate import Candidate
+from advisor.model.checks import Finding
+from advisor.model.context import AdvisorContext
+from advisor.engine.run import decide_strategy
 from advisor.estimate.cost import serving_cost_at_volume
-from advisor.plan import Assessment, StrategyDecision
-from advisor.requirements import Requirements
+from advisor.model.plan import Assessment, StrategyDecision
+from advisor.model.requirements import Requirements
 
 DAYS = 30.44
 PER_REQUEST = 1000  # 800 input + 200 output tokens

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog_loader import builtin_catalog_path, read_catalog_file
-from advisor.catalog_records import ArchitectureConfig, ModelRecord
+from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
+from advisor.catalog.records import ArchitectureConfig, ModelRecord
 from advisor.estimate.tensors import (
     SUPPORTED_MODEL_TYPES,
     UnknownArchitectureError,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog_loader import builtin_catalog_path, read_catalog_file
-from advisor.catalog_records import ArchitectureConfig, ModelRecord, QuantRecord
+from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
+from advisor.catalog.records import ArchitectureConfig, ModelRecord, QuantRecord
 from advisor.estimate.tensors import architecture_from_config, count_parameters
 from advisor.estimate.weights import (
     estimate_weights,

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from advisor.catalog_records import ApiRecord
+from advisor.catalog.records import ApiRecord
 from advisor.estimate.cost_constants import CostConstants
 from advisor.estimate.speed import batched_throughput_tokens_per_s
 

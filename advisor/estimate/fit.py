@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from advisor.catalog_records import HardwareRecord
+from advisor.catalog.records import HardwareRecord
 from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
 from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s

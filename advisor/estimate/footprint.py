@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.catalog_records import ArchitectureConfig
+from advisor.catalog.records import ArchitectureConfig
 from advisor.estimate.fit import Footprint
 from advisor.estimate.memory import (
     MIB,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.catalog_records import ArchitectureConfig
+from advisor.catalog.records import ArchitectureConfig
 
 MIB = 1024**2
 GIB = 1024**3

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from advisor.catalog_records import BenchmarkScore, ModelRecord
+from advisor.catalog.records import BenchmarkScore, ModelRecord
 from advisor.errors import InputError
 from advisor.estimate.scaling import (
     Boundary,
@@ -43,8 +43,8 @@ from advisor.estimate.scaling import (
 )
 
 if TYPE_CHECKING:
-    from advisor.candidate import Candidate
-    from advisor.catalog_loader import Catalog
+    from advisor.model.candidate import Candidate
+    from advisor.catalog.loader import Catalog
 
 QualityKind = Literal["published", "inherited", "mixed", "predicted"]
 Origin = Literal["published", "predicted"]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from advisor.catalog_records import HardwareRecord
+from advisor.catalog.records import HardwareRecord
 
 if TYPE_CHECKING:
     from advisor.estimate.weights import WeightsBreakdown

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.catalog_records import ArchitectureConfig
+from advisor.catalog.records import ArchitectureConfig
 
 
 class UnknownArchitectureError(ValueError):

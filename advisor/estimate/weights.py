@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from advisor.catalog_records import ArchitectureConfig
+from advisor.catalog.records import ArchitectureConfig
 from advisor.estimate.tensors import (
     GGUF_ONLY_ROLES,
     Tensor,

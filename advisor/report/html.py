@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from advisor.plan import Plan
+from advisor.model.plan import Plan
 from advisor.report.json_report import ordered_assessments
 from advisor.report.markdown import DISCLAIMER
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.plan import Assessment, Plan
+from advisor.model.plan import Assessment, Plan
 
 #: Metrics every candidate row carries, null when unknown (the contract's four, then the rest).
 CORE_METRICS = ("quality", "monthly_cost_usd", "total_bytes", "decode_tokens_per_s")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.plan import Assessment, Plan
+from advisor.model.plan import Assessment, Plan
 
 DISCLAIMER = (
     "Estimates are planning figures with the assumptions stated next to them. "

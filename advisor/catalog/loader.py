@@ -1,0 +1,178 @@
+"""Loading the catalog: built-in YAML, plugin sources, and a user overlay directory.
+
+Every record is validated when it is loaded; a bad one stops the run with a line naming the
+file, the record and the field, because a silently skipped record would change a recommendation.
+Later layers override earlier ones by id (built-in < plugin sources < ``--catalog-dir``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from advisor.catalog.records import (
+    RECORD_TYPES,
+    ApiRecord,
+    HardwareRecord,
+    LicenseRecord,
+    ModelRecord,
+    QuantRecord,
+)
+from advisor.errors import InputError
+from advisor.model.extensions import CatalogSource
+from advisor.files.structured import format_validation_error, parse_structured_text
+
+KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
+BUILTIN_PACKAGE = "advisor_catalog"
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def builtin_catalog_path(kind: str) -> Any:
+    """The packaged ``<kind>.yaml`` (a Traversable: works from a wheel and an editable install)."""
+    return resources.files(BUILTIN_PACKAGE).joinpath(f"{kind}.yaml")
+
+
+def parse_records(kind: str, raw_records: Iterable[Any], where: str) -> list[BaseModel]:
+    """Validate raw mappings as ``kind`` records; errors name ``where``, the record and the field."""
+    record_type = RECORD_TYPES[kind]
+    parsed: list[BaseModel] = []
+    for index, raw in enumerate(raw_records):
+        if isinstance(raw, record_type):
+            parsed.append(raw)
+            continue
+        label = raw.get("id") if isinstance(raw, Mapping) else None
+        record_where = f"{where}: {kind}[{index}]" + (f" ({label})" if label else "")
+        if not isinstance(raw, Mapping):
+            raise InputError(f"{record_where}: expected a mapping, got {type(raw).__name__}")
+        try:
+            parsed.append(record_type.model_validate(dict(raw)))
+        except ValidationError as exc:
+            raise InputError(format_validation_error(record_where, exc)) from None
+    return parsed
+
+
+def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, list[BaseModel]]:
+    """Read one catalog file (a Path or a package resource): kind name -> list of records."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: cannot read: {exc}") from None
+    data = parse_structured_text(text, where, Path(str(path)).suffix)
+    if not isinstance(data, Mapping):
+        raise InputError(f"{where}: expected a mapping with keys among {', '.join(KINDS)}")
+    result: dict[str, list[BaseModel]] = {}
+    for kind, records in data.items():
+        if kind not in RECORD_TYPES:
+            raise InputError(f"{where}: unknown catalog kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if expected_kind is not None and kind != expected_kind:
+            raise InputError(f"{where}: holds {kind!r} records, expected {expected_kind!r}")
+        if not isinstance(records, list):
+            raise InputError(f"{where}: {kind}: expected a list of records")
+        result[kind] = parse_records(kind, records, where)
+    return result
+
+
+@dataclass
+class Catalog:
+    """All records by kind and id, plus where each record came from."""
+
+    records: dict[str, dict[str, BaseModel]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    origins: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: memo of derived values (e.g. sizings) that are pure functions of the records; cleared on add()
+    derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+
+    def add(self, kind: str, records: Iterable[BaseModel], origin: str) -> None:
+        """Add records; a record with an id already present replaces it (overlay semantics)."""
+        bucket = self.records[kind]
+        self.derived.clear()
+        for record in records:
+            record_id = getattr(record, "id")  # noqa: B009 - every record type has an id
+            bucket[record_id] = record
+            self.origins[(kind, record_id)] = origin
+
+    def _typed(self, kind: str, record_type: type[R]) -> dict[str, R]:
+        return {k: v for k, v in self.records[kind].items() if isinstance(v, record_type)}
+
+    @property
+    def models(self) -> dict[str, ModelRecord]:
+        return self._typed("models", ModelRecord)
+
+    @property
+    def apis(self) -> dict[str, ApiRecord]:
+        return self._typed("apis", ApiRecord)
+
+    @property
+    def hardware(self) -> dict[str, HardwareRecord]:
+        return self._typed("hardware", HardwareRecord)
+
+    @property
+    def licenses(self) -> dict[str, LicenseRecord]:
+        return self._typed("licenses", LicenseRecord)
+
+    @property
+    def quants(self) -> dict[str, QuantRecord]:
+        return self._typed("quants", QuantRecord)
+
+    def find_hardware(self, name: str) -> HardwareRecord | None:
+        """Look a device up by id or alias, case-insensitively."""
+        wanted = name.strip().lower()
+        for record in self.hardware.values():
+            if record.id == wanted or wanted in (a.lower() for a in record.aliases):
+                return record
+        return None
+
+    def find_license(self, name: str | None) -> LicenseRecord | None:
+        """Look a licence up by id or alias, case-insensitively."""
+        if not name:
+            return None
+        wanted = name.strip().lower()
+        for record in self.licenses.values():
+            if record.id.lower() == wanted or wanted in (a.lower() for a in record.aliases):
+                return record
+        return None
+
+    def find_quant(self, name: str) -> QuantRecord | None:
+        """Look a weight format up by id, case-insensitively."""
+        wanted = name.strip().upper()
+        for record in self.quants.values():
+            if record.id.upper() == wanted:
+                return record
+        return None
+
+
+def require_quant(catalog: Catalog, quant_id: str) -> QuantRecord:
+    """The weight format named by ``--quant``, or a one-line input error naming it."""
+    record = catalog.find_quant(quant_id)
+    if record is None:
+        raise InputError(f"--quant {quant_id}: not a known weight format (see `advisor catalog quants`)")
+    return record
+
+
+def load_source(source: CatalogSource) -> list[BaseModel]:
+    """Read and validate one plugin-registered source."""
+    if source.path is not None:
+        return read_catalog_file(source.path, expected_kind=source.kind).get(source.kind, [])
+    assert source.load is not None
+    return parse_records(source.kind, source.load(), source.name)
+
+
+def load_catalog(loaded: Iterable[tuple[str, list[BaseModel], str]], overlay_dir: Path | None = None) -> Catalog:
+    """Build the catalog from loaded ``(kind, records, origin)`` in order, then the overlay directory."""
+    catalog = Catalog()
+    for kind, records, origin in loaded:
+        catalog.add(kind, records, origin)
+    if overlay_dir is not None:
+        if not overlay_dir.is_dir():
+            raise InputError(f"--catalog-dir {overlay_dir}: not a directory")
+        files = sorted(p for p in overlay_dir.iterdir() if p.suffix.lower() in {".yaml", ".yml", ".json"})
+        for path in files:
+            for kind, records in read_catalog_file(path).items():
+                catalog.add(kind, records, str(path))
+    return catalog

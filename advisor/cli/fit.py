@@ -1,0 +1,252 @@
+"""``advisor fit MODEL``: memory footprint, fit and speed of a model on hardware (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from advisor.cli import make_context, plugin_options, print_table
+
+if TYPE_CHECKING:
+    from advisor.catalog.loader import Catalog
+    from advisor.engine.sizing import Machine, Sizing
+
+DEFAULT_QUANTS = ("Q4_K_M", "Q5_K_M", "Q8_0", "F16")
+HARDWARE_SPEC = re.compile(r"^(?:(?P<n1>\d+)x)?(?P<id>[A-Za-z0-9._-]+?)(?::(?P<n2>\d+))?$")
+
+
+def parse_hardware(spec: str, catalog: Catalog, ram_gb: float | None) -> tuple[str, Machine]:
+    """``rtx-4090``, ``2xrtx-4090``, ``rtx-4090:2`` or ``local`` (this machine, measured)."""
+    from advisor.errors import InputError
+    from advisor.engine.sizing import machine_for
+
+    if spec == "local":
+        return "local", local_machine(ram_gb)
+    match = HARDWARE_SPEC.match(spec)
+    record = catalog.find_hardware(match.group("id")) if match else None
+    if match is None or record is None:
+        raise InputError(
+            f"--hardware {spec}: not a hardware id (see `advisor catalog hardware`), e.g. rtx-4090 or 2xa100-80gb"
+        )
+    count = int(match.group("n1") or match.group("n2") or 1)
+    if count < 1:
+        raise InputError(f"--hardware {spec}: the device count must be at least 1")
+    label = record.id if count == 1 else f"{count}x{record.id}"
+    return label, machine_for(record, count, ram_gb)
+
+
+def local_machine(ram_gb: float | None) -> Machine:
+    """This machine: free RAM, measured memory bandwidth, NVIDIA GPUs when NVML sees any, and the
+    decode constants ``advisor smoke calibrate`` fitted here, if any (the rows then say so)."""
+    from advisor.estimate.fit import Device
+    from advisor.machine import detect_machine, measure_memory_bandwidth_gb_s
+    from advisor.engine.sizing import Machine
+    from advisor.smoke.history import load_calibration
+
+    info = detect_machine()
+    bandwidth = measure_memory_bandwidth_gb_s()
+    host = int(ram_gb * 1024**3) if ram_gb is not None else info.ram_available_bytes
+    device = None
+    gpus = [g for g in info.gpus if (getattr(g, "bandwidth_gb_s", None) or 0) > 0]
+    if gpus:
+        gpu = gpus[0]
+        device = Device(
+            memory_gib=gpu.memory_free_bytes / 1024**3,
+            bandwidth_gb_s=float(getattr(gpu, "bandwidth_gb_s", 0.0)),
+            backend=gpu.backend,
+            count=len(gpus),
+        )
+    notes = [f"this machine: {info.cpu_count} CPUs, {host / 1e9:.1f} GB RAM free, {bandwidth:.1f} GB/s measured"]
+    calibration = load_calibration(info.key)
+    cpu_decode = None
+    if calibration is not None:
+        cpu_decode = (calibration.decode_fixed_ms, calibration.decode_efficiency)
+        notes.append(calibration.describe())
+    return Machine(device, None, host, bandwidth, cpu_decode, tuple(notes))
+
+
+def row(sizing: Sizing, hardware: str | None, params: int, max_context: int | None) -> dict[str, Any]:
+    """One row of the JSON contract; ``hardware`` and ``fits`` are null without --hardware."""
+    fp, fit = sizing.footprint, sizing.fit
+    with_hardware = hardware is not None
+    return {
+        "quant": sizing.quant.id,
+        "hardware": hardware,
+        "bits_per_weight": round(fp.weights_bytes * 8 / params, 3) if params else None,
+        "weights_bytes": fp.weights_bytes,
+        "kv_cache_bytes": fp.kv_cache_bytes,
+        "overhead_bytes": fp.overhead_bytes,
+        "total_bytes": fp.total_bytes,
+        "fits": fit.fits if with_hardware else None,
+        "gpu_layers": fit.gpu_layers if with_hardware else None,
+        "decode_tokens_per_s": round(fit.decode_tokens_per_s, 1) if with_hardware and fit.decode_tokens_per_s else None,
+        "prefill_tokens_per_s": round(fit.prefill_tokens_per_s) if with_hardware and fit.prefill_tokens_per_s else None,
+        "weights_exact": fp.weights_exact,
+        "weights_method": fp.weights_method,
+        "kv_cache_type": sizing.cache_type,
+        "compute_buffer_bytes": fp.compute_buffer_bytes,
+        "device_bytes": fit.device_bytes if with_hardware else None,
+        "host_bytes": fit.host_bytes if with_hardware else None,
+        "max_context": max_context,
+        "notes": fit.notes if with_hardware else [],
+    }
+
+
+@click.command(name="fit")
+@click.argument("model")
+@click.option(
+    "--hardware",
+    "hardware",
+    multiple=True,
+    metavar="HW",
+    help="Catalog hardware id, NxHW for several devices (2xa100-80gb), or 'local' (repeatable).",
+)
+@click.option("--quant", "quants", multiple=True, metavar="Q", help="Weight format, e.g. Q4_K_M (repeatable).")
+@click.option("--context", type=click.IntRange(min=1), default=8192, show_default=True, help="Context (KV cells).")
+@click.option(
+    "--kv-cache-type",
+    type=click.Choice(["f16", "bf16", "f32", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"]),
+    default="f16",
+    show_default=True,
+)
+@click.option("--no-kv-offload", is_flag=True, help="Keep the KV cache in system RAM (llama.cpp -nkvo).")
+@click.option("--gpu-layers", type=click.IntRange(min=0), default=None, help="Force llama.cpp's -ngl.")
+@click.option("--ram-gb", type=click.FloatRange(min=0), default=None, help="System RAM beside the GPUs (GiB).")
+@click.option("--best-quant", is_flag=True, help="Also name the most faithful quant that fits each device.")
+@click.option("--max-context", is_flag=True, help="Also give the longest context that fits each row.")
+@click.option(
+    "--min-tokens-per-s",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Also list the cheapest hardware that decodes at least this fast.",
+)
+@click.option("--offline", is_flag=True, help="Use only the local Hub cache for Hub repo ids.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@plugin_options
+def fit(
+    model: str,
+    hardware: tuple[str, ...],
+    quants: tuple[str, ...],
+    context: int,
+    kv_cache_type: str,
+    no_kv_offload: bool,
+    gpu_layers: int | None,
+    ram_gb: float | None,
+    best_quant: bool,
+    max_context: bool,
+    min_tokens_per_s: float | None,
+    offline: bool,
+    fmt: str,
+    plugins: tuple[str, ...],
+    strict_plugins: bool,
+    catalog_dir: Path | None,
+) -> None:
+    """Memory footprint, fit and speed of MODEL (catalog id, Hub repo, config.json or .gguf) on hardware."""
+    from advisor.catalog.loader import require_quant
+    from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
+    from advisor.engine.model_source import resolve_model
+    from advisor.engine.sizing import Machine, size_spec
+
+    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    spec = resolve_model(model, catalog, offline=offline)
+    quant_ids = list(quants) or ([spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(DEFAULT_QUANTS))
+    quant_records = [require_quant(catalog, quant_id) for quant_id in quant_ids]
+    machines: list[tuple[str | None, Machine]] = [parse_hardware(h, catalog, ram_gb) for h in hardware]
+    if not machines:
+        machines = [(None, Machine(None, None, 0, None))]
+    rows = []
+    for label, machine in machines:
+        for quant in quant_records:
+            sizing = size_spec(
+                spec, quant, machine, context, kv_cache_type, kv_offload=not no_kv_offload, gpu_layers=gpu_layers
+            )
+            longest = (
+                longest_context_that_fits(spec, catalog, machine, quant.id, kv_cache_type)
+                if max_context and label is not None
+                else None
+            )
+            rows.append(row(sizing, label, spec.params, longest))
+    result: dict[str, Any] = {
+        "model": spec.id,
+        "params": spec.params,
+        "active_params": spec.active_params,
+        "context": context,
+        "origin": spec.origin,
+        "rows": rows,
+    }
+    if best_quant:
+        result["best_quant"] = {}
+        for label, machine in machines:
+            if label is None:
+                continue
+            best = best_quant_that_fits(spec, catalog, machine, context, kv_cache_type)
+            result["best_quant"][label] = best.quant.id if best else None
+    if min_tokens_per_s is not None:
+        options = smallest_hardware_for_speed(spec, catalog, quant_records[0].id, context, min_tokens_per_s)
+        result["hardware_for_speed"] = [
+            {
+                "hardware": o.hardware,
+                "count": o.count,
+                "quant": o.sizing.quant.id,
+                "decode_tokens_per_s": round(o.sizing.fit.decode_tokens_per_s or 0, 1),
+                "usd_per_hour": o.usd_per_hour,
+            }
+            for o in options
+        ]
+    result["assumptions"] = [
+        "weights: " + ", ".join(sorted({r["weights_method"] for r in rows})),
+        "KV cache = layers x cells x KV heads x head dim x 2 x bytes per element (sliding-window layers capped)",
+        "compute buffer with flash attention and ubatch 512, plus the backend reserve (estimate)",
+        "decode = 1 / (fixed time + bytes read per token / (efficiency x bandwidth)), fitted on published"
+        " llama.cpp runs",
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{spec.id}: {spec.params / 1e9:.2f}B parameters ({spec.active_params / 1e9:.2f}B active), "
+        f"context {context}, KV cache {kv_cache_type}"
+    )
+    table = [
+        {
+            **r,
+            "weights_gb": f"{r['weights_bytes'] / 1e9:.2f}",
+            "kv_gb": f"{r['kv_cache_bytes'] / 1e9:.2f}",
+            "total_gb": f"{r['total_bytes'] / 1e9:.2f}",
+            "exact": "exact" if r["weights_exact"] else "est.",
+            "tok_s": r["decode_tokens_per_s"],
+        }
+        for r in rows
+    ]
+    columns = [
+        "quant",
+        "hardware",
+        "bits_per_weight",
+        "weights_gb",
+        "exact",
+        "kv_gb",
+        "total_gb",
+        "fits",
+        "gpu_layers",
+        "tok_s",
+    ]
+    if max_context:
+        columns.append("max_context")
+    print_table(table, columns)
+    for r in rows:
+        for note in r["notes"]:
+            click.echo(f"  {r['quant']} on {r['hardware']}: {note}")
+    for label, quant_id in result.get("best_quant", {}).items():
+        click.echo(f"best quant that fits {label} at {context} tokens: {quant_id or 'none'}")
+    for option in result.get("hardware_for_speed", []):
+        price = f"${option['usd_per_hour']:.2f}/h" if option["usd_per_hour"] is not None else "no rental price"
+        click.echo(
+            f"runs at >= {min_tokens_per_s:g} tok/s on {option['count']}x {option['hardware']}: "
+            f"{option['decode_tokens_per_s']} tok/s, {price}"
+        )
+    for line in result["assumptions"]:
+        click.echo(f"estimate: {line}")

@@ -1,0 +1,157 @@
+"""Licence lineage: a model's own licence and the licence of each base model up its ``base_model`` chain.
+
+A fine-tune carries its base model's duties, so both the licence checks (LIC001-LIC008 in
+plugins/license.py) and ``advisor licenses MODEL`` read the same lineage; it is built here, once, so the
+two cannot disagree. The rules:
+
+1. the model's own licence, resolved through ``license_name`` when it is ``other`` / ``unknown``;
+2. each base model up the ``base_model`` chain, from its catalog record;
+3. for a base that is not in the catalog, the ``base_model_license`` of the model derived from it (as
+   the base's card declares it), and the chain ends there.
+
+A base published by the same organisation as the model derived from it does not bind: the rights holder
+may relicense its own model (Meta's Llama 3.3 on its Llama 3.1 base). Pure functions of the catalog, no
+I/O. Built-in plugins may import this module; ``Catalog`` and ``LicenseRecord`` are named here for their
+annotations, because they may not import the catalog modules themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from advisor.catalog.loader import Catalog as Catalog
+    from advisor.catalog.records import LicenseRecord as LicenseRecord
+
+__all__ = [
+    "MAX_LINEAGE_DEPTH",
+    "UNIDENTIFIED",
+    "LicenceLink",
+    "Lineage",
+    "licence_lineage",
+    "lookup_licence",
+    "publisher",
+]
+
+#: Licence ids that name no terms: the model card points elsewhere (license_name / license_link).
+UNIDENTIFIED = frozenset({"other", "unknown"})
+
+#: How far up a base_model chain to follow; real chains are 1-3 deep, a longer one is a data loop.
+MAX_LINEAGE_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class LicenceLink:
+    """One model in a lineage, with the licence it declares and the catalog record that names it."""
+
+    model: str
+    declared: str | None
+    license_name: str | None
+    license_link: str | None
+    record: LicenseRecord | None
+    binding: bool
+    in_catalog: bool
+
+    @property
+    def identified(self) -> bool:
+        """Whether the catalog knows the terms (``other`` / ``unknown`` name none)."""
+        return self.record is not None and self.record.id not in UNIDENTIFIED
+
+    @property
+    def label(self) -> str:
+        """The licence as the card declares it, for messages."""
+        label = self.declared or "none declared"
+        if self.license_name:
+            label += f", license_name: {self.license_name}"
+        return label
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """A model and its base models, nearest first; ``links[0]`` is the model itself."""
+
+    links: tuple[LicenceLink, ...]
+    modalities: tuple[str, ...] | None
+
+    @property
+    def own(self) -> LicenceLink:
+        return self.links[0]
+
+    def terms(self) -> list[tuple[LicenceLink, LicenseRecord]]:
+        """The identified licences that bind the model, each once, the model's own first."""
+        seen: set[str] = set()
+        result: list[tuple[LicenceLink, LicenseRecord]] = []
+        for link in self.links:
+            if link.binding and link.identified and link.record is not None and link.record.id not in seen:
+                seen.add(link.record.id)
+                result.append((link, link.record))
+        return result
+
+
+def publisher(repo_id: str) -> str:
+    """The Hugging Face organisation of a repo id ('' when the id has none, e.g. a local path)."""
+    return repo_id.split("/", 1)[0].lower() if "/" in repo_id else ""
+
+
+def lookup_licence(catalog: Catalog, declared: str | None, license_name: str | None) -> LicenseRecord | None:
+    """The catalog record for a declared licence; ``other``/``unknown`` resolve through ``license_name``."""
+    record = catalog.find_license(declared)
+    if (record is None or record.id in UNIDENTIFIED) and license_name:
+        named = catalog.find_license(license_name)
+        if named is not None and named.id not in UNIDENTIFIED:
+            return named
+    return record
+
+
+def licence_lineage(
+    catalog: Catalog,
+    model_id: str,
+    *,
+    declared: str | None,
+    license_name: str | None = None,
+    license_link: str | None = None,
+    base_model: str | None = None,
+    base_model_license: str | None = None,
+    modalities: Sequence[str] | None = None,
+) -> Lineage:
+    """The lineage of ``model_id`` from the facts its caller holds (a catalog record or a model card).
+
+    The keyword facts describe the model itself; its base models are read from the catalog. The model's
+    own link counts as ``in_catalog`` when the catalog has a record of it that declares the same licence
+    (a Hub card under a catalog id may declare another one).
+    """
+    own = catalog.models.get(model_id)
+    links = [
+        LicenceLink(
+            model=model_id,
+            declared=declared,
+            license_name=license_name,
+            license_link=license_link,
+            record=lookup_licence(catalog, declared, license_name),
+            binding=True,
+            in_catalog=own is not None and own.license == declared,
+        )
+    ]
+    base, hint, seen = base_model, base_model_license, {model_id}
+    while base and base not in seen and len(links) <= MAX_LINEAGE_DEPTH:
+        seen.add(base)
+        binding = publisher(base) != publisher(links[-1].model) or not publisher(base)
+        record = catalog.models.get(base)
+        if record is None:
+            links.append(LicenceLink(base, hint, None, None, lookup_licence(catalog, hint, None), binding, False))
+            break
+        links.append(
+            LicenceLink(
+                model=base,
+                declared=record.license,
+                license_name=record.license_name,
+                license_link=record.license_link,
+                record=lookup_licence(catalog, record.license, record.license_name),
+                binding=binding,
+                in_catalog=True,
+            )
+        )
+        base, hint = record.base_model, record.base_model_license
+    return Lineage(tuple(links), tuple(modalities) if modalities is not None else None)

@@ -1,0 +1,195 @@
+"""Candidates from the catalog: every API, every open model in each deployment variant, and build.
+
+Open-weights variants are (quant × hardware): on the hardware the answers list, or, for "cloud",
+the cheapest rented configuration (device type × count) that holds the variant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.model.candidate import Candidate
+from advisor.catalog.loader import Catalog
+from advisor.catalog.records import ApiRecord, ModelRecord
+from advisor.model.requirements import Requirements
+from advisor.engine.sizing import size_candidate
+
+#: GGUF variants assessed for each open model: the common default, near-lossless, and unquantized.
+DEFAULT_QUANTS: tuple[str, ...] = ("Q4_K_M", "Q8_0", "F16")
+
+#: Rented accelerators considered for "cloud", and the device counts a cloud instance offers.
+CLOUD_DEVICES: tuple[str, ...] = ("l4", "a10g", "l40s", "a100-80gb", "h100-sxm")
+CLOUD_COUNTS: tuple[int, ...] = (1, 2, 4, 8)
+
+#: Parameter count a from-scratch build would target per quality level (planning assumption,
+#: matched to the open models that reach each level in the catalog).
+BUILD_TARGET_PARAMS: dict[str, int] = {
+    "low": 1_000_000_000,
+    "medium": 8_000_000_000,
+    "high": 70_000_000_000,
+    "frontier": 400_000_000_000,
+}
+
+
+@dataclass(frozen=True)
+class OnHand:
+    """The user's own hardware, resolved from the answers."""
+
+    accelerator: str | None
+    count: int
+    host_ram_gib: float | None
+
+
+def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> OnHand | None:
+    """The first accelerator listed (with its count) plus RAM / CPU class; None for "cloud"."""
+    items = requirements.on_hand_hardware
+    if not items:
+        return None
+    accelerator, count, ram = None, 1, None
+    cpu_class = None
+    for item in items:
+        if item.gpu and accelerator is None:
+            accelerator, count = item.gpu, item.count
+        if item.ram_gb is not None:
+            ram = (ram or 0.0) + item.ram_gb
+        if item.cpu and cpu_class is None:
+            cpu_class = item.cpu
+    if accelerator is None and cpu_class is not None:
+        accelerator = cpu_class
+        if ram is None:
+            record = catalog.find_hardware(cpu_class)
+            ram = record.memory_gib if record is not None else None
+    if accelerator is None:
+        accelerator = "cpu-ddr5-dual" if catalog.find_hardware("cpu-ddr5-dual") else None
+    return OnHand(accelerator, count, ram)
+
+
+def api_candidate(record: ApiRecord, catalog: Catalog) -> Candidate:
+    """An API; a hosted open model inherits the open model's languages and scores when the API has none."""
+    hosted = catalog.models.get(record.open_weights_model or "")
+    return Candidate(
+        id=record.id,
+        kind="api",
+        name=record.name,
+        provider=record.provider,
+        context_length=record.context_window,
+        languages=list(record.languages or (hosted.languages if hosted else [])),
+        benchmarks=dict(record.benchmarks or (hosted.benchmarks if hosted else {})),
+        repo_id=record.open_weights_model,
+        params=hosted.params if hosted else None,
+        active_params=hosted.active_params if hosted else None,
+        source=record.source,
+        api=record,
+    )
+
+
+def open_candidate(record: ModelRecord, **variant: object) -> Candidate:
+    return Candidate.model_validate(
+        {
+            "id": record.id,
+            "kind": "open_source",
+            "name": record.name,
+            "provider": record.family,
+            "repo_id": record.id,
+            "params": record.params,
+            "active_params": record.active_params or record.params,
+            "architecture": record.architecture,
+            "license": record.license,
+            "context_length": record.context_length,
+            "languages": list(record.languages),
+            "pretraining_tokens": record.pretraining_tokens,
+            "benchmarks": dict(record.benchmarks),
+            "gated": record.gated,
+            "base_model": record.base_model,
+            "use_cases": list(record.use_cases),
+            "source": record.source,
+            **variant,
+        }
+    )
+
+
+def _cheapest_cloud_variant(record: ModelRecord, quant: str, requirements: Requirements, catalog: Catalog) -> Candidate:
+    best: tuple[float, Candidate] | None = None
+    fallback: Candidate | None = None
+    for device_id in CLOUD_DEVICES:
+        device = catalog.find_hardware(device_id)
+        if device is None or device.rental is None:
+            continue
+        for count in CLOUD_COUNTS:
+            candidate = open_candidate(record, quant=quant, hardware=device.id, hardware_count=count, engine=None)
+            fallback = candidate
+            sizing = size_candidate(candidate, catalog, requirements.context_tokens)
+            if sizing is None or sizing.fit.fits != "gpu":
+                continue
+            price = device.rental.on_demand_usd_per_hour * count
+            if best is None or price < best[0]:
+                best = (price, candidate)
+            break
+    if best is not None:
+        return best[1]
+    return fallback or open_candidate(record, quant=quant)
+
+
+def _finetune_base(catalog: Catalog, target_params: int) -> ModelRecord | None:
+    """The open model nearest the build target size (log scale) whose licence allows commercial use:
+    fine-tuning it is the cheaper build road."""
+    import math
+
+    usable = [
+        m
+        for m in catalog.models.values()
+        if (lic := catalog.find_license(m.license)) is not None and lic.commercial_use != "no"
+    ]
+    return min(usable, key=lambda m: (abs(math.log(m.params / target_params)), m.id), default=None)
+
+
+def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candidate]:
+    """All candidates for the requirements, in a stable order (by kind, then id)."""
+    candidates = [api_candidate(r, catalog) for _, r in sorted(catalog.apis.items())]
+    machine = machine_from_requirements(requirements, catalog)
+    quants = [q for q in DEFAULT_QUANTS if catalog.find_quant(q) is not None]
+    for _, record in sorted(catalog.models.items()):
+        for quant in quants:
+            if machine is None:
+                candidates.append(_cheapest_cloud_variant(record, quant, requirements, catalog))
+            else:
+                candidates.append(
+                    open_candidate(
+                        record,
+                        quant=quant,
+                        hardware=machine.accelerator,
+                        hardware_count=machine.count,
+                        host_ram_gib=machine.host_ram_gib,
+                    )
+                )
+    level = requirements.quality or "medium"
+    target = BUILD_TARGET_PARAMS[level]
+    base = _finetune_base(catalog, target)
+    if base is not None:
+        candidates.append(
+            Candidate(
+                id=f"build/finetune-{base.id.split('/')[-1].lower()}",
+                kind="build",
+                name=f"Fine-tune {base.name} (QLoRA)",
+                params=base.params,
+                active_params=base.active_params or base.params,
+                architecture=base.architecture,
+                base_model=base.id,
+                license=base.license,
+                languages=list(base.languages),
+                context_length=base.context_length,
+                extra={"method": "qlora", "target_quality": level},
+            )
+        )
+    candidates.append(
+        Candidate(
+            id=f"build/pretrain-{target // 1_000_000_000}b",
+            kind="build",
+            name=f"Pretrain an own {target // 1_000_000_000}B model",
+            params=target,
+            active_params=target,
+            languages=list(requirements.languages),
+            extra={"target_quality": level},
+        )
+    )
+    return candidates

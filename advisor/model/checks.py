@@ -1,0 +1,105 @@
+"""Checks and their findings: the unit every rule plugin contributes (DESIGN.md §3).
+
+A check is an object with a stable id (``LIC001``) rather than an ad-hoc hook call, so users can
+``--select``/``--ignore`` it, ``advisor checks`` can list it, and the engine can isolate it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from advisor.model.candidate import Candidate
+    from advisor.model.context import AdvisorContext
+    from advisor.model.requirements import Requirements
+
+Severity = Literal["pass", "info", "warn", "fail", "error"]
+
+#: Order used for verdicts; ``error`` is reported but never decides a verdict.
+SEVERITY_ORDER: dict[str, int] = {"pass": 0, "info": 1, "warn": 2, "fail": 3, "error": -1}
+
+CHECK_ID = re.compile(r"^[A-Z]+[0-9]{3}$")
+
+
+class Finding(BaseModel):
+    """What one check concluded about one candidate.
+
+    ``metrics`` carries the numbers a check established (``quality``, ``monthly_cost_usd``,
+    ``total_bytes``...); the engine merges them into the candidate's assessment, so a report's
+    every figure can be traced back to the check that computed it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    remediation: str | None = None
+    metrics: dict[str, float | int | str | None] = Field(default_factory=dict)
+    check: str | None = None
+    category: str | None = None
+    plugin: str | None = None
+
+
+CheckRun = Callable[..., Iterable[Finding] | Finding | None]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule: ``run(candidate, requirements[, context])`` yields :class:`Finding` objects."""
+
+    id: str
+    category: str
+    summary: str
+    run: CheckRun = field(repr=False, compare=False)
+    kinds: tuple[str, ...] = ("api", "open_source", "build")
+    docs: str | None = None
+
+    def __post_init__(self) -> None:
+        if not CHECK_ID.match(self.id):
+            raise ValueError(f"check id {self.id!r} must be capital letters then three digits, like LIC001")
+        if not callable(self.run):
+            raise ValueError(f"check {self.id}: run must be callable")
+
+    @property
+    def wants_context(self) -> bool:
+        """Whether ``run`` takes the optional third ``context`` argument (worked out once)."""
+        return _takes_context(self.run)
+
+    def evaluate(self, candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
+        """Run the check and normalise what it returns (a generator, a list, one Finding or None)."""
+        result = self.run(candidate, requirements, context) if self.wants_context else self.run(candidate, requirements)
+        if result is None:
+            return []
+        if isinstance(result, Finding):
+            return [result]
+        findings = list(result)
+        for item in findings:
+            if not isinstance(item, Finding):
+                raise TypeError(f"check {self.id} yielded {type(item).__name__}, expected Finding")
+        return findings
+
+
+@functools.cache
+def _takes_context(run: CheckRun) -> bool:
+    try:
+        params = inspect.signature(run).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def selected(check_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:
+    """ruff-style selection: ids or prefixes; an empty ``select`` means everything."""
+    chosen = list(select)
+    if chosen and not any(check_id.startswith(p) for p in chosen):
+        return False
+    return not any(check_id.startswith(p) for p in ignore)

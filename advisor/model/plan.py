@@ -1,0 +1,98 @@
+"""Results: per-candidate assessments, the strategy decision, the deployment plan, the plan."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.model.candidate import Candidate
+from advisor.model.checks import SEVERITY_ORDER, Finding
+
+Strategy = Literal["api", "open_source", "build"]
+STRATEGIES: tuple[Strategy, ...] = ("api", "open_source", "build")
+
+
+class Assessment(BaseModel):
+    """A candidate with its findings, the verdict they imply and the metrics the checks computed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate: Candidate
+    findings: list[Finding] = Field(default_factory=list)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    rank: int | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The worst severity among findings; ``error`` findings do not count (DESIGN.md §3)."""
+        worst = "pass"
+        for finding in self.findings:
+            if SEVERITY_ORDER[finding.severity] > SEVERITY_ORDER[worst]:
+                worst = finding.severity
+        return worst
+
+    @property
+    def acceptable(self) -> bool:
+        """Not failed: eligible for ranking."""
+        return self.verdict != "fail"
+
+
+class StrategySignal(BaseModel):
+    """A plugin's vote for one road, with how much it should count and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    strategy: Strategy
+    weight: float = Field(ge=0.0)
+    reason: str
+    flip_condition: str | None = Field(
+        default=None, description="what would have to change for this vote to go the other way"
+    )
+    plugin: str | None = None
+
+
+class StrategyDecision(BaseModel):
+    """API vs open source vs build, with normalised scores, reasons and flip conditions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recommended: Strategy
+    scores: dict[str, float]
+    reasons: list[str]
+    flip_conditions: list[str]
+    signals: list[StrategySignal] = Field(default_factory=list)
+
+
+class Deployment(BaseModel):
+    """How to run the chosen open-weights candidate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate: str | None = None
+    engine: str
+    quant: str | None = None
+    hardware: str | None = None
+    hardware_count: int | None = None
+    replicas: int | None = None
+    command: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class Plan(BaseModel):
+    """Everything ``advisor plan`` concluded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    requirements: dict[str, Any]
+    strategy: StrategyDecision
+    assessments: list[Assessment]
+    deployment: Deployment | None = None
+    plugin_errors: list[str] = Field(default_factory=list)
+    assumptions: list[str] = Field(default_factory=list)
+
+    @property
+    def ranked(self) -> list[Assessment]:
+        """Acceptable assessments in rank order."""
+        return sorted((a for a in self.assessments if a.rank is not None), key=lambda a: a.rank or 0)
