@@ -1,7 +1,7 @@
 """model-advisor: which LLM to use and how to run it.
 
 The names below are the public API that every plugin, built-in or third-party, uses
-(DESIGN.md §3); ``advisor.estimate`` and ``advisor.engine.sizing`` hold the public estimators.
+(docs/design.md §3); ``advisor.estimate`` and ``advisor.engine.sizing`` hold the public estimators.
 They are imported on first use (PEP 562) so that ``advisor --help`` loads nothing but click.
 """
 
@@ -50,8 +50,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from advisor.model.candidate import Candidate as Candidate
     from advisor.catalog.records import ArchitectureConfig as ArchitectureConfig
+    from advisor.hookspecs import hookimpl as hookimpl
+    from advisor.hookspecs import hookspec as hookspec
+    from advisor.model.candidate import Candidate as Candidate
     from advisor.model.checks import Check as Check
     from advisor.model.checks import Finding as Finding
     from advisor.model.checks import Severity as Severity
@@ -59,8 +61,6 @@ if TYPE_CHECKING:
     from advisor.model.extensions import Backend as Backend
     from advisor.model.extensions import CatalogSource as CatalogSource
     from advisor.model.extensions import Question as Question
-    from advisor.hookspecs import hookimpl as hookimpl
-    from advisor.hookspecs import hookspec as hookspec
     from advisor.model.plan import Assessment as Assessment
     from advisor.model.plan import Deployment as Deployment
     from advisor.model.plan import StrategySignal as StrategySignal

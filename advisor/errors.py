@@ -1,4 +1,4 @@
-"""Errors that the CLI turns into one line on stderr and an exit code (DESIGN.md §4).
+"""Errors that the CLI turns into one line on stderr and an exit code (docs/design.md §4).
 
 Raising one of these anywhere below the CLI is how a module says "the user's input (or the
 environment) is wrong" as opposed to "the program is wrong": the first gets a sentence, the

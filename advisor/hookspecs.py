@@ -1,4 +1,4 @@
-"""The plugin hooks (DESIGN.md §3): names and meanings are a contract; arguments may only grow.
+"""The plugin hooks (docs/design.md §3): names and meanings are a contract; arguments may only grow.
 
 Hook implementations may accept any subset of the arguments (pluggy's opt-in arguments), so a
 new argument never breaks an existing plugin. Registration hooks take a ``register`` callback so
@@ -65,5 +65,3 @@ def advisor_deployment_plan(
     """Return the :class:`advisor.Deployment` (engine, quant, hardware, launch command) for a candidate."""
 
 
-#: Hooks where one answer wins; the others collect every plugin's answer.
-FIRSTRESULT_HOOKS = ("advisor_rank", "advisor_deployment_plan")

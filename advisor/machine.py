@@ -1,7 +1,8 @@
-"""This machine: cores, the threads llama.cpp will use, RAM, GPUs, and measured memory bandwidth.
+"""This machine: cores, the threads llama.cpp will use, RAM, GPUs, and measured memory bandwidth;
+and :func:`local_device`, the one way its GPUs become the estimators' accelerator (``Device``).
 
 ``advisor smoke`` (and ``advisor fit --hardware local``) predict for the machine they run on rather
-than for a catalog device (DESIGN.md §6 "This machine"): on a 2-core cloud VM the effective memory
+than for a catalog device (docs/smoke.md, "What happens"): on a 2-core cloud VM the effective memory
 bandwidth can be a fifth of a desktop's, and decode speed is bandwidth-bound, so a catalog default
 would be far off. The bandwidth is therefore measured, once, with a short probe and cached.
 
@@ -22,10 +23,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from advisor.catalog.records import HardwareRecord
+    from advisor.estimate.fit import Device
 
 MIB = 1024**2
 
@@ -451,6 +456,61 @@ class VramMonitor:
             with contextlib.suppress(Exception):
                 self._nvml.nvmlShutdown()
         return self.peak_bytes
+
+
+# --------------------------------------------------------------------------------------------
+# The estimators' view of the GPUs
+
+
+def local_device(gpus: Sequence[GpuInfo], bandwidth_lookup: Mapping[str, float] | None = None) -> Device | None:
+    """This machine's accelerators as the fit estimators see them, or None without a GPU.
+
+    Identical devices are assumed, sized by the least free memory (what llama.cpp can still
+    allocate on each). The bandwidth is the first one a driver reported (NVML), else the
+    ``bandwidth_lookup`` entry for the first GPU's name (:func:`catalog_bandwidths`), else 0 (the
+    fit then keeps every layer on the CPU). Apple's Metal GPU shares the unified memory.
+    """
+    from advisor.estimate.fit import Device  # the estimators load the catalog schemas: only when asked
+
+    if not gpus:
+        return None
+    backend = gpus[0].backend
+    bandwidth = next((g.bandwidth_gb_s for g in gpus if g.bandwidth_gb_s), None)
+    if bandwidth is None and bandwidth_lookup:
+        bandwidth = bandwidth_lookup.get(gpus[0].name)
+    return Device(
+        memory_gib=min(g.memory_free_bytes for g in gpus) / 2**30,
+        bandwidth_gb_s=bandwidth or 0.0,
+        backend=backend,
+        count=len(gpus),
+        kind="apple" if backend == "metal" else "gpu",
+    )
+
+
+def catalog_bandwidths(gpu_names: Sequence[str], hardware: Mapping[str, HardwareRecord]) -> dict[str, float]:
+    """Catalog bandwidth for each detected GPU whose name matches a catalog record's name.
+
+    A match: every word of the driver's name (vendor words dropped) is a word of the record's
+    name or one of its aliases; of several matches the shortest record name wins.
+    """
+    found: dict[str, float] = {}
+    ignore = {"nvidia", "geforce", "amd", "radeon", "apple", "gpu"}
+    for name in gpu_names:
+        tokens = {t for t in _words(name) if t not in ignore}
+        best = None
+        for record in hardware.values():
+            if record.kind == "cpu":
+                continue
+            record_tokens = _words(record.name) | {a.lower() for a in record.aliases}
+            if tokens and tokens <= record_tokens:
+                best = record if best is None or len(record.name) < len(best.name) else best
+        if best is not None:
+            found[name] = best.bandwidth_gb_s
+    return found
+
+
+def _words(text: str) -> set[str]:
+    return {t for t in "".join(c.lower() if c.isalnum() else " " for c in text).split() if t}
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 Run: ``python benchmarks/fit_accuracy.py`` (add ``--json`` for machine-readable output).
 
 Prints, in one run:
-1. Weights vs the 99 published GGUF sizes of shared/data/gguf_sizes.csv (copied to benchmarks/data):
+1. Weights vs the 99 published GGUF sizes of benchmarks/data/gguf_sizes.csv (copied to benchmarks/data):
    the per-tensor estimator with each row's quantizer era, the same with today's rules for every row
    (what a user gets without the era flag), and the flat bits-per-weight approach most tools use
    (parameters x catalog/quants.yaml ``bits_per_weight``).
@@ -351,7 +351,7 @@ def prefill_report() -> dict[str, Any]:
 
 
 def _print_weights(table: list[dict[str, Any]], heldout: list[dict[str, Any]], out: Callable[[str], None]) -> None:
-    out("== Weights vs shared/data/gguf_sizes.csv (99 published GGUF files) ==")
+    out("== Weights vs benchmarks/data/gguf_sizes.csv (99 published GGUF files) ==")
     out("per-tensor, each row with its quantizer era:  " + fmt(summary(r["error"] for r in table)))
     out(f"   rows within 3 %: {within((r['error'] for r in table), 0.03):.0%}")
     for era in sorted({r["era"] for r in table}):

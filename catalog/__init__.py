@@ -1,1 +1,2 @@
-"""The built-in catalog data (installed as ``advisor_catalog``): YAML files, one per kind."""
+"""The built-in catalog data (installed as ``advisor_catalog``): one YAML file of records per kind, and the
+tables (constants, policies, recipes, evaluation data, planning defaults) that advisor.catalog.tables reads."""

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import resources
 
 from advisor import CatalogSource, hookimpl
-
-KINDS = ("models", "apis", "hardware", "licenses", "quants")
+from advisor.catalog.kinds import CATALOG_KINDS
+from advisor.catalog.tables import packaged_file
 
 
 @hookimpl
 def advisor_register_catalog_sources(register: Callable[[CatalogSource], None]) -> None:
-    root = resources.files("advisor_catalog")
-    for kind in KINDS:
-        path = root.joinpath(f"{kind}.yaml")
+    for kind in CATALOG_KINDS:
+        path = packaged_file(f"{kind}.yaml")
         if path.is_file():
-            register(CatalogSource(name=f"catalog/{kind}.yaml", kind=kind, path=path))  # type: ignore[arg-type]
+            register(CatalogSource(name=f"catalog/{kind}.yaml", kind=kind, path=path))

@@ -5,9 +5,9 @@ replicas for the peak load from the speed model, each on rented GPU-hours (on-de
 on own hardware (amortised capex plus power), plus operator time by MLOps level; energy and CO2.
 Build: pretraining at 6·N·D over an MFU range, plus team and data; fine-tuning as the cheaper road.
 The maths is in ``advisor.estimate.cost``; this module picks the inputs and words the findings.
-Metrics it sets (read by the strategy and deployment plugins and ``advisor cost``):
-``monthly_cost_usd``, ``upfront_cost_usd``, ``usd_per_1m_tokens`` and the ``selfhost_*`` /
-``replica*`` / ``training_*`` / ``finetune_*`` / energy keys below.
+The metrics it sets are the typed views of ``advisor.model.metrics`` (``PriceMetrics``,
+``ServingMetrics``, ``EnergyMetrics``, ``FinetuneMetrics``, ``PretrainingMetrics``, ...), which the
+strategy and deployment plugins, ``advisor cost`` and the reports read back.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Question, Requirements, hookimpl
+from advisor.engine.economics import usd
+from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
     ReplicaCapacity,
@@ -36,23 +38,25 @@ from advisor.estimate.cost import (
 )
 from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
 from advisor.estimate.memory import GIB
-from advisor.engine.sizing import Sizing, size_candidate
-
-Metrics = dict[str, float | int | str | None]
+from advisor.model.metrics import (
+    EnergyMetrics,
+    FinetuneMetrics,
+    Metrics,
+    OverflowMetrics,
+    PretrainingMetrics,
+    PriceMetrics,
+    ServingMetrics,
+    TrainingEnergyMetrics,
+)
 
 
 def _settings(requirements: Requirements) -> CostSettings:
     return cost_settings(requirements.plugins)
 
 
-def _usd(value: float) -> str:
-    """Money for a sentence: $1,234 below a million, $1.2M above."""
-    return f"${value / 1e6:,.1f}M" if abs(value) >= 1e6 else f"${value:,.0f}"
-
-
 def _price(value: float) -> str:
     """A unit price: three significant digits below $100 ($0.0123), whole dollars above."""
-    return _usd(value) if abs(value) >= 100 else f"${value:.3g}"
+    return usd(value) if abs(value) >= 100 else f"${value:.3g}"
 
 
 def _budget_finding(
@@ -66,15 +70,15 @@ def _budget_finding(
     if limit is not None and monthly > limit:
         return Finding(
             severity="fail",
-            message=f"about {_usd(monthly)}/month exceeds the {_usd(limit)} monthly budget ({detail}; estimate)",
+            message=f"about {usd(monthly)}/month exceeds the {usd(limit)} monthly budget ({detail}; estimate)",
             metrics=metrics,
             evidence=evidence,
             remediation="a cheaper model or quant, less traffic, or a larger budget",
         )
-    within = f" within the {_usd(limit)} budget" if limit is not None else ""
+    within = f" within the {usd(limit)} budget" if limit is not None else ""
     return Finding(
         severity="pass",
-        message=f"about {_usd(monthly)}/month{within} ({detail}; estimate)",
+        message=f"about {usd(monthly)}/month{within} ({detail}; estimate)",
         metrics=metrics,
         evidence=evidence,
     )
@@ -108,11 +112,7 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
         parts.append(f"{bill.batch_share:.0%} of requests via batch at ${p.batch_input:g}/${p.batch_output:g}")
     detail = f"{tokens.total / 1e6:,.1f}M tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
     per_1m = bill.usd_per_1m(tokens)
-    metrics: Metrics = {
-        "monthly_cost_usd": round(bill.total_usd, 2),
-        "upfront_cost_usd": 0.0,
-        "usd_per_1m_tokens": round(per_1m, 4) if per_1m is not None else None,
-    }
+    metrics = PriceMetrics(round(bill.total_usd, 2), 0.0, round(per_1m, 4) if per_1m is not None else None).to_metrics()
     evidence: dict[str, object] = {
         "monthly_input_tokens": tokens.input_tokens,
         "monthly_output_tokens": tokens.output_tokens,
@@ -169,6 +169,18 @@ def rate_limits(candidate: Candidate, requirements: Requirements) -> Iterator[Fi
 
 
 # ------------------------------------------------------------------------------------------------ self-hosting
+
+
+@dataclass(frozen=True)
+class _Priced:
+    """How one self-hosted variant is paid for: its cost structure, upfront spend and the sentence
+    that itemises it; rented GPUs also give the month on spot and on demand."""
+
+    serving: ServingCost
+    upfront: float
+    detail: str
+    spot_monthly: float | None = None
+    on_demand_monthly: float | None = None
 
 
 @dataclass(frozen=True)
@@ -270,22 +282,12 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
         f"peak {peak_rps * 60:,.1f} requests/min ({settings.peak_to_average:g}× average) and "
         f"{traffic.peak_concurrency} streams need {replicas} replica(s); a replica holds {slots} streams "
         f"(≥ {requirements.latency.min_tokens_per_s:g} tokens/s each from {capacity.decode_tokens_per_s:,.0f})",
-        f"operator {operator_hours:g} h/month × ${c.engineer_usd_per_hour:g} = {_usd(operator)} "
+        f"operator {operator_hours:g} h/month × ${c.engineer_usd_per_hour:g} = {usd(operator)} "
         f"({'one user on own machine' if desktop else f'MLOps {requirements.team.mlops}'})",
     ]
-    metrics: Metrics = {
-        "replicas": replicas,
-        "devices_per_replica": group.devices,
-        "replica_requests_per_min": round(capacity.requests_per_s * 60, 2),
-        "replica_tokens_per_month": round(replica_tokens),
-        "min_replicas": min_replicas,
-        "streams_per_replica": slots,
-        "batching_gain": round(capacity.batching_gain, 2),
-        "selfhost_fixed_usd": round(operator, 2),
-    }
     findings: list[Finding] = []
     if on_hand:
-        serving, upfront, detail = _owned(
+        priced = _owned(
             group,
             replicas,
             operator,
@@ -297,30 +299,37 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
             assumptions,
             findings,
         )
-        metrics["replica_groups_owned"] = group.owned_groups
     else:
         if record is None or record.rental is None:
             yield Finding(severity="info", message=f"no rental price in the catalog for {candidate.hardware}")
             return
-        serving, upfront, detail = _rented(
-            group, replicas, operator, replica_tokens, min_replicas, settings, assumptions, metrics
-        )
+        priced = _rented(group, replicas, operator, replica_tokens, min_replicas, settings, assumptions)
+    serving, detail = priced.serving, priced.detail
     monthly = serving.monthly_usd
-    metrics.update(
-        {
-            "monthly_cost_usd": round(monthly, 2),
-            "upfront_cost_usd": round(upfront, 2),
-            "selfhost_replica_usd": round(serving.per_replica_usd, 2),
-            "selfhost_owned_replicas": serving.owned_replicas,
-            "selfhost_owned_replica_usd": (
-                round(serving.owned_replica_usd, 2) if serving.owned_replica_usd is not None else None
-            ),
-            "usd_per_1m_tokens": round(monthly / (tokens.total / 1e6), 4) if tokens.total > 0 else None,
-            "usd_per_1m_tokens_at_capacity": (
-                round(serving.usd_per_1m_at_capacity, 4) if serving.usd_per_1m_at_capacity is not None else None
-            ),
-        }
+    at_capacity = serving.usd_per_1m_at_capacity
+    structure = ServingMetrics(
+        fixed_usd=round(operator, 2),
+        replica_usd=round(serving.per_replica_usd, 2),
+        replica_tokens_per_month=round(replica_tokens),
+        replicas=replicas,
+        min_replicas=min_replicas,
+        owned_replicas=serving.owned_replicas,
+        owned_replica_usd=round(serving.owned_replica_usd, 2) if serving.owned_replica_usd is not None else None,
+        devices_per_replica=group.devices,
+        replica_requests_per_min=round(capacity.requests_per_s * 60, 2),
+        streams_per_replica=slots,
+        batching_gain=round(capacity.batching_gain, 2),
+        usd_per_1m_tokens_at_capacity=round(at_capacity, 4) if at_capacity is not None else None,
+        replica_groups_owned=group.owned_groups if on_hand else None,
+        spot_monthly_usd=priced.spot_monthly,
+        on_demand_monthly_usd=priced.on_demand_monthly,
     )
+    price = PriceMetrics(
+        round(monthly, 2),
+        round(priced.upfront, 2),
+        round(monthly / (tokens.total / 1e6), 4) if tokens.total > 0 else None,
+    )
+    metrics = {**structure.to_metrics(), **price.to_metrics()}
     if tokens.total > 0:
         detail += f"; {_price(monthly / (tokens.total / 1e6))} per 1M tokens"
     evidence: dict[str, object] = {"assumptions": assumptions + settings.assumptions()[1:9]}
@@ -335,7 +344,7 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
             message=f"energy ≈ {kwh:,.0f} kWh/month ({devices} × {tdp:g} W × {c.average_power_fraction:.0%} × "
             f"{c.hours_per_month:g} h × PUE {settings.pue:g}) ≈ {co2:,.0f} kg CO2/month at "
             f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
-            metrics={"energy_kwh_per_month": round(kwh, 1), "co2_kg_per_month": round(co2, 1)},
+            metrics=EnergyMetrics(round(kwh, 1), round(co2, 1)).to_metrics(),
         )
 
 
@@ -356,8 +365,7 @@ def _rented(
     min_replicas: int,
     settings: CostSettings,
     assumptions: list[str],
-    metrics: Metrics,
-) -> tuple[ServingCost, float, str]:
+) -> _Priced:
     record = group.sizing.device
     assert record is not None and record.rental is not None
     c = settings.constants
@@ -368,8 +376,6 @@ def _rented(
     serving = ServingCost(operator, per_replica, replicas, replica_tokens, min_replicas)
     spot_monthly = operator + replicas * group.devices * spot * c.hours_per_month
     on_demand_monthly = operator + replicas * group.devices * on_demand * c.hours_per_month
-    metrics["spot_monthly_cost_usd"] = round(spot_monthly, 2)
-    metrics["on_demand_monthly_cost_usd"] = round(on_demand_monthly, 2)
     billed = "spot" if settings.answers.gpu_pricing == "spot" else "on demand"
     assumptions.append(
         f"{record.id}: on demand ${on_demand:g}/h ({record.rental.provider}, {record.rental.as_of}); {spot_text}; "
@@ -377,11 +383,11 @@ def _rented(
     )
     detail = (
         f"{replicas} replica(s) × {group.devices}× {record.id} at ${price:.3g}/h {billed} ({record.rental.provider}, "
-        f"{record.rental.as_of}) = {_usd(replicas * per_replica)} + operator {_usd(operator)}"
+        f"{record.rental.as_of}) = {usd(replicas * per_replica)} + operator {usd(operator)}"
     )
     if settings.answers.gpu_pricing != "spot":
-        detail += f"; on spot ≈ {_usd(spot_monthly)} (preemptible)"
-    return serving, 0.0, detail
+        detail += f"; on spot ≈ {usd(spot_monthly)} (preemptible)"
+    return _Priced(serving, 0.0, detail, round(spot_monthly, 2), round(on_demand_monthly, 2))
 
 
 def _owned(
@@ -395,7 +401,7 @@ def _owned(
     settings: CostSettings,
     assumptions: list[str],
     findings: list[Finding],
-) -> tuple[ServingCost, float, str]:
+) -> _Priced:
     """Own hardware: power for the devices in use, amortised capex when a price is known, and the
     extra devices to buy (or rent) when the peak needs more replicas than the machine holds."""
     c = settings.constants
@@ -416,7 +422,7 @@ def _owned(
     if capex is not None:
         serving = ServingCost(operator, own_unit, replicas, replica_tokens, min_replicas)
         upfront = extra_devices * capex
-        beyond = f"buy {extra_devices} more {name} (≈ {_usd(upfront)} at ${capex:,.0f} each)"
+        beyond = f"buy {extra_devices} more {name} (≈ {usd(upfront)} at ${capex:,.0f} each)"
     elif rental is not None:
         rent_unit = group.devices * rental.on_demand_usd_per_hour * c.hours_per_month
         serving = ServingCost(operator, rent_unit, replicas, replica_tokens, min_replicas, group.owned_groups, own_unit)
@@ -440,30 +446,30 @@ def _owned(
                 remediation=None
                 if capex is not None or rental is not None
                 else "set plugins.cost.capex_usd_per_device",
-                metrics={"extra_devices": extra_devices},
+                metrics=OverflowMetrics(extra_devices).to_metrics(),
             )
         )
     held = min(replicas, group.owned_groups)
     parts = [f"{replicas} replica(s) × {group.devices}× {name} you run"]
     if kwh_device is not None:
         powered = replicas if capex is not None or rental is None else held
-        parts.append(f"power {_usd(powered * group.devices * power_device)}")
+        parts.append(f"power {usd(powered * group.devices * power_device)}")
     else:
         parts.append("power not estimated (no TDP in the catalog)")
     if amortise and capex is not None:
-        parts.append(f"hardware amortised {_usd(replicas * group.devices * amortised_device)} (${capex:,.0f} each)")
+        parts.append(f"hardware amortised {usd(replicas * group.devices * amortised_device)} (${capex:,.0f} each)")
     elif desktop:
         parts.append("the machine is yours anyway (not amortised)")
     else:
         parts.append("capex not included (no price; plugins.cost.capex_usd_per_device)")
     if extra and capex is None and rental is not None:
-        parts.append(f"{extra} rented replica(s) {_usd(extra * serving.per_replica_usd)}")
-    parts.append(f"operator {_usd(operator)}")
+        parts.append(f"{extra} rented replica(s) {usd(extra * serving.per_replica_usd)}")
+    parts.append(f"operator {usd(operator)}")
     assumptions.append(
         f"own hardware: power ${power_device:,.2f}/device-month"
         + (f", amortised ${amortised_device:,.2f}/device-month" if amortise else "")
     )
-    return serving, upfront, " + ".join(parts)
+    return _Priced(serving, upfront, " + ".join(parts))
 
 
 # ------------------------------------------------------------------------------------------------ build
@@ -502,13 +508,10 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
         message = (
             f"{method} fine-tune of {candidate.base_model or candidate.id} ({params / 1e9:.0f}B) on "
             f"{settings.finetune_tokens:.3g} tokens: {estimate.flops:.2e} FLOPs ≈ {estimate.device_hours:,.0f} "
-            f"{device.id}-hours on {estimate.devices} GPU(s) ≈ {_usd(estimate.compute_usd)} + "
-            f"{c.finetune_engineer_months:g} engineer-month {_usd(engineer)} (estimate)"
+            f"{device.id}-hours on {estimate.devices} GPU(s) ≈ {usd(estimate.compute_usd)} + "
+            f"{c.finetune_engineer_months:g} engineer-month {usd(engineer)} (estimate)"
         )
-        metrics: Metrics = {
-            "upfront_cost_usd": round(upfront, 0),
-            "finetune_gpu_hours": round(estimate.device_hours, 1),
-        }
+        metrics = FinetuneMetrics(round(upfront, 0), round(estimate.device_hours, 1)).to_metrics()
         yield _upfront_finding(upfront, budget, message, metrics, {"assumptions": settings.assumptions()[-4:]})
         return
     tokens = settings.answers.training_tokens or c.chinchilla_tokens_per_param * params
@@ -532,30 +535,30 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
     message = (
         f"pretraining {params / 1e9:,.0f}B params on {tokens / 1e12:,.2f}T tokens ({budget_d}): 6·N·D × "
         f"{1 + c.training_overhead:g} = {run.flops:.2e} FLOPs ≈ {hours} at "
-        f"{c.training_mfu_high:.0%}–{c.training_mfu_low:.0%} MFU ≈ {_usd(run.compute_usd_low)}–"
-        f"{_usd(run.compute_usd_high)} compute at ${rent:g}/h ({device.rental.provider}, {device.rental.as_of}), "
-        f"{days}; + team {team_size} × {c.pretraining_months:g} months {_usd(team)} + data {_usd(data)} = "
-        f"{_usd(low)}–{_usd(high)} upfront (estimate)"
+        f"{c.training_mfu_high:.0%}–{c.training_mfu_low:.0%} MFU ≈ {usd(run.compute_usd_low)}–"
+        f"{usd(run.compute_usd_high)} compute at ${rent:g}/h ({device.rental.provider}, {device.rental.as_of}), "
+        f"{days}; + team {team_size} × {c.pretraining_months:g} months {usd(team)} + data {usd(data)} = "
+        f"{usd(low)}–{usd(high)} upfront (estimate)"
     )
     kwh = [
         h * (device.tdp_w or 0) / 1000 * c.training_power_fraction * settings.pue
         for h in (run.device_hours_low, run.device_hours_high)
     ]
     cheapest = min(finetunes.values(), key=lambda f: f.compute_usd)
-    metrics = {
-        "upfront_cost_usd": round(high, 0),
-        "upfront_cost_usd_low": round(low, 0),
-        "training_flops": run.flops,
-        "training_gpu_hours_low": round(run.device_hours_low),
-        "training_gpu_hours_high": round(run.device_hours_high),
-        "training_days_low": round(run.days_low, 1),
-        "training_days_high": round(run.days_high, 1),
-        "training_team_usd": round(team),
-        "training_team_size": team_size,
-        "training_data_usd": round(data),
-        "finetune_usd": round(cheapest.compute_usd + engineer),
-        "finetune_method": cheapest.method,
-    }
+    metrics = PretrainingMetrics(
+        upfront_usd=round(high, 0),
+        upfront_usd_low=round(low, 0),
+        flops=run.flops,
+        gpu_hours_low=round(run.device_hours_low),
+        gpu_hours_high=round(run.device_hours_high),
+        days_low=round(run.days_low, 1),
+        days_high=round(run.days_high, 1),
+        team_usd=round(team),
+        team_size=team_size,
+        data_usd=round(data),
+        finetune_usd=round(cheapest.compute_usd + engineer),
+        finetune_method=cheapest.method,
+    ).to_metrics()
     evidence = {
         "training_tokens": tokens,
         "mfu_range": [c.training_mfu_low, c.training_mfu_high],
@@ -564,13 +567,13 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
     }
     yield _upfront_finding(high, budget, message, metrics, evidence)
     ft = "; ".join(
-        f"{f.method} ≈ {f.device_hours:,.0f} GPU-hours on {f.devices} GPU(s), {_usd(f.compute_usd)}"
+        f"{f.method} ≈ {f.device_hours:,.0f} GPU-hours on {f.devices} GPU(s), {usd(f.compute_usd)}"
         for f in finetunes.values()
     )
     yield Finding(
         severity="pass",
         message=f"the cheaper build road: fine-tune an open ~{params / 1e9:,.0f}B model on "
-        f"{settings.finetune_tokens:.3g} tokens: {ft}; plus {_usd(engineer)} engineer time (estimate)",
+        f"{settings.finetune_tokens:.3g} tokens: {ft}; plus {usd(engineer)} engineer time (estimate)",
         evidence={"finetune": {m: f.__dict__ for m, f in finetunes.items()}},
     )
     if device.tdp_w:
@@ -580,7 +583,7 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
             message=f"training energy ≈ {kwh[0] / 1e3:,.0f}–{kwh[1] / 1e3:,.0f} MWh ({device.tdp_w:g} W per GPU "
             f"at TDP × PUE {settings.pue:g}) ≈ {co2[0] / 1e3:,.0f}–{co2[1] / 1e3:,.0f} t CO2 at "
             f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
-            metrics={"training_kwh": round(kwh[1]), "training_co2_kg": round(co2[1])},
+            metrics=TrainingEnergyMetrics(round(kwh[1]), round(co2[1])).to_metrics(),
         )
 
 
@@ -590,7 +593,7 @@ def _upfront_finding(
     if upfront > budget:
         return Finding(
             severity="fail",
-            message=message + f"; exceeds the {_usd(budget)} upfront/long-term budget",
+            message=message + f"; exceeds the {usd(budget)} upfront/long-term budget",
             evidence=evidence,
             metrics=metrics,
             remediation="fine-tune an open model instead, or raise the long-term budget",

@@ -12,18 +12,26 @@ from __future__ import annotations
 import shlex
 
 from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
-from advisor.estimate.constants import estimator_constants
+from advisor.catalog.planning import planning_defaults
 from advisor.engine.sizing import Sizing, size_candidate
+from advisor.estimate.constants import estimator_constants
+from advisor.model.metrics import (
+    DEVICES_PER_REPLICA,
+    REPLICA_GROUPS_OWNED,
+    REPLICA_REQUESTS_PER_MIN,
+    REPLICAS,
+    SPOT_MONTHLY_COST_USD,
+    integer,
+    number,
+)
 
-#: vLLM / SGLang weight options for each assessed GGUF variant; 4-bit needs a pre-quantized AWQ checkpoint.
-SERVER_QUANTIZATION: dict[str, str | None] = {"F16": None, "BF16": None, "Q8_0": "fp8", "Q4_K_M": "awq"}
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
 GPU_MEMORY_UTILIZATION = "0.90"
 
 
-def _int(value: object, default: int) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else default
+def _positive(value: int | None, default: int) -> int:
+    return value if value is not None and value > 0 else default
 
 
 def _gguf_name(repo_id: str, quant: str) -> str:
@@ -32,7 +40,7 @@ def _gguf_name(repo_id: str, quant: str) -> str:
 
 def _server_model(repo_id: str, quant: str) -> tuple[str, str | None, list[str]]:
     """The checkpoint a GPU server loads for a GGUF quant level, its ``--quantization`` and notes."""
-    quantization = SERVER_QUANTIZATION.get(quant.upper())
+    quantization = planning_defaults().server_quantization(quant)  # catalog/planning.yaml
     if quantization == "awq":
         return (
             f"{repo_id}-AWQ",
@@ -59,9 +67,9 @@ def advisor_deployment_plan(
     traffic = requirements.traffic
     on_hand = bool(requirements.on_hand_hardware)
     count = chosen.hardware_count or 1
-    per_replica = _int(metrics.get("devices_per_replica"), count)
-    replicas = _int(metrics.get("replicas"), 1)
-    owned_groups = _int(metrics.get("replica_groups_owned"), 1) if on_hand else 1
+    per_replica = _positive(integer(metrics, DEVICES_PER_REPLICA), count)
+    replicas = _positive(integer(metrics, REPLICAS), 1)
+    owned_groups = _positive(integer(metrics, REPLICA_GROUPS_OWNED), 1) if on_hand else 1
     record = sizing.device if sizing is not None else None
     gpu_server = (
         sizing is not None
@@ -100,10 +108,10 @@ def _capacity_notes(
     owned_groups: int,
     on_hand: bool,
 ) -> list[str]:
-    chosen, metrics = candidate.candidate, candidate.metrics
+    chosen = candidate.candidate
     hardware = f"{per_replica}× {chosen.hardware}" if chosen.hardware else "the CPU"
-    capacity = metrics.get("replica_requests_per_min")
-    each = f"; each serves ≈ {capacity:,.3g} requests/min" if isinstance(capacity, int | float) else ""
+    capacity = number(candidate.metrics, REPLICA_REQUESTS_PER_MIN)
+    each = f"; each serves ≈ {capacity:,.3g} requests/min" if capacity is not None else ""
     notes = [
         f"{replicas} replica(s) of {hardware} for the peak ({requirements.traffic.peak_concurrency} concurrent "
         f"streams){each} (estimate; COST001)"
@@ -115,8 +123,8 @@ def _capacity_notes(
         )
     elif not on_hand and replicas > 1:
         notes.append(f"run one instance per replica ({replicas}) behind a load balancer")
-    spot = metrics.get("spot_monthly_cost_usd")
-    if isinstance(spot, int | float):
+    spot = number(candidate.metrics, SPOT_MONTHLY_COST_USD)
+    if spot is not None:
         notes.append(f"on spot/preemptible instances ≈ ${spot:,.0f}/month, only with a fallback for preemptions")
     return notes
 

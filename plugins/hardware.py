@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
 from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits
 from advisor.engine.sizing import Sizing, machine_for_candidate, size_candidate, spec_for_candidate
+from advisor.model.metrics import Metrics, SizingMetrics
 
 GB = 1e9
 
@@ -17,18 +18,18 @@ def _sizing(candidate: Candidate, requirements: Requirements, context: AdvisorCo
     return size_candidate(candidate, context.catalog, requirements.context_tokens)
 
 
-def _metrics(sizing: Sizing) -> dict[str, float | int | str | None]:
+def _metrics(sizing: Sizing) -> Metrics:
     fp, fit = sizing.footprint, sizing.fit
-    return {
-        "weights_bytes": fp.weights_bytes,
-        "kv_cache_bytes": fp.kv_cache_bytes,
-        "overhead_bytes": fp.overhead_bytes,
-        "total_bytes": fp.total_bytes,
-        "fits": fit.fits,
-        "gpu_layers": fit.gpu_layers,
-        "decode_tokens_per_s": round(fit.decode_tokens_per_s, 1) if fit.decode_tokens_per_s else None,
-        "prefill_tokens_per_s": round(fit.prefill_tokens_per_s, 0) if fit.prefill_tokens_per_s else None,
-    }
+    return SizingMetrics(
+        weights_bytes=fp.weights_bytes,
+        kv_cache_bytes=fp.kv_cache_bytes,
+        overhead_bytes=fp.overhead_bytes,
+        total_bytes=fp.total_bytes,
+        fits=fit.fits,
+        gpu_layers=fit.gpu_layers,
+        decode_tokens_per_s=round(fit.decode_tokens_per_s, 1) if fit.decode_tokens_per_s else None,
+        prefill_tokens_per_s=round(fit.prefill_tokens_per_s, 0) if fit.prefill_tokens_per_s else None,
+    ).to_metrics()
 
 
 def _remedy(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> str:

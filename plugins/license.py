@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
+from advisor.engine.licensing import UNIDENTIFIED, LicenceLink, Lineage, licence_lineage
 from advisor.estimate.cost import monthly_tokens
 from advisor.estimate.cost_constants import cost_constants
-from advisor.engine.licensing import UNIDENTIFIED, LicenceLink, Lineage, licence_lineage
 
 if TYPE_CHECKING:
     from advisor.engine.licensing import Catalog, LicenseRecord

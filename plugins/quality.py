@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
+from advisor.engine.sizing import size_candidate
 from advisor.estimate.quality import (
     QualityEstimate,
     candidate_quality,
@@ -17,7 +18,6 @@ from advisor.estimate.quality import (
     quality_policy,
     quant_penalty,
 )
-from advisor.engine.sizing import size_candidate
 
 #: How well a variant fits its hardware, worst to best; a suggested quant must fit at least as well.
 FIT_ORDER = {"no": 0, "cpu": 1, "partial": 2, "gpu": 3}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from advisor import Assessment, Requirements, hookimpl
 from advisor.estimate.quality import quality_bar, quality_policy
+from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 
 VERDICT_ORDER = {"pass": 0, "info": 1, "warn": 2}
 EVIDENCE_ORDER = {"published": 0, "inherited": 0, "mixed": 0, "predicted": 1}
@@ -30,24 +31,24 @@ EVIDENCE_ORDER = {"published": 0, "inherited": 0, "mixed": 0, "predicted": 1}
 def ranking_key(assessment: Assessment, bar: float | None = None) -> tuple[int, int, int, float, int, float, str]:
     """The sort key of one acceptable assessment under the quality ``bar`` (None: no bar asked)."""
     policy = quality_policy().ranking
-    quality = assessment.metrics.get("quality")
-    cost = assessment.metrics.get("monthly_cost_usd")
-    speed = assessment.metrics.get("decode_tokens_per_s")
-    if isinstance(quality, int | float):
-        kind = assessment.metrics.get("quality_kind")
-        evidence = EVIDENCE_ORDER.get(kind, 0) if isinstance(kind, str) else 0
-        counted = float(quality) if bar is None else min(float(quality), bar + policy.headroom)
+    measured = QualityMetrics.from_metrics(assessment.metrics)
+    cost = PriceMetrics.from_metrics(assessment.metrics).monthly_usd
+    speed = SizingMetrics.from_metrics(assessment.metrics).decode_tokens_per_s
+    quality = measured.value
+    if quality is not None:
+        evidence = EVIDENCE_ORDER.get(measured.kind, 0) if measured.kind is not None else 0
+        counted = quality if bar is None else min(quality, bar + policy.headroom)
         band = -round(counted / policy.quality_step)
-        full_band = -round(float(quality) / policy.quality_step)
+        full_band = -round(quality / policy.quality_step)
     else:
         evidence, band, full_band = 2, 0, 0
     return (
         VERDICT_ORDER.get(assessment.verdict, 3),
         evidence,
         band,
-        float(cost) if isinstance(cost, int | float) else float("inf"),
+        cost if cost is not None else float("inf"),
         full_band,
-        -float(speed) if isinstance(speed, int | float) else 0.0,
+        -speed if speed is not None else 0.0,
         assessment.candidate.key,
     )
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.model.context import AdvisorContext
 from advisor.engine.host import PluginHost
+from advisor.engine.session import Session
+from advisor.model.context import AdvisorContext
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -28,8 +29,13 @@ def host() -> PluginHost:
 
 
 @pytest.fixture
-def context(host: PluginHost) -> AdvisorContext:
-    return AdvisorContext(host=host)
+def session(host: PluginHost) -> Session:
+    return Session(host=host)
+
+
+@pytest.fixture
+def context(session: Session) -> AdvisorContext:
+    return session.context
 
 
 @pytest.fixture

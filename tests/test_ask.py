@@ -21,10 +21,6 @@ import pytest
 import yaml
 
 from advisor import Question, hookimpl
-from advisor.model.context import AdvisorContext
-from advisor.engine.run import run_plan
-from advisor.errors import InputError
-from advisor.engine.host import PluginHost
 from advisor.ask import (
     HARDWARE,
     HARDWARE_GPU,
@@ -41,15 +37,19 @@ from advisor.ask import (
     final_path,
     free_path,
     load_specs,
-    parse_hardware_entry,
     parse_number,
     partial_path,
     review_rows,
     run_interactive,
     write_answers,
 )
-from advisor.report.json_report import plan_to_json
+from advisor.engine.host import PluginHost
+from advisor.engine.run import run_plan
+from advisor.engine.session import Session
+from advisor.errors import InputError
+from advisor.model.hardware_spec import parse_hardware_spec
 from advisor.model.requirements import Requirements, load_requirements
+from advisor.report.json_report import plan_to_json
 from tests.conftest import EXAMPLES, ROOT
 
 
@@ -265,7 +265,7 @@ def test_number_parsing() -> None:
     for bad in ("", "1e999", "nan", True):
         with pytest.raises(AnswerError):
             parse_number(bad)
-    assert parse_hardware_entry("A100-80GB*4") == ("a100-80gb", 4)
+    assert parse_hardware_spec("A100-80GB*4") == ("a100-80gb", 4)
 
 
 def test_review_shows_every_applicable_answer_with_its_source(specs: list[Spec]) -> None:
@@ -393,14 +393,14 @@ def test_without_a_terminal_every_missing_required_field_is_named(specs: list[Sp
 # --- plugin questions --------------------------------------------------------------------------------
 
 
-def context_with(**hooks: Any) -> AdvisorContext:
+def session_with(**hooks: Any) -> Session:
     module = types.ModuleType("t_ask_plugin")
     for name, value in hooks.items():
         setattr(module, name, value)
     sys.modules[module.__name__] = module
     host = PluginHost(strict=False).load(entrypoints=False)
     host.load_spec(module.__name__)
-    return AdvisorContext(host=host)
+    return Session(host=host)
 
 
 def test_plugin_questions_land_under_the_plugin_namespace() -> None:
@@ -421,17 +421,17 @@ def test_plugin_questions_land_under_the_plugin_namespace() -> None:
         register(Question(id="acme-budget", field="budget.monthly_usd", prompt="Sneaky?", kind="number"))
         register(Question(id="acme-broken", field="plugins.acme.x", prompt="x", when=lambda a: 1 / 0 > 0))
 
-    context = context_with(advisor_register_questions=advisor_register_questions)
-    specs = load_specs(context)
+    session = session_with(advisor_register_questions=advisor_register_questions)
+    specs = load_specs(session.questions(), session.host.record_error)
     ids = [s.id for s in specs]
     assert "acme-budget" not in ids and ids[-3:] == ["acme-broken", "acme-cc", "acme-tier"]
-    assert any("plugins.<plugin>.<key>" in e and "t_ask_plugin" in e for e in context.host.errors)
-    q = Questionnaire.from_data(specs, None, CatalogChoices(lambda: context.catalog))
+    assert any("plugins.<plugin>.<key>" in e and "t_ask_plugin" in e for e in session.host.errors)
+    q = Questionnaire.from_data(specs, None, CatalogChoices(lambda: session.catalog))
     asker = ScriptedAsker({**SCRIPT, "acme-cc": "R&D", "acme-tier": "gold"})
     run_interactive(q, asker)
     assert q.requirements().plugins["acme"] == {"cost_centre": "R&D", "tier": "gold"}
     assert "acme-broken" not in asker.asked
-    assert any("when() failed: ZeroDivisionError" in e for e in context.host.errors)
+    assert any("when() failed: ZeroDivisionError" in e for e in session.host.errors)
 
 
 # --- answers files -----------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ def test_plugin_questions_land_under_the_plugin_namespace() -> None:
 def test_written_answers_load_back_to_the_same_requirements_and_plan(
     specs: list[Spec], tmp_path: Path, host: PluginHost
 ) -> None:
-    context = AdvisorContext(host=host, select=("LIC", "CTX"))  # a quick plan; the requirements are whole
+    context = Session(host=host, select=("LIC", "CTX"))  # a quick plan; the requirements are whole
     q = fresh(specs)
     run_interactive(q, ScriptedAsker(SCRIPT))
     path = tmp_path / "answers.yaml"

@@ -38,12 +38,11 @@ from advisor.ask import (
     QuestionaryAsker,
     Questionnaire,
     Spec,
-    _ListCompleter,
-    _prompt_toolkit_completer,
     builtin_specs,
     run_interactive,
     write_answers,
 )
+from advisor.ask.terminal import _ListCompleter, _prompt_toolkit_completer
 from advisor.model.requirements import Requirements, load_requirements
 from tests.conftest import EXAMPLES
 from tests.test_ask import StubChoices

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.cli import make_context
 from advisor.ask import load_specs
+from advisor.cli.options import make_session
 from advisor.model.requirements import load_requirements
 
 pexpect = pytest.importorskip("pexpect")
@@ -108,7 +108,8 @@ def answer_until(child: pexpect.spawn, prompts: dict[str, str], stop: str, answe
 def test_ask_in_a_real_terminal_with_a_wrong_answer_ctrl_c_and_resume(tmp_path: Path) -> None:
     plugin = tmp_path / "pty_questions.py"
     plugin.write_text(PLUGIN)
-    specs = load_specs(make_context(plugins=(str(plugin),)))
+    session = make_session(plugins=(str(plugin),))
+    specs = load_specs(session.questions(), session.host.record_error)
     prompts = {s.id: s.question.prompt for s in specs}
     for qid, text in prompts.items():  # recognising questions by prompt needs unambiguous prompts
         assert not any(text in other for o, other in prompts.items() if o != qid), qid

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from advisor.catalog import tables
 from advisor.catalog.loader import Catalog, read_catalog_file
-from advisor.model.context import AdvisorContext
+from advisor.catalog.planning import PlanningDefaults, planning_defaults
+from advisor.engine.session import Session
 from advisor.errors import InputError
 
 REQUIRED_MODELS = [
@@ -70,7 +72,7 @@ REQUIRED_HARDWARE = [
 def catalog() -> Catalog:
     from advisor.engine.host import PluginHost
 
-    return AdvisorContext(host=PluginHost().load(entrypoints=False)).catalog
+    return Session(host=PluginHost().load(entrypoints=False)).catalog
 
 
 def test_sizes(catalog: Catalog) -> None:
@@ -179,7 +181,31 @@ def test_overlay_overrides_by_id(write, host) -> None:
     as_of: 2026-11-01
 """,
     )
-    catalog = AdvisorContext(host=host, catalog_dir=overlay.parent).catalog
+    catalog = Session(host=host, catalog_dir=overlay.parent).catalog
     assert catalog.hardware["rtx-4090"].bandwidth_gb_s == 1100
     assert catalog.origins[("hardware", "rtx-4090")] == str(overlay)
     assert "h100-sxm" in catalog.hardware
+
+
+def test_planning_defaults_name_catalog_records(catalog: Catalog) -> None:
+    """Every quant, device and CPU class in catalog/planning.yaml exists (a typo would drop variants silently)."""
+    defaults = planning_defaults()
+    for quant in (*defaults.quants.plan, *defaults.quants.fit, *defaults.quants.server_quantization):
+        assert catalog.find_quant(quant) is not None, quant
+    for device in defaults.cloud.devices:
+        record = catalog.find_hardware(device)
+        assert record is not None and record.rental is not None, device
+    assert catalog.find_hardware(defaults.default_cpu_device) is not None
+    assert defaults.server_quantization("q4_k_m") == "awq" and defaults.server_quantization("F16") is None
+
+
+def test_packaged_table_errors_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A packaged table that does not match its schema stops with the file and the field."""
+    monkeypatch.setattr(tables, "read_yaml", lambda name: {"as_of": "2026-01-01", "quants": {}})
+    with pytest.raises(InputError) as info:
+        tables.load_table("planning.yaml", PlanningDefaults)
+    message = str(info.value)
+    assert message.startswith("catalog/planning.yaml: ") and "quants.plan: field required" in message
+    assert "\n" not in message
+    with pytest.raises(InputError, match=r"catalog/no-such\.csv: cannot read the packaged table"):
+        tables.read_csv("no-such.csv")

@@ -14,8 +14,6 @@ from advisor.estimate.cost import (
     PricedOption,
     ServingCost,
     api_cost,
-    break_even,
-    break_even_tokens_per_month,
     cheapest_comparable,
     cost_curve,
     finetune_estimate,
@@ -29,7 +27,6 @@ from advisor.estimate.cost import (
     replica_capacity,
     replica_tokens_per_month,
     replicas_for_load,
-    serving_cost_at_volume,
 )
 from advisor.estimate.cost_constants import cost_answers, cost_constants, cost_settings
 from advisor.estimate.memory import GIB
@@ -51,6 +48,13 @@ def _api(**extra: object) -> ApiRecord:
 
 
 TOKENS = monthly_tokens(1000, 1000, 100, 30)  # 30M input, 3M output
+
+
+def _serving(
+    fixed: float, unit: float, capacity: float, min_replicas: int = 1, owned: int = 0, owned_unit: float | None = None
+) -> ServingCost:
+    """A deployment's cost structure at its minimum replica count (break-even does not depend on today's)."""
+    return ServingCost(fixed, unit, min_replicas, capacity, min_replicas, owned, owned_unit)
 
 
 # ------------------------------------------------------------------------------------------------ API
@@ -132,7 +136,7 @@ def test_serving_cost_steps() -> None:
     assert serving.at_volume(1e8) == 2000  # two replicas minimum
     assert serving.at_volume(2.5e9) == 1000 + 3 * 500
     assert serving.usd_per_1m_at_capacity == pytest.approx(0.5)
-    assert serving_cost_at_volume(0, 100, 1e9, 0) == 100
+    assert _serving(0, 100, 1e9).at_volume(0) == 100
 
 
 # ------------------------------------------------------------------------------------------------ break-even
@@ -141,30 +145,30 @@ def test_serving_cost_steps() -> None:
 def test_break_even_by_hand() -> None:
     # F = $6,000 operator, U = $600 per replica of 1e9 tokens, API $1 per 1M tokens:
     # one replica earns $1,000 at API prices, $400 over its cost; 15 replicas cover F -> 1.5e10 tokens
-    assert break_even_tokens_per_month(6000, 600, 1e9, 1e-6) == pytest.approx(1.5e10)
-    assert serving_cost_at_volume(6000, 600, 1e9, 1.5e10) == pytest.approx(1.5e10 * 1e-6)
-    assert serving_cost_at_volume(6000, 600, 1e9, 1.49e10) > 1.49e10 * 1e-6
+    assert _serving(6000, 600, 1e9).break_even(1e-6).first == pytest.approx(1.5e10)
+    assert _serving(6000, 600, 1e9).at_volume(1.5e10) == pytest.approx(1.5e10 * 1e-6)
+    assert _serving(6000, 600, 1e9).at_volume(1.49e10) > 1.49e10 * 1e-6
     # a replica that costs more than its tokens earn at API prices never breaks even
-    assert break_even_tokens_per_month(6000, 1200, 1e9, 1e-6) is None
+    assert _serving(6000, 1200, 1e9).break_even(1e-6).first is None
     # one more replica (9 for 8.0e9+) costs $8,400: the API is cheaper again up to 8.4e9, never after
-    assert break_even(6000 - 3000, 600, 1e9, 1e-6) == BreakEven(7.8e9, 8.4e9)
+    assert _serving(6000 - 3000, 600, 1e9).break_even(1e-6) == BreakEven(7.8e9, 8.4e9)
     # three replicas are needed anyway (stream slots): they break even once the API bill reaches $300
-    assert break_even_tokens_per_month(0, 100, 1e9, 1e-6, min_replicas=3) == pytest.approx(3e8)
+    assert _serving(0, 100, 1e9, min_replicas=3).break_even(1e-6).first == pytest.approx(3e8)
     # one replica (F + U = $1,600) cannot earn more than $1,000; two ($1,700) can, from 1.7e9 tokens
-    assert break_even_tokens_per_month(1500, 100, 1e9, 1e-6) == pytest.approx(1.7e9)
+    assert _serving(1500, 100, 1e9).break_even(1e-6).first == pytest.approx(1.7e9)
 
 
 def test_break_even_on_own_hardware_by_hand() -> None:
     # two owned replicas cost $50 (power) each, more are rented at $600; F = $1,000
-    assert break_even_tokens_per_month(1000, 600, 1e9, 1e-6, 1, 2, 50) == pytest.approx(1.1e9)
+    assert _serving(1000, 600, 1e9, 1, 2, 50).break_even(1e-6).first == pytest.approx(1.1e9)
     # F = $3,000 is not covered by the owned pair ($1,900 short); rented replicas earn $400 each:
     # 5 replicas: 3000 + 2 × 50 + 3 × 600 = $4,900 -> 4.9e9 tokens
-    assert break_even_tokens_per_month(3000, 600, 1e9, 1e-6, 1, 2, 50) == pytest.approx(4.9e9)
-    assert serving_cost_at_volume(3000, 600, 1e9, 4.9e9, 1, 2, 50) == pytest.approx(4900)
+    assert _serving(3000, 600, 1e9, 1, 2, 50).break_even(1e-6).first == pytest.approx(4.9e9)
+    assert _serving(3000, 600, 1e9, 1, 2, 50).at_volume(4.9e9) == pytest.approx(4900)
     assert ServingCost(3000, 600, 5, 1e9, 1, 2, 50).monthly_usd == pytest.approx(4900)
     # rented replicas that earn less ($1,000) than they cost ($1,500): the cheap owned pair carries a third
     # replica up to 3e9 tokens (1000 + 100 + 1500 = $2,600 <= $3,000), not a fourth ($4,100 > $4,000)
-    window = break_even(1000, 1500, 1e9, 1e-6, 1, 2, 50)
+    window = _serving(1000, 1500, 1e9, 1, 2, 50).break_even(1e-6)
     assert window == BreakEven(1.1e9, None, 3e9)
 
 
@@ -176,13 +180,13 @@ def test_break_even_is_the_first_volume_where_self_hosting_wins() -> None:
         capacity, price = 10 ** rng.uniform(7, 11), 10 ** rng.uniform(-8, -5)
         floor = rng.choice([1, 1, 2, 5])
         owned, owned_unit = rng.choice([(0, None), (2, rng.uniform(10, 400)), (4, rng.uniform(10, 4000))])
-        volume = break_even_tokens_per_month(fixed, unit, capacity, price, floor, owned, owned_unit)
+        volume = _serving(fixed, unit, capacity, floor, owned, owned_unit).break_even(price).first
 
         def cost(v: float) -> float:
-            return serving_cost_at_volume(fixed, unit, capacity, v, floor, owned, owned_unit)  # noqa: B023
+            return _serving(fixed, unit, capacity, floor, owned, owned_unit).at_volume(v)  # noqa: B023
 
         wins = [v for v in grid if cost(v) <= price * v]
-        span = break_even(fixed, unit, capacity, price, floor, owned, owned_unit)
+        span = _serving(fixed, unit, capacity, floor, owned, owned_unit).break_even(price)
         assert span.first == volume
         if volume is None:
             assert not wins

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from advisor_plugins import cost as cost_plugin
 
+from advisor.engine.variants import api_candidate, open_candidate
+from advisor.estimate.cost_constants import cost_constants
 from advisor.model.candidate import Candidate
 from advisor.model.checks import Finding
 from advisor.model.context import AdvisorContext
-from advisor.estimate.cost_constants import cost_constants
 from advisor.model.requirements import Requirements
-from advisor.engine.variants import api_candidate, open_candidate
 
 SMALL_TEAM = {
     "traffic": {"requests_per_day": 3000, "input_tokens": 800, "output_tokens": 300, "peak_concurrency": 8},

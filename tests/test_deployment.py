@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from advisor_plugins import deployment
 
+from advisor.engine.variants import api_candidate, open_candidate
 from advisor.model.candidate import Candidate
 from advisor.model.context import AdvisorContext
 from advisor.model.plan import Assessment, Deployment
 from advisor.model.requirements import Requirements
-from advisor.engine.variants import api_candidate, open_candidate
 
 
 def _plan(

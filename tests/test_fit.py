@@ -9,20 +9,20 @@ import sys
 import pytest
 
 from advisor.catalog.loader import Catalog
-from advisor.model.context import AdvisorContext
+from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
+from advisor.engine.host import PluginHost
+from advisor.engine.model_source import resolve_model
+from advisor.engine.session import Session
+from advisor.engine.sizing import machine_for, size_spec
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.fit import Device, Footprint, decide_fit
 from advisor.estimate.memory import GIB, MIB
-from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
-from advisor.engine.model_source import resolve_model
-from advisor.engine.host import PluginHost
-from advisor.engine.sizing import machine_for, size_spec
 from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return AdvisorContext(host=PluginHost().load(entrypoints=False)).catalog
+    return Session(host=PluginHost().load(entrypoints=False)).catalog
 
 
 def advisor_json(*args: str) -> dict:

@@ -17,8 +17,13 @@ import pytest
 
 from advisor import hub
 from advisor.catalog.records import ArchitectureConfig
-from advisor.model.context import AdvisorContext
 from advisor.errors import EnvironmentProblem, InputError
+from advisor.files.structured import architecture_from_json
+from advisor.hub import client, parsing
+from advisor.hub import settings as hub_settings
+from advisor.hub.errors import translate_error
+from advisor.hub.licence import licence_from_card
+from advisor.model.context import AdvisorContext
 from tests.hub_server import (
     CONFIGS,
     GEMMA3_270M_IT,
@@ -46,7 +51,7 @@ def tiny_files(tmp_path: Path) -> Path:
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     recorded: list[float] = []
-    monkeypatch.setattr(hub, "_sleep", recorded.append)
+    monkeypatch.setattr(client, "_sleep", recorded.append)
     return recorded
 
 
@@ -102,11 +107,11 @@ def closed_port() -> int:
     ],
 )
 def test_quant_is_parsed_from_the_file_name(name: str, quant: str | None) -> None:
-    assert hub.parse_quant(name) == quant
+    assert parsing.parse_quant(name) == quant
 
 
 def test_split_files_are_one_model_with_summed_size_and_projectors_apart() -> None:
-    files, projectors = hub.group_gguf_files(
+    files, projectors = parsing.group_gguf_files(
         [
             ("Q8_0/m-Q8_0-00002-of-00003.gguf", 200),
             ("Q8_0/m-Q8_0-00001-of-00003.gguf", 100),
@@ -126,13 +131,13 @@ def test_split_files_are_one_model_with_summed_size_and_projectors_apart() -> No
 
 def test_moe_active_params_match_the_catalog(context: AdvisorContext) -> None:
     qwen = context.catalog.models[QWEN3_30B_A3B]
-    arch = hub.architecture_from_config(CONFIGS[QWEN3_30B_A3B], "config.json")
+    arch = architecture_from_json(CONFIGS[QWEN3_30B_A3B], "config.json")
     assert arch.num_local_experts == 128  # from Qwen-MoE's num_experts
-    assert hub.moe_active_params(qwen.params, arch) == qwen.active_params
+    assert parsing.moe_active_params(qwen.params, arch) == qwen.active_params
     mixtral = context.catalog.models["mistralai/Mixtral-8x7B-Instruct-v0.1"]
-    assert hub.moe_active_params(mixtral.params, mixtral.architecture) == mixtral.active_params
+    assert parsing.moe_active_params(mixtral.params, mixtral.architecture) == mixtral.active_params
     dense = context.catalog.models[LLAMA_31_8B_INSTRUCT]
-    assert hub.moe_active_params(dense.params, dense.architecture) == dense.params
+    assert parsing.moe_active_params(dense.params, dense.architecture) == dense.params
 
 
 def test_configs_of_other_shapes_are_normalised() -> None:
@@ -151,30 +156,30 @@ def test_configs_of_other_shapes_are_normalised() -> None:
         },
         "vision_config": {"hidden_size": 1152},
     }
-    arch = hub.architecture_from_config(multimodal, "config.json")
+    arch = architecture_from_json(multimodal, "config.json")
     assert (arch.model_type, arch.num_hidden_layers, arch.hidden_size) == ("gemma3_text", 34, 2560)
-    assert hub.modalities("image-text-to-text", multimodal) == ["text", "image"]
+    assert parsing.modalities("image-text-to-text", multimodal) == ["text", "image"]
     gpt2 = {"model_type": "gpt2", "n_layer": 12, "n_embd": 768, "n_head": 12, "n_positions": 1024, "vocab_size": 50257}
-    arch = hub.architecture_from_config(gpt2, "config.json")
+    arch = architecture_from_json(gpt2, "config.json")
     assert (arch.num_hidden_layers, arch.hidden_size, arch.max_position_embeddings) == (12, 768, 1024)
-    qwen = hub.architecture_from_config(CONFIGS[QWEN25_7B_INSTRUCT], "config.json")
+    qwen = architecture_from_json(CONFIGS[QWEN25_7B_INSTRUCT], "config.json")
     assert qwen.sliding_window is None  # use_sliding_window: false
     with pytest.raises(InputError, match=r"config\.json.*num_hidden_layers"):
-        hub.architecture_from_config({"model_type": "x", "hidden_size": 8}, "config.json")
+        architecture_from_json({"model_type": "x", "hidden_size": 8}, "config.json")
 
 
 def test_licence_from_card_data_and_tags() -> None:
-    other = hub.licence_from_card({"license": "other", "license_name": "qwen-research", "license_link": "LICENSE"}, [])
+    other = licence_from_card({"license": "other", "license_name": "qwen-research", "license_link": "LICENSE"}, [])
     assert (other.record_id, other.license_id, other.license_name, other.license_link) == (
         "qwen-research",
         "other",
         "qwen-research",
         "LICENSE",
     )
-    assert hub.licence_from_card({"license": "llama3_1"}, []).record_id == "llama3.1"  # a catalog alias
-    assert hub.licence_from_card({}, ["chat", "license:mit"]).record_id == "mit"
-    assert hub.licence_from_card({}, []).record_id == "unknown"
-    assert hub.licence_from_card({"license": "some-new-licence"}, []).record_id == "some-new-licence"
+    assert licence_from_card({"license": "llama3_1"}, []).record_id == "llama3.1"  # a catalog alias
+    assert licence_from_card({}, ["chat", "license:mit"]).record_id == "mit"
+    assert licence_from_card({}, []).record_id == "unknown"
+    assert licence_from_card({"license": "some-new-licence"}, []).record_id == "some-new-licence"
 
 
 def test_repo_ids_are_told_apart_from_paths_and_api_ids(tmp_path: Path) -> None:
@@ -187,7 +192,7 @@ def test_repo_ids_are_told_apart_from_paths_and_api_ids(tmp_path: Path) -> None:
 
 def test_redact_removes_the_token_and_token_shapes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", "custom-secret-value")
-    assert hub.redact("sent custom-secret-value and hf_AbCdEf0123456789") == "sent *** and hf_***"
+    assert hub_settings.redact("sent custom-secret-value and hf_AbCdEf0123456789") == "sent *** and hf_***"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,7 +320,7 @@ def _failing_and_working_calls(server: HubServer) -> list[str]:
         with pytest.raises((InputError, EnvironmentProblem)) as caught:
             call()
         messages.append(str(caught.value))
-    server.fail(f"/api/models/{QWEN25_7B_INSTRUCT}", [500] * hub.MAX_ATTEMPTS)
+    server.fail(f"/api/models/{QWEN25_7B_INSTRUCT}", [500] * client.MAX_ATTEMPTS)
     with pytest.raises(EnvironmentProblem) as caught:
         hub.fetch_model(QWEN25_7B_INSTRUCT)
     messages.append(str(caught.value))
@@ -384,7 +389,7 @@ def test_rate_limit_is_retried_with_exponential_backoff(server: HubServer, sleep
     server.fail(f"/api/models/{QWEN25_7B_INSTRUCT}", [429, 429, 503], method="GET", retry_after=None)
     model = hub.fetch_model(QWEN25_7B_INSTRUCT)
     assert model.repo_id == QWEN25_7B_INSTRUCT
-    assert sleeps == [hub.BASE_DELAY_S, 2 * hub.BASE_DELAY_S, 4 * hub.BASE_DELAY_S]
+    assert sleeps == [client.BASE_DELAY_S, 2 * client.BASE_DELAY_S, 4 * client.BASE_DELAY_S]
 
 
 def test_retry_after_is_honoured(server: HubServer, sleeps: list[float]) -> None:
@@ -398,8 +403,8 @@ def test_persistent_rate_limit_gives_up_as_an_environment_problem(server: HubSer
     with pytest.raises(EnvironmentProblem, match="rate limiting") as caught:
         hub.fetch_model(QWEN25_7B_INSTRUCT)
     assert caught.value.exit_code == 3
-    assert len(sleeps) == hub.MAX_ATTEMPTS - 1
-    assert server.hits(f"/api/models/{QWEN25_7B_INSTRUCT}", "GET") == hub.MAX_ATTEMPTS
+    assert len(sleeps) == client.MAX_ATTEMPTS - 1
+    assert server.hits(f"/api/models/{QWEN25_7B_INSTRUCT}", "GET") == client.MAX_ATTEMPTS
 
 
 def test_download_survives_a_rate_limited_head(server: HubServer) -> None:
@@ -526,8 +531,8 @@ def test_model_record_for_is_the_record(server: HubServer) -> None:
 
 def test_unexpected_failures_are_one_redacted_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
-    settings = hub.settings()
-    error = hub.translate_error(RuntimeError(f"first line\nsent {FAKE_TOKEN}"), "a/b", "the model info", settings)
+    settings = hub_settings.settings()
+    error = translate_error(RuntimeError(f"first line\nsent {FAKE_TOKEN}"), "a/b", "the model info", settings)
     assert isinstance(error, EnvironmentProblem)
     assert str(error) == "MODEL a/b: the model info failed: RuntimeError: first line sent ***"
 

@@ -11,16 +11,16 @@ import pytest
 import yaml
 from advisor_plugins import license as lic
 
-from advisor.model.candidate import Candidate
 from advisor.catalog.loader import Catalog
-from advisor.model.checks import Finding
-from advisor.model.context import AdvisorContext
+from advisor.engine.host import PluginHost
 from advisor.engine.run import active_checks, assess
+from advisor.engine.session import Session
+from advisor.engine.variants import open_candidate
 from advisor.estimate.cost import monthly_tokens
 from advisor.estimate.cost_constants import cost_constants
-from advisor.engine.host import PluginHost
+from advisor.model.candidate import Candidate
+from advisor.model.checks import Finding
 from advisor.model.requirements import Requirements, UseCase, requirements_from_data
-from advisor.engine.variants import open_candidate
 
 #: Hugging Face / custom ids the issue lists (an alias resolving to them counts).
 ISSUE_LICENCES = [
@@ -33,13 +33,13 @@ ISSUE_LICENCES = [
 ]  # fmt: skip
 
 
-def make_context(catalog_dir: Path | None = None) -> AdvisorContext:
+def make_context(catalog_dir: Path | None = None) -> Session:
     host = PluginHost(strict=True).load(entrypoints=False)
-    return AdvisorContext(host=host, catalog_dir=catalog_dir, select=("LIC",))
+    return Session(host=host, catalog_dir=catalog_dir, select=("LIC",))
 
 
 @pytest.fixture(scope="module")
-def ctx() -> AdvisorContext:
+def ctx() -> Session:
     return make_context()
 
 
@@ -47,7 +47,7 @@ def answers(**data: Any) -> Requirements:
     return requirements_from_data(data, "test answers")
 
 
-def findings(context: AdvisorContext, candidate: Candidate, requirements: Requirements) -> list[Finding]:
+def findings(context: Session, candidate: Candidate, requirements: Requirements) -> list[Finding]:
     return assess(candidate, requirements, active_checks(context), context).findings
 
 
@@ -59,11 +59,11 @@ def candidate_for(catalog: Catalog, model_id: str, **update: Any) -> Candidate:
     return open_candidate(catalog.models[model_id], quant="Q4_K_M").model_copy(update=update)
 
 
-def binding_licences(context: AdvisorContext, candidate: Candidate) -> list[Any]:
+def binding_licences(context: Session, candidate: Candidate) -> list[Any]:
     return [record for _, record in lic.resolve_lineage(candidate, context.catalog).terms()]
 
 
-def overlay(tmp_path: Path, ctx: AdvisorContext, template: str, **changes: Any) -> AdvisorContext:
+def overlay(tmp_path: Path, ctx: Session, template: str, **changes: Any) -> Session:
     """A context whose catalog has one extra model: a copy of ``template`` with ``changes`` (a test fixture)."""
     record = ctx.catalog.models[template].model_dump(mode="json", exclude_none=True)
     record.update(changes)
@@ -74,13 +74,13 @@ def overlay(tmp_path: Path, ctx: AdvisorContext, template: str, **changes: Any) 
 # --- the knowledge base -----------------------------------------------------------------------------
 
 
-def test_every_licence_the_issue_lists_is_in_the_catalog(ctx: AdvisorContext) -> None:
+def test_every_licence_the_issue_lists_is_in_the_catalog(ctx: Session) -> None:
     missing = [name for name in ISSUE_LICENCES if ctx.catalog.find_license(name) is None]
     assert not missing
     assert len(ctx.catalog.licenses) >= 30
 
 
-def test_every_licence_record_carries_the_clauses_its_terms_need(ctx: AdvisorContext) -> None:
+def test_every_licence_record_carries_the_clauses_its_terms_need(ctx: Session) -> None:
     use_cases = set(get_args(UseCase))
     for record in ctx.catalog.licenses.values():
         assert "commercial_use" in record.clauses, record.id
@@ -101,7 +101,7 @@ def test_every_licence_record_carries_the_clauses_its_terms_need(ctx: AdvisorCon
         assert all(notice.strip() for notice in record.required_notices), record.id
 
 
-def test_aliases_do_not_collide(ctx: AdvisorContext) -> None:
+def test_aliases_do_not_collide(ctx: Session) -> None:
     names: dict[str, str] = {}
     for record in ctx.catalog.licenses.values():
         for name in [record.id, *record.aliases]:
@@ -111,7 +111,7 @@ def test_aliases_do_not_collide(ctx: AdvisorContext) -> None:
 # --- "done when" over the whole catalog ---------------------------------------------------------------
 
 
-def test_commercial_use_fails_every_non_commercial_model_with_its_clause(ctx: AdvisorContext) -> None:
+def test_commercial_use_fails_every_non_commercial_model_with_its_clause(ctx: Session) -> None:
     requirements = answers(license={"commercial_use": True})
     failed = set()
     for model_id in sorted(ctx.catalog.models):
@@ -131,14 +131,14 @@ def test_commercial_use_fails_every_non_commercial_model_with_its_clause(ctx: Ad
     assert "CohereForAI/c4ai-command-r-v01" in failed
 
 
-def test_non_commercial_answers_do_not_fail_on_commercial_grounds(ctx: AdvisorContext) -> None:
+def test_non_commercial_answers_do_not_fail_on_commercial_grounds(ctx: Session) -> None:
     requirements = answers(license={"commercial_use": False})
     for model_id in sorted(ctx.catalog.models):
         found = of(findings(ctx, candidate_for(ctx.catalog, model_id), requirements), "LIC001")
         assert all(f.severity != "fail" for f in found), model_id
 
 
-def test_every_llama_model_fails_above_700_million_users(ctx: AdvisorContext) -> None:
+def test_every_llama_model_fails_above_700_million_users(ctx: Session) -> None:
     over = answers(license={"monthly_active_users": 700_000_001})
     at_cap = answers(license={"monthly_active_users": 700_000_000})
     llama = set()
@@ -166,7 +166,7 @@ def test_every_llama_model_fails_above_700_million_users(ctx: AdvisorContext) ->
         {"use_case": "classification", "privacy": {"data_residency": "EU"}},
     ],
 )
-def test_permissive_models_pass_without_noise(ctx: AdvisorContext, data: dict[str, Any]) -> None:
+def test_permissive_models_pass_without_noise(ctx: Session, data: dict[str, Any]) -> None:
     requirements = answers(**data)
     permissive = 0
     for model_id in sorted(ctx.catalog.models):
@@ -184,7 +184,7 @@ def test_permissive_models_pass_without_noise(ctx: AdvisorContext, data: dict[st
 
 
 def test_an_other_licence_without_a_known_name_warns_with_its_name_and_link(
-    ctx: AdvisorContext, tmp_path: Path
+    ctx: Session, tmp_path: Path
 ) -> None:
     context = overlay(
         tmp_path,
@@ -205,7 +205,7 @@ def test_an_other_licence_without_a_known_name_warns_with_its_name_and_link(
         assert found[0].evidence["license_link"] == "https://example.com/acme-model-license"
 
 
-def test_unknown_and_undeclared_licences_are_never_a_silent_pass(ctx: AdvisorContext) -> None:
+def test_unknown_and_undeclared_licences_are_never_a_silent_pass(ctx: Session) -> None:
     base = candidate_for(ctx.catalog, "Qwen/Qwen2.5-7B-Instruct")
     for declared in ("unknown", None, "elastic-2.0"):
         candidate = base.model_copy(update={"id": "someone/hub-model", "license": declared, "base_model": None})
@@ -214,7 +214,7 @@ def test_unknown_and_undeclared_licences_are_never_a_silent_pass(ctx: AdvisorCon
         assert "not identified" in found[0].message
 
 
-def test_license_name_resolves_an_other_licence(ctx: AdvisorContext) -> None:
+def test_license_name_resolves_an_other_licence(ctx: Session) -> None:
     """falcon-180B declares `license: unknown` and names its licence; the name decides."""
     candidate = candidate_for(ctx.catalog, "Qwen/Qwen2.5-7B-Instruct").model_copy(
         update={
@@ -242,7 +242,7 @@ def test_license_name_resolves_an_other_licence(ctx: AdvisorContext) -> None:
     ],
 )
 def test_a_permissive_label_on_a_llama_base_names_both_models_and_licences(
-    ctx: AdvisorContext, model_id: str, label: str, base: str, base_licence: str
+    ctx: Session, model_id: str, label: str, base: str, base_licence: str
 ) -> None:
     found = findings(ctx, candidate_for(ctx.catalog, model_id), answers())
     lineage = of(found, "LIC008")
@@ -256,7 +256,7 @@ def test_a_permissive_label_on_a_llama_base_names_both_models_and_licences(
     assert duties and "Built with Llama" in duties[0].message and base in duties[0].message
 
 
-def test_fine_tunes_of_permissive_bases_and_own_relicensing_raise_nothing(ctx: AdvisorContext) -> None:
+def test_fine_tunes_of_permissive_bases_and_own_relicensing_raise_nothing(ctx: Session) -> None:
     for model_id in (
         "Vikhrmodels/Vikhr-Nemo-12B-Instruct-R-21-09-24",  # apache-2.0 on Mistral-Nemo (apache-2.0)
         "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",  # mit on Qwen2.5-Math-7B (apache-2.0)
@@ -274,7 +274,7 @@ def test_fine_tunes_of_permissive_bases_and_own_relicensing_raise_nothing(ctx: A
     assert [link.binding for link in vikhr.links] == [True, True, False]
 
 
-def test_an_apache_label_on_a_non_commercial_base_fails_commercial_use(ctx: AdvisorContext, tmp_path: Path) -> None:
+def test_an_apache_label_on_a_non_commercial_base_fails_commercial_use(ctx: Session, tmp_path: Path) -> None:
     """Test fixture: an apache-2.0-labelled fine-tune of Command R (cc-by-nc-4.0, a real catalog model)."""
     context = overlay(
         tmp_path,
@@ -294,7 +294,7 @@ def test_an_apache_label_on_a_non_commercial_base_fails_commercial_use(ctx: Advi
     assert "CohereForAI/c4ai-command-r-v01" in commercial[0].message and "NonCommercial" in commercial[0].message
 
 
-def test_a_hub_candidate_carries_its_declared_base_licence(ctx: AdvisorContext) -> None:
+def test_a_hub_candidate_carries_its_declared_base_licence(ctx: Session) -> None:
     """A Hub card (not in the catalog) labelled apache-2.0 on a Llama 3 base, with the base licence in extra."""
     candidate = candidate_for(ctx.catalog, "Qwen/Qwen2.5-7B-Instruct").model_copy(
         update={
@@ -313,7 +313,7 @@ def test_a_hub_candidate_carries_its_declared_base_licence(ctx: AdvisorContext) 
     assert warning[0].severity == "warn" and "not recorded" in warning[0].message
 
 
-def test_lineage_is_memoised_and_survives_loops(ctx: AdvisorContext, tmp_path: Path) -> None:
+def test_lineage_is_memoised_and_survives_loops(ctx: Session, tmp_path: Path) -> None:
     candidate = candidate_for(ctx.catalog, "Vikhrmodels/Vikhr-Nemo-12B-Instruct-R-21-09-24")
     assert lic.resolve_lineage(candidate, ctx.catalog) is lic.resolve_lineage(candidate, ctx.catalog)
     record = ctx.catalog.models["Qwen/Qwen2.5-7B-Instruct"].model_dump(mode="json", exclude_none=True)
@@ -330,7 +330,7 @@ def test_lineage_is_memoised_and_survives_loops(ctx: AdvisorContext, tmp_path: P
 # --- the other checks ---------------------------------------------------------------------------------
 
 
-def test_hosting(ctx: AdvisorContext) -> None:
+def test_hosting(ctx: Session) -> None:
     saas = answers(license={"saas_hosting": True})
     gemma = of(findings(ctx, candidate_for(ctx.catalog, "google/gemma-2-9b-it"), saas), "LIC003")
     assert [f.severity for f in gemma] == ["info"] and "enforceable provision" in gemma[0].message
@@ -344,7 +344,7 @@ def test_hosting(ctx: AdvisorContext) -> None:
     assert not of(findings(ctx, candidate_for(ctx.catalog, "google/gemma-2-9b-it"), answers()), "LIC003")
 
 
-def test_regional_exclusion_follows_data_residency_and_modality(ctx: AdvisorContext, tmp_path: Path) -> None:
+def test_regional_exclusion_follows_data_residency_and_modality(ctx: Session, tmp_path: Path) -> None:
     text_model = candidate_for(ctx.catalog, "meta-llama/Llama-3.2-3B-Instruct")
     for region in ("EU", "de", "FR"):
         found = of(findings(ctx, text_model, answers(privacy={"data_residency": region})), "LIC004")
@@ -367,7 +367,7 @@ def test_regional_exclusion_follows_data_residency_and_modality(ctx: AdvisorCont
     assert [f.severity for f in found] == ["warn"] and "does not say whether" in found[0].message
 
 
-def test_attribution_duties_give_the_words_to_ship(ctx: AdvisorContext) -> None:
+def test_attribution_duties_give_the_words_to_ship(ctx: Session) -> None:
     found = of(findings(ctx, candidate_for(ctx.catalog, "meta-llama/Llama-3.1-8B-Instruct"), answers()), "LIC005")
     assert [f.severity for f in found] == ["info"]
     record = ctx.catalog.licenses["llama3.1"]
@@ -377,7 +377,7 @@ def test_attribution_duties_give_the_words_to_ship(ctx: AdvisorContext) -> None:
     assert not of(findings(ctx, candidate_for(ctx.catalog, "microsoft/phi-4"), answers()), "LIC005")
 
 
-def test_acceptable_use_clauses_that_name_the_use_case(ctx: AdvisorContext) -> None:
+def test_acceptable_use_clauses_that_name_the_use_case(ctx: Session) -> None:
     classification = answers(use_case="classification")
     for model_id in ("google/gemma-2-9b-it", "deepseek-ai/DeepSeek-V3"):
         found = of(findings(ctx, candidate_for(ctx.catalog, model_id), classification), "LIC006")
@@ -388,13 +388,13 @@ def test_acceptable_use_clauses_that_name_the_use_case(ctx: AdvisorContext) -> N
     assert [f.severity for f in chat] == ["info"] and "human-generated" in chat[0].message
 
 
-def test_gated_repositories_ask_to_accept_the_terms_first(ctx: AdvisorContext) -> None:
+def test_gated_repositories_ask_to_accept_the_terms_first(ctx: Session) -> None:
     gated = of(findings(ctx, candidate_for(ctx.catalog, "google/gemma-2-9b-it"), answers()), "LIC007")
     assert [f.severity for f in gated] == ["info"] and "https://huggingface.co/google/gemma-2-9b-it" in gated[0].message
     assert not of(findings(ctx, candidate_for(ctx.catalog, "microsoft/phi-4"), answers()), "LIC007")
 
 
-def test_output_token_threshold_uses_the_cost_formula(ctx: AdvisorContext) -> None:
+def test_output_token_threshold_uses_the_cost_formula(ctx: Session) -> None:
     yandex = candidate_for(ctx.catalog, "yandex/YandexGPT-5-Lite-8B-instruct")
     heavy = answers(traffic={"requests_per_day": 20000, "output_tokens": 300})
     found = of(findings(ctx, yandex, heavy), "LIC002")
@@ -412,7 +412,7 @@ def test_output_token_threshold_uses_the_cost_formula(ctx: AdvisorContext) -> No
         {"use_case": "chat", "privacy": {"data_residency": "EU"}, "traffic": {"requests_per_day": 10**6}},
     ],
 )
-def test_every_licence_finding_links_its_source(ctx: AdvisorContext, data: dict[str, Any]) -> None:
+def test_every_licence_finding_links_its_source(ctx: Session, data: dict[str, Any]) -> None:
     requirements = answers(**data)
     for model_id in sorted(ctx.catalog.models):
         for finding in findings(ctx, candidate_for(ctx.catalog, model_id), requirements):
@@ -423,6 +423,6 @@ def test_every_licence_finding_links_its_source(ctx: AdvisorContext, data: dict[
             assert links or finding.check in {"LIC008"}, (model_id, finding.check)
 
 
-def test_checks_only_concern_open_weights(ctx: AdvisorContext) -> None:
+def test_checks_only_concern_open_weights(ctx: Session) -> None:
     assert {rc.check.id for rc in active_checks(ctx)} == {f"LIC00{i}" for i in range(1, 9)}
     assert all(rc.check.kinds == ("open_source",) for rc in active_checks(ctx))

@@ -10,8 +10,8 @@ from pathlib import Path
 import yaml
 from advisor_plugins import license as lic
 
-from advisor.model.context import AdvisorContext
 from advisor.engine.host import PluginHost
+from advisor.engine.session import Session
 from advisor.engine.variants import open_candidate
 from tests.conftest import ROOT
 
@@ -67,7 +67,7 @@ def test_an_unknown_id_is_one_line_and_exit_2() -> None:
 def test_the_command_and_the_checks_read_the_same_lineage() -> None:
     from advisor.cli.licenses import model_lineage
 
-    context = AdvisorContext(host=PluginHost(strict=True).load(entrypoints=False))
+    context = Session(host=PluginHost(strict=True).load(entrypoints=False))
     catalog = context.catalog
     for model_id, record in sorted(catalog.models.items()):
         plugin = lic.resolve_lineage(open_candidate(record, quant="Q4_K_M"), catalog)

@@ -13,17 +13,18 @@ import yaml
 from advisor_plugins import quality as quality_plugin
 from advisor_plugins import ranking
 
-from advisor.model.candidate import Candidate
 from advisor.catalog.records import BenchmarkScore
-from advisor.model.checks import Finding
-from advisor.model.context import AdvisorContext
-from advisor.engine.run import run_plan
-from advisor.estimate.quality import candidate_quality, quality_policy, quant_penalty
-from advisor.model.plan import Assessment
 from advisor.engine.host import PluginHost
-from advisor.model.requirements import Requirements, requirements_from_data
+from advisor.engine.run import run_plan
+from advisor.engine.session import Session
 from advisor.engine.sizing import size_candidate
 from advisor.engine.variants import open_candidate
+from advisor.estimate.quality import candidate_quality, quality_policy, quant_penalty
+from advisor.model.candidate import Candidate
+from advisor.model.checks import Finding
+from advisor.model.context import AdvisorContext
+from advisor.model.plan import Assessment
+from advisor.model.requirements import Requirements, requirements_from_data
 from tests.conftest import EXAMPLES
 
 SRC = "https://example.com/scores"
@@ -229,7 +230,7 @@ def test_ranking_is_deterministic_whatever_the_input_order() -> None:
 def _plans_by_level(example: Path) -> dict[str, list[Assessment]]:
     """The example planned at each quality level (cached: two tests read the same plans)."""
     data = yaml.safe_load(example.read_text())
-    context = AdvisorContext(host=PluginHost().load(entrypoints=False))  # one context: sizings are memoised
+    context = Session(host=PluginHost().load(entrypoints=False))  # one context: sizings are memoised
     result = {}
     for level in ("low", "medium", "high", "frontier"):
         requirements = requirements_from_data({**data, "quality": level}, str(example))

@@ -14,25 +14,30 @@ from typing import Any
 
 import pytest
 
+from advisor.engine.model_source import resolve_gguf
 from advisor.errors import EnvironmentProblem, InputError
 from advisor.estimate.constants import estimator_constants
 from advisor.files.gguf import read_gguf
-from advisor.machine import GpuInfo, MachineInfo, detect_machine, measure_memory_bandwidth_gb_s
+from advisor.machine import (
+    GpuInfo,
+    MachineInfo,
+    catalog_bandwidths,
+    detect_machine,
+    local_device,
+    measure_memory_bandwidth_gb_s,
+)
 from advisor.smoke import (
     INSTALL_COMMAND,
     SmokeOptions,
     WorkerOutcome,
     build_result,
-    catalog_bandwidths,
     failure_message,
-    gpu_device,
     output_sanity,
     predict,
-    resolve_model,
     run_smoke,
     run_worker,
 )
-from advisor.smoke.history import calibrate, fit_decode_constants, list_runs, load_calibration
+from advisor.smoke.history import calibrate, fit_calibration, list_runs, load_calibration
 from tests.conftest import ROOT
 from tests.gguf_factory import write_tiny_gguf
 
@@ -290,12 +295,6 @@ def test_worker_that_cannot_import_llama_cpp_is_an_environment_problem(tiny: Pat
         run_smoke(tiny, "tiny", None, SmokeOptions(record=False), env=env)
 
 
-def test_repo_id_without_the_hub_module_is_exit_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "advisor.hub", None)
-    with pytest.raises(EnvironmentProblem, match="Hub is not available"):
-        resolve_model("someone/some-model-GGUF", "Q4_K_M")
-
-
 def test_repo_id_goes_to_the_hub_with_the_quant(monkeypatch: pytest.MonkeyPatch, tiny: Path) -> None:
     calls: list[tuple[str, str, bool]] = []
 
@@ -306,13 +305,13 @@ def test_repo_id_goes_to_the_hub_with_the_quant(monkeypatch: pytest.MonkeyPatch,
             return tiny
 
     monkeypatch.setitem(sys.modules, "advisor.hub", FakeHub)
-    assert resolve_model("someone/model-GGUF", None, offline=True) == (tiny, "someone/model-GGUF", "Q4_K_M")
-    assert resolve_model("someone/model-GGUF", "q8_0") == (tiny, "someone/model-GGUF", "Q8_0")
+    assert resolve_gguf("someone/model-GGUF", None, offline=True) == (tiny, "someone/model-GGUF", "Q4_K_M")
+    assert resolve_gguf("someone/model-GGUF", "q8_0") == (tiny, "someone/model-GGUF", "Q8_0")
     assert calls == [("someone/model-GGUF", "Q4_K_M", True), ("someone/model-GGUF", "Q8_0", False)]
     with pytest.raises(InputError, match="no such file"):
-        resolve_model("./missing.gguf", None)
+        resolve_gguf("./missing.gguf", None)
     with pytest.raises(InputError, match="expected a path"):
-        resolve_model("not a model", None)
+        resolve_gguf("not a model", None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +360,7 @@ def test_prediction_on_cpu_and_refusal_when_ram_is_short(tiny_info: Any) -> None
 def test_prediction_with_a_gpu_offloads_everything_when_it_fits(tiny_info: Any) -> None:
     constants = estimator_constants()
     machine = _machine(8 * 2**30, [_gpu(20)])
-    device = gpu_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
+    device = local_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
     assert device is not None and device.bandwidth_gb_s == 1008.0 and device.memory_gib == 20
     auto = predict(tiny_info, machine, SmokeOptions(), 256, constants, 20.0, device)
     assert auto.fits == "gpu" and auto.device == "gpu" and auto.gpu_layers == tiny_info.n_layers + 1
@@ -375,7 +374,7 @@ def test_prediction_with_a_gpu_offloads_everything_when_it_fits(tiny_info: Any) 
 def test_prediction_refuses_gpu_layers_that_do_not_fit(tiny_info: Any) -> None:
     constants = estimator_constants()
     full = [_gpu(1.0)]  # 1 GiB free minus llama.cpp's 1 GiB margin: nothing fits
-    device = gpu_device(full, {"NVIDIA GeForce RTX 4090": 1008.0})
+    device = local_device(full, {"NVIDIA GeForce RTX 4090": 1008.0})
     forced = predict(tiny_info, _machine(8 * 2**30, full), SmokeOptions(gpu_layers=3), 256, constants, 20.0, device)
     assert forced.refusal is not None and "--gpu-layers 3" in forced.refusal
     auto = predict(tiny_info, _machine(8 * 2**30, full), SmokeOptions(), 256, constants, 20.0, device)
@@ -439,7 +438,7 @@ def _worker_result(**overrides: Any) -> dict[str, Any]:
 def test_result_uses_llama_cpp_timings_and_degrades_gpu_to_cpu(tiny_info: Any) -> None:
     constants = estimator_constants()
     machine = _machine(8 * 2**30, [_gpu(20)])
-    device = gpu_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
+    device = local_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
     prediction = predict(tiny_info, machine, SmokeOptions(max_tokens=4), 256, constants, 20.0, device)
     result = build_result(
         model="tiny",
@@ -460,7 +459,7 @@ def test_result_uses_llama_cpp_timings_and_degrades_gpu_to_cpu(tiny_info: Any) -
 def test_result_compares_vram_on_a_gpu_run(tiny_info: Any) -> None:
     constants = estimator_constants()
     machine = _machine(8 * 2**30, [_gpu(20)])
-    device = gpu_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
+    device = local_device(machine.gpus, {"NVIDIA GeForce RTX 4090": 1008.0})
     prediction = predict(tiny_info, machine, SmokeOptions(max_tokens=4), 256, constants, 20.0, device)
     vram = int(prediction.gpu_bytes * 0.9)
     result = build_result(
@@ -499,9 +498,9 @@ def test_degenerate_output_fails_the_checks(tiny_info: Any) -> None:
 
 
 def test_refused_run_through_run_smoke(tiny: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import advisor.machine
+    import advisor.smoke.run
 
-    monkeypatch.setattr(advisor.machine, "detect_machine", lambda **kw: _machine(1 * 2**20))
+    monkeypatch.setattr(advisor.smoke.run, "detect_machine", lambda **kw: _machine(1 * 2**20))
     result = run_smoke(tiny, "tiny", None, SmokeOptions(record=False))
     assert result["ok"] is False and result["refused"] is True and "--force" in result["error"]
     assert set(result) >= CONTRACT_KEYS
@@ -514,14 +513,14 @@ def test_refused_run_through_run_smoke(tiny: Path, cache: Path, monkeypatch: pyt
 def test_fit_recovers_known_constants() -> None:
     efficiency, fixed_ms, bw = 0.7, 1.5, 20.0
     runs = [(b, bw, 1 / (fixed_ms / 1000 + b / (efficiency * bw * 1e9))) for b in (1e6, 5e7, 2.5e8, 1e9)]
-    got_eff, got_fixed, rms, method = fit_decode_constants(runs, default_fixed_ms=2.0)
+    got_eff, got_fixed, rms, method = fit_calibration(runs, default_fixed_ms=2.0)
     assert got_eff == pytest.approx(efficiency, rel=1e-6) and got_fixed == pytest.approx(fixed_ms, rel=1e-6)
     assert rms < 1e-9 and method == "efficiency and fixed cost fitted"
     one_size = [(2.5e8, bw, 1 / (0.002 + 2.5e8 / (0.5 * bw * 1e9)))] * 3
-    got_eff, got_fixed, _, method = fit_decode_constants(one_size, default_fixed_ms=2.0)
+    got_eff, got_fixed, _, method = fit_calibration(one_size, default_fixed_ms=2.0)
     assert got_eff == pytest.approx(0.5, rel=1e-6) and got_fixed == 2.0 and "from the catalog" in method
     with pytest.raises(ValueError):
-        fit_decode_constants([], default_fixed_ms=2.0)
+        fit_calibration([], default_fixed_ms=2.0)
 
 
 def test_calibrate_without_runs_says_what_to_do(cache: Path) -> None:

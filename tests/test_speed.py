@@ -20,8 +20,6 @@ from advisor.estimate.speed import (
     device_class_for,
     device_prefill_tokens_per_s,
     fit_decode_constants,
-    layer_split_tokens_per_s,
-    partial_offload_tokens_per_s,
     prefill_constants_for,
     prefill_tokens_per_s,
     speed_model,
@@ -81,11 +79,6 @@ def test_fit_recovers_known_constants() -> None:
         fit_decode_constants([(4e9, 1000.0, 100.0), (4e9, 1000.0, 110.0)])
 
 
-def test_layer_split_pays_one_fixed_cost_per_device() -> None:
-    one = decode_tokens_per_s(40e9, 1000, 1.0, 0.8)
-    four = layer_split_tokens_per_s(40e9, 1000, 1.0, 0.8, 4)
-    assert four < one
-    assert 1 / four - 1 / one == pytest.approx(0.003)
 
 
 def test_dequant_floor_charges_low_bit_tensors_at_the_floor() -> None:
@@ -155,6 +148,4 @@ def test_existing_formulas_keep_their_meaning() -> None:
     with pytest.raises(ValueError):
         decode_seconds_per_token(1e9, 0, 1.0, 1.0)
     assert prefill_tokens_per_s(1e9, 100, 0.5) == pytest.approx(25_000)
-    both = partial_offload_tokens_per_s(1e9, 1e9, 1000, 100, 1.0, 1.0, 1.0, 8.0)
-    assert both == pytest.approx(1 / (0.002 + 0.008 + 0.01))
     assert batched_throughput_tokens_per_s(10.0, 4, 16, 0.5) == pytest.approx(20.0)

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from advisor.engine.run import decide_strategy
+from advisor.engine.session import Session
+from advisor.estimate.cost import ServingCost
 from advisor.model.candidate import Candidate
 from advisor.model.checks import Finding
-from advisor.model.context import AdvisorContext
-from advisor.engine.run import decide_strategy
-from advisor.estimate.cost import serving_cost_at_volume
 from advisor.model.plan import Assessment, StrategyDecision
 from advisor.model.requirements import Requirements
 
@@ -69,7 +69,7 @@ def _open(
         ),
         metrics={
             "quality": quality,
-            "monthly_cost_usd": serving_cost_at_volume(FIXED, unit, CAPACITY, volume),
+            "monthly_cost_usd": ServingCost(FIXED, unit, 1, CAPACITY).at_volume(volume),
             "upfront_cost_usd": 0.0,
             "selfhost_fixed_usd": FIXED,
             "selfhost_replica_usd": unit,
@@ -88,15 +88,15 @@ def _build(upfront: float = 5e6, findings: list[Finding] | None = None) -> Asses
     )
 
 
-def _decide(context: AdvisorContext, requirements: Requirements, assessments: list[Assessment]) -> StrategyDecision:
+def _decide(session: Session, requirements: Requirements, assessments: list[Assessment]) -> StrategyDecision:
     for position, assessment in enumerate((a for a in assessments if a.acceptable), start=1):
         assessment.rank = position
-    return decide_strategy(requirements, assessments, context)
+    return decide_strategy(requirements, assessments, session)
 
 
-def test_below_break_even_the_api_wins_and_the_flip_says_where(context: AdvisorContext) -> None:
+def test_below_break_even_the_api_wins_and_the_flip_says_where(session: Session) -> None:
     rpd = 10_000  # 3.04e8 tokens/month: API $304 vs self-hosting $3,600
-    decision = _decide(context, _requirements(rpd), [_api(rpd), _open(rpd), _build()])
+    decision = _decide(session, _requirements(rpd), [_api(rpd), _open(rpd), _build()])
     assert decision.recommended == "api"
     assert any("api-x ≈ $304/month undercuts" in r for r in decision.reasons)
     flip = next(f for f in decision.flip_conditions if f.startswith("self-hosting org/open-72b"))
@@ -104,65 +104,65 @@ def test_below_break_even_the_api_wins_and_the_flip_says_where(context: AdvisorC
     assert "(it first breaks even at 7.8e9)" in flip  # 8.4e9 / 3.044e8 = 27.6
 
 
-def test_crossing_the_stated_break_even_flips_the_decision(context: AdvisorContext) -> None:
+def test_crossing_the_stated_break_even_flips_the_decision(session: Session) -> None:
     below, above = 250_000, 290_000  # either side of the break-even (256,242 .. 275,953 requests/day)
-    low = _decide(context, _requirements(below), [_api(below), _open(below), _build()])
-    high = _decide(context, _requirements(above), [_api(above), _open(above), _build()])
+    low = _decide(session, _requirements(below), [_api(below), _open(below), _build()])
+    high = _decide(session, _requirements(above), [_api(above), _open(above), _build()])
     assert low.recommended == "api"
     assert high.recommended == "open_source"
     assert any("self-hosting org/open-72b" in r and "costs less than api-x" in r for r in high.reasons)
     assert any("is already cheaper than api-x" in f for f in high.flip_conditions)
 
 
-def test_no_break_even_when_a_replica_costs_more_than_it_earns(context: AdvisorContext) -> None:
+def test_no_break_even_when_a_replica_costs_more_than_it_earns(session: Session) -> None:
     rpd = 10_000
-    decision = _decide(context, _requirements(rpd), [_api(rpd), _open(rpd, unit=1200.0), _build()])
+    decision = _decide(session, _requirements(rpd), [_api(rpd), _open(rpd, unit=1200.0), _build()])
     flip = next(f for f in decision.flip_conditions if "never beats" in f)
     assert "$1.2 per 1M tokens against $1 for api-x" in flip  # 1200 / 1e9 × 1e6
 
 
-def test_comparable_quality_gates_the_comparison(context: AdvisorContext) -> None:
+def test_comparable_quality_gates_the_comparison(session: Session) -> None:
     """An API far below the open model's quality is not its comparison point."""
     rpd = 10_000
     weak_api = _api(rpd, quality=0.40)
-    decision = _decide(context, _requirements(rpd, quality="low"), [weak_api, _open(rpd, quality=0.80), _build()])
+    decision = _decide(session, _requirements(rpd, quality="low"), [weak_api, _open(rpd, quality=0.80), _build()])
     assert not any("7.8e9" in f for f in decision.flip_conditions)
 
 
-def test_privacy_overrides_cost(context: AdvisorContext) -> None:
+def test_privacy_overrides_cost(session: Session) -> None:
     rpd = 10_000
     requirements = _requirements(rpd, privacy={"on_prem_required": True}, hardware=[{"gpu": "a100-80gb"}])
     api = _api(rpd, findings=[_fail("PRIV001", "privacy")])
-    decision = _decide(context, requirements, [api, _open(rpd), _build()])
+    decision = _decide(session, requirements, [api, _open(rpd), _build()])
     assert decision.recommended == "open_source"
     assert decision.scores["api"] == 0
     assert any("on-prem rule" in r for r in decision.reasons)
     assert any("prompts may leave the premises" in f for f in decision.flip_conditions)
 
 
-def test_licence_blocks_open_weights(context: AdvisorContext) -> None:
+def test_licence_blocks_open_weights(session: Session) -> None:
     rpd = 260_000
     decision = _decide(
-        context, _requirements(rpd), [_api(rpd), _open(rpd, findings=[_fail("LIC001", "license")]), _build()]
+        session, _requirements(rpd), [_api(rpd), _open(rpd, findings=[_fail("LIC001", "license")]), _build()]
     )
     assert decision.recommended == "api"
     assert any("no open-weights licence" in r for r in decision.reasons)
 
 
-def test_quality_gap_and_empty_team_favour_apis(context: AdvisorContext) -> None:
+def test_quality_gap_and_empty_team_favour_apis(session: Session) -> None:
     rpd = 260_000  # self-hosting is cheaper here, but the team and the quality gap outvote it
     requirements = _requirements(rpd, team={"ml_engineers": 0, "mlops": "none"})
-    decision = _decide(context, requirements, [_api(rpd, quality=0.90), _open(rpd, quality=0.70), _build()])
+    decision = _decide(session, requirements, [_api(rpd, quality=0.90), _open(rpd, quality=0.70), _build()])
     assert decision.recommended == "api"
     assert any("APIs reach higher quality: api-x scores 0.90 against 0.70" in r for r in decision.reasons)
     assert any("no ML engineers" in r for r in decision.reasons)
 
 
-def test_build_only_when_every_criterion_holds(context: AdvisorContext) -> None:
+def test_build_only_when_every_criterion_holds(session: Session) -> None:
     rpd = 260_000
     ambitious = {"tech_leadership_ambition": True, "long_term_budget_usd": 2e7, "unmet_by_existing": True}
     market = [_api(rpd), _open(rpd), _build(upfront=10_000)]
-    decision = _decide(context, _requirements(rpd, strategy=ambitious), market)
+    decision = _decide(session, _requirements(rpd, strategy=ambitious), market)
     assert decision.recommended == "build"
     assert any("all build criteria hold" in r and "$10,000 upfront" in r for r in decision.reasons)
     # payback: the API costs $7,914.4/month, serving like the open model 3000 + 8 × 600 = $7,800
@@ -170,32 +170,32 @@ def test_build_only_when_every_criterion_holds(context: AdvisorContext) -> None:
     months = 10_000 / (api_bill - (FIXED + 8 * UNIT))
     assert round(months) == 87
     assert any("pays back in 87 months against api-x" in r for r in decision.reasons)
-    expensive = _decide(context, _requirements(rpd, strategy=ambitious), [_api(rpd), _open(rpd), _build(5e6)])
+    expensive = _decide(session, _requirements(rpd, strategy=ambitious), [_api(rpd), _open(rpd), _build(5e6)])
     assert any(f"pays back in {5e6 / (api_bill - 7800) / 12:,.0f} years" in r for r in expensive.reasons)
     assert any("qlora, ≈ $12,070" in r for r in decision.reasons)
     for missing in ("tech_leadership_ambition", "unmet_by_existing"):
         partial = {**ambitious, missing: False}
-        decision = _decide(context, _requirements(rpd, strategy=partial), [_api(rpd), _open(rpd), _build()])
+        decision = _decide(session, _requirements(rpd, strategy=partial), [_api(rpd), _open(rpd), _build()])
         assert decision.recommended != "build"
         assert any(f.startswith("building becomes an option with") for f in decision.flip_conditions)
 
 
-def test_build_over_budget_is_never_recommended(context: AdvisorContext) -> None:
+def test_build_over_budget_is_never_recommended(session: Session) -> None:
     rpd = 260_000
     ambitious = {"tech_leadership_ambition": True, "long_term_budget_usd": 1e6, "unmet_by_existing": True}
     over = _build(findings=[_fail("COST001", "cost")])
-    decision = _decide(context, _requirements(rpd, strategy=ambitious), [_api(rpd), _open(rpd), over])
+    decision = _decide(session, _requirements(rpd, strategy=ambitious), [_api(rpd), _open(rpd), over])
     assert decision.recommended != "build"
     assert any("a long-term budget that covers pretraining" in f for f in decision.flip_conditions)
 
 
 @pytest.mark.parametrize("rpd", [10_000, 260_000])
-def test_scores_are_shares(context: AdvisorContext, rpd: int) -> None:
-    decision = _decide(context, _requirements(rpd), [_api(rpd), _open(rpd), _build()])
+def test_scores_are_shares(session: Session, rpd: int) -> None:
+    decision = _decide(session, _requirements(rpd), [_api(rpd), _open(rpd), _build()])
     assert sum(decision.scores.values()) == pytest.approx(1.0, abs=0.01)
 
 
-def test_own_gpus_win_only_in_a_window(context: AdvisorContext) -> None:
+def test_own_gpus_win_only_in_a_window(session: Session) -> None:
     """Two owned replicas cost $50 each; more would be rented at $1,500 against $1,000 of API tokens."""
     rpd = 10_000
     own = _open(rpd)
@@ -208,13 +208,13 @@ def test_own_gpus_win_only_in_a_window(context: AdvisorContext) -> None:
             "monthly_cost_usd": 1050.0,
         }
     )
-    decision = _decide(context, _requirements(rpd), [_api(rpd), own, _build()])
+    decision = _decide(session, _requirements(rpd), [_api(rpd), own, _build()])
     flip = next(f for f in decision.flip_conditions if f.startswith("self-hosting org/open-72b"))
     # 1000 + 2 × 50 = $1,100 -> 1.1e9 tokens; a third (rented) replica still fits under the API up to 3e9
     assert "only between 1.1e9 and 3e9 tokens/month" in flip
 
 
-def test_build_criteria_are_decisive_even_on_prem(context: AdvisorContext) -> None:
+def test_build_criteria_are_decisive_even_on_prem(session: Session) -> None:
     """An on-prem bank with ambition, an unmet need and the budget builds its own model."""
     rpd = 10_000
     requirements = _requirements(
@@ -227,18 +227,18 @@ def test_build_criteria_are_decisive_even_on_prem(context: AdvisorContext) -> No
     build = _build()
     build.metrics["training_team_size"] = 8
     api = _api(rpd, findings=[_fail("PRIV001", "privacy")])
-    decision = _decide(context, requirements, [api, _open(rpd), build])
+    decision = _decide(session, requirements, [api, _open(rpd), build])
     assert decision.recommended == "build"
     assert decision.scores["build"] > 0.5
     assert any("hires a team of 8 (you have 4 ML engineers)" in r for r in decision.reasons)
 
 
-def test_one_user_on_own_machine_needs_no_server_team(context: AdvisorContext) -> None:
+def test_one_user_on_own_machine_needs_no_server_team(session: Session) -> None:
     rpd = 50
     team = {"ml_engineers": 0, "mlops": "none"}
     laptop = _requirements(
         rpd, team=team, hardware=[{"gpu": "m3-max"}], traffic={"requests_per_day": rpd, "peak_concurrency": 1}
     )
     served = _requirements(rpd, team=team)
-    assert not any("no ML engineers" in s.reason for s in _decide(context, laptop, [_api(rpd), _open(rpd)]).signals)
-    assert any("no ML engineers" in s.reason for s in _decide(context, served, [_api(rpd), _open(rpd)]).signals)
+    assert not any("no ML engineers" in s.reason for s in _decide(session, laptop, [_api(rpd), _open(rpd)]).signals)
+    assert any("no ML engineers" in s.reason for s in _decide(session, served, [_api(rpd), _open(rpd)]).signals)

@@ -225,6 +225,18 @@ def test_70b_type_matches_llama_cpp() -> None:
     assert not is_70b_type(mha80)  # LLaMA-1 65B: 80 layers without GQA
 
 
+def test_inventory_is_built_once_per_architecture_told_apart_by_its_values() -> None:
+    llama = _arch("meta-llama/Llama-3.1-8B-Instruct")
+    again = ArchitectureConfig.model_validate(llama.model_dump())
+    assert tensor_inventory(again) is tensor_inventory(llama)
+    # pydantic's == equates True with 1; the layout does not (a flag must be a bool)
+    flagged = ArchitectureConfig.model_validate({**llama.model_dump(), "attention_bias": True})
+    counted = ArchitectureConfig.model_validate({**llama.model_dump(), "attention_bias": 1})
+    assert flagged == counted
+    assert "blk.0.attn_q.bias" in _by_name(flagged)
+    assert "blk.0.attn_q.bias" not in _by_name(counted)
+
+
 def test_config_json_with_text_config_is_flattened() -> None:
     raw = {
         "model_type": "gemma3",
@@ -249,7 +261,7 @@ def test_config_json_with_text_config_is_flattened() -> None:
         },
     }
     arch = architecture_from_config(raw)
-    assert arch.model_type == "gemma3" and arch.num_hidden_layers == 34
+    assert arch.model_type == "gemma3_text" and arch.num_hidden_layers == 34  # the decoder's family
     assert count_parameters(arch).total == CATALOG["google/gemma-3-4b-it"].params
 
 

@@ -194,6 +194,13 @@ def test_every_catalog_quant_is_supported() -> None:
 # ----------------------------------------------------------------------------- the breakdown
 
 
+def test_estimate_is_shared_by_equal_architectures_per_quant() -> None:
+    arch = _arch("Qwen/Qwen2.5-7B-Instruct")
+    again = ArchitectureConfig.model_validate(arch.model_dump())
+    assert estimate_weights(again, "Q4_K_M") is estimate_weights(arch, "Q4_K_M")
+    assert estimate_weights(arch, "Q8_0").total_bytes > estimate_weights(arch, "Q4_K_M").total_bytes
+
+
 @pytest.mark.parametrize("model_id", ["meta-llama/Llama-3.2-1B-Instruct", "Qwen/Qwen3-30B-A3B", "openai/gpt-oss-20b"])
 def test_breakdown_adds_up(model_id: str) -> None:
     w = estimate_weights(_arch(model_id), "Q4_K_M")

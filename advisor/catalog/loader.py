@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from advisor.catalog.kinds import CATALOG_KINDS, CatalogKind
 from advisor.catalog.records import (
     RECORD_TYPES,
     ApiRecord,
@@ -23,22 +24,20 @@ from advisor.catalog.records import (
     ModelRecord,
     QuantRecord,
 )
+from advisor.catalog.tables import packaged_file
 from advisor.errors import InputError
-from advisor.model.extensions import CatalogSource
 from advisor.files.structured import format_validation_error, parse_structured_text
-
-KINDS: tuple[str, ...] = tuple(RECORD_TYPES)
-BUILTIN_PACKAGE = "advisor_catalog"
+from advisor.model.extensions import CatalogSource
 
 R = TypeVar("R", bound=BaseModel)
 
 
-def builtin_catalog_path(kind: str) -> Any:
-    """The packaged ``<kind>.yaml`` (a Traversable: works from a wheel and an editable install)."""
-    return resources.files(BUILTIN_PACKAGE).joinpath(f"{kind}.yaml")
+def builtin_catalog_path(kind: str) -> Traversable:
+    """The packaged ``<kind>.yaml`` of the built-in catalog."""
+    return packaged_file(f"{kind}.yaml")
 
 
-def parse_records(kind: str, raw_records: Iterable[Any], where: str) -> list[BaseModel]:
+def parse_records(kind: CatalogKind, raw_records: Iterable[Any], where: str) -> list[BaseModel]:
     """Validate raw mappings as ``kind`` records; errors name ``where``, the record and the field."""
     record_type = RECORD_TYPES[kind]
     parsed: list[BaseModel] = []
@@ -66,11 +65,11 @@ def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, 
         raise InputError(f"{where}: cannot read: {exc}") from None
     data = parse_structured_text(text, where, Path(str(path)).suffix)
     if not isinstance(data, Mapping):
-        raise InputError(f"{where}: expected a mapping with keys among {', '.join(KINDS)}")
+        raise InputError(f"{where}: expected a mapping with keys among {', '.join(CATALOG_KINDS)}")
     result: dict[str, list[BaseModel]] = {}
     for kind, records in data.items():
         if kind not in RECORD_TYPES:
-            raise InputError(f"{where}: unknown catalog kind {kind!r}; expected one of {', '.join(KINDS)}")
+            raise InputError(f"{where}: unknown catalog kind {kind!r}; expected one of {', '.join(CATALOG_KINDS)}")
         if expected_kind is not None and kind != expected_kind:
             raise InputError(f"{where}: holds {kind!r} records, expected {expected_kind!r}")
         if not isinstance(records, list):
@@ -83,7 +82,7 @@ def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, 
 class Catalog:
     """All records by kind and id, plus where each record came from."""
 
-    records: dict[str, dict[str, BaseModel]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    records: dict[str, dict[str, BaseModel]] = field(default_factory=lambda: {k: {} for k in CATALOG_KINDS})
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
     #: memo of derived values (e.g. sizings) that are pure functions of the records; cleared on add()
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)

@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
 
+from advisor.catalog.kinds import CatalogKind
+
 LicenseTerm = Literal["yes", "no", "conditional"]
 
 
@@ -263,9 +265,8 @@ class QuantRecord(_Record):
     notes: str | None = None
 
 
-CatalogKind = Literal["models", "apis", "hardware", "licenses", "quants"]
-
-RECORD_TYPES: dict[str, type[_Record]] = {
+#: The record schema of each kind (advisor.catalog.kinds spells the kinds).
+RECORD_TYPES: dict[CatalogKind, type[_Record]] = {
     "models": ModelRecord,
     "apis": ApiRecord,
     "hardware": HardwareRecord,

@@ -1,4 +1,4 @@
-"""``advisor ask``: the questionnaire on a terminal, then the plan (DESIGN.md §4).
+"""``advisor ask``: the questionnaire on a terminal, then the plan (docs/questionnaire.md).
 
 On a terminal it asks with questionary; anywhere else it never prompts and never waits: the
 answers come from ``--answers`` (and ``--defaults``), and required ones that are missing are an
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from advisor.cli import make_context, plugin_options, render_plan, selection_options
+from advisor.cli.options import make_session, plugin_options, render_plan, selection_options
 
 
 @click.command(name="ask")
@@ -72,8 +72,6 @@ def ask(
     ignore: tuple[str, ...],
 ) -> None:
     """Answer the questionnaire (about 15 questions, each with a default), review, then get the plan."""
-    from advisor.engine.run import run_plan
-    from advisor.errors import InputError
     from advisor.ask import (
         CatalogChoices,
         Interrupted,
@@ -87,21 +85,23 @@ def ask(
         run_interactive,
         write_answers,
     )
-    from advisor.model.requirements import requirements_from_data
+    from advisor.engine.run import run_plan
+    from advisor.errors import InputError
     from advisor.files.structured import read_structured_file
+    from advisor.model.requirements import requirements_from_data
 
     if answers is not None and resume is not None:
         raise InputError("--answers and --resume: give one (a partial answers file is an answers file)")
     given = resume or answers
-    context = make_context(plugins, strict_plugins, catalog_dir, select, ignore)
-    specs = load_specs(context)
-    for error in context.host.errors:
+    session = make_session(plugins, strict_plugins, catalog_dir, select, ignore)
+    specs = load_specs(session.questions(), session.host.record_error)
+    for error in session.host.errors:
         click.echo(f"advisor: warning: {error}", err=True)
     data = None
     if given is not None:
         data = read_structured_file(given)
         requirements_from_data(data, str(given))  # the same checks as `advisor plan`, before any question
-    questionnaire = Questionnaire.from_data(specs, data, CatalogChoices(lambda: context.catalog))
+    questionnaire = Questionnaire.from_data(specs, data, CatalogChoices(lambda: session.catalog))
 
     interactive = not no_input and _is_terminal(sys.stdin) and _is_terminal(sys.stdout)
     out_named = out is not None
@@ -157,8 +157,8 @@ def ask(
         click.echo(f"Plan later with: {rerun}", err=True)
         return
 
-    # a fresh context: the plan must not carry question-registration warnings `advisor plan` lacks
-    plan = run_plan(requirements, make_context(plugins, strict_plugins, catalog_dir, select, ignore))
+    # a fresh session: the plan must not carry question-registration warnings `advisor plan` lacks
+    plan = run_plan(requirements, make_session(plugins, strict_plugins, catalog_dir, select, ignore))
     render_plan(plan, fmt, None)
     click.echo(f"\nRe-run without questions: {rerun}", err=True)
     if not plan.ranked:

@@ -1,65 +1,54 @@
-"""``advisor fit MODEL``: memory footprint, fit and speed of a model on hardware (DESIGN.md §4)."""
+"""``advisor fit MODEL``: memory footprint, fit and speed of a model on hardware (docs/design.md §4)."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli import make_context, plugin_options, print_table
+from advisor.cli.options import make_session, plugin_options, print_table
 
 if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog
     from advisor.engine.sizing import Machine, Sizing
 
-DEFAULT_QUANTS = ("Q4_K_M", "Q5_K_M", "Q8_0", "F16")
-HARDWARE_SPEC = re.compile(r"^(?:(?P<n1>\d+)x)?(?P<id>[A-Za-z0-9._-]+?)(?::(?P<n2>\d+))?$")
-
-
 def parse_hardware(spec: str, catalog: Catalog, ram_gb: float | None) -> tuple[str, Machine]:
-    """``rtx-4090``, ``2xrtx-4090``, ``rtx-4090:2`` or ``local`` (this machine, measured)."""
-    from advisor.errors import InputError
+    """``rtx-4090``, ``2xrtx-4090``, ``rtx-4090:2``, ``rtx-4090 x2`` or ``local`` (this machine, measured)."""
     from advisor.engine.sizing import machine_for
+    from advisor.errors import InputError
+    from advisor.model.hardware_spec import HardwareSpecError, parse_hardware_spec
 
     if spec == "local":
-        return "local", local_machine(ram_gb)
-    match = HARDWARE_SPEC.match(spec)
-    record = catalog.find_hardware(match.group("id")) if match else None
-    if match is None or record is None:
-        raise InputError(
-            f"--hardware {spec}: not a hardware id (see `advisor catalog hardware`), e.g. rtx-4090 or 2xa100-80gb"
-        )
-    count = int(match.group("n1") or match.group("n2") or 1)
-    if count < 1:
-        raise InputError(f"--hardware {spec}: the device count must be at least 1")
-    label = record.id if count == 1 else f"{count}x{record.id}"
-    return label, machine_for(record, count, ram_gb)
+        return "local", local_machine(ram_gb, catalog)
+    not_an_id = f"--hardware {spec}: not a hardware id (see `advisor catalog hardware`), e.g. rtx-4090 or 2xa100-80gb"
+    try:
+        parsed = parse_hardware_spec(spec)
+    except HardwareSpecError as exc:
+        # the catalog is asked before the count: "0xbogus" is "not a hardware id"
+        if exc.id is not None and catalog.find_hardware(exc.id) is not None:
+            raise InputError(f"--hardware {spec}: the device count must be at least 1") from None
+        raise InputError(not_an_id) from None
+    record = catalog.find_hardware(parsed.id)
+    if record is None:
+        raise InputError(not_an_id)
+    return parsed._replace(id=record.id).compact, machine_for(record, parsed.quantity, ram_gb)
 
 
-def local_machine(ram_gb: float | None) -> Machine:
+def local_machine(ram_gb: float | None, catalog: Catalog) -> Machine:
     """This machine: free RAM, measured memory bandwidth, NVIDIA GPUs when NVML sees any, and the
     decode constants ``advisor smoke calibrate`` fitted here, if any (the rows then say so)."""
-    from advisor.estimate.fit import Device
-    from advisor.machine import detect_machine, measure_memory_bandwidth_gb_s
     from advisor.engine.sizing import Machine
+    from advisor.machine import catalog_bandwidths, detect_machine, local_device, measure_memory_bandwidth_gb_s
     from advisor.smoke.history import load_calibration
 
     info = detect_machine()
     bandwidth = measure_memory_bandwidth_gb_s()
     host = int(ram_gb * 1024**3) if ram_gb is not None else info.ram_available_bytes
-    device = None
-    gpus = [g for g in info.gpus if (getattr(g, "bandwidth_gb_s", None) or 0) > 0]
-    if gpus:
-        gpu = gpus[0]
-        device = Device(
-            memory_gib=gpu.memory_free_bytes / 1024**3,
-            bandwidth_gb_s=float(getattr(gpu, "bandwidth_gb_s", 0.0)),
-            backend=gpu.backend,
-            count=len(gpus),
-        )
+    # the same device ``advisor smoke`` predicts for: GPU bandwidth measured by NVML or from the catalog
+    names = [g.name for g in info.gpus]
+    device = local_device(info.gpus, catalog_bandwidths(names, catalog.hardware) if names else None)
     notes = [f"this machine: {info.cpu_count} CPUs, {host / 1e9:.1f} GB RAM free, {bandwidth:.1f} GB/s measured"]
     calibration = load_calibration(info.key)
     cpu_decode = None
@@ -147,13 +136,20 @@ def fit(
 ) -> None:
     """Memory footprint, fit and speed of MODEL (catalog id, Hub repo, config.json or .gguf) on hardware."""
     from advisor.catalog.loader import require_quant
-    from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits, smallest_hardware_for_speed
+    from advisor.catalog.planning import planning_defaults
+    from advisor.engine.fit_questions import (
+        best_quant_that_fits,
+        longest_context_that_fits,
+        smallest_hardware_for_speed,
+    )
     from advisor.engine.model_source import resolve_model
     from advisor.engine.sizing import Machine, size_spec
 
-    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
     spec = resolve_model(model, catalog, offline=offline)
-    quant_ids = list(quants) or ([spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(DEFAULT_QUANTS))
+    quant_ids = list(quants) or (
+        [spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(planning_defaults().quants.fit)
+    )
     quant_records = [require_quant(catalog, quant_id) for quant_id in quant_ids]
     machines: list[tuple[str | None, Machine]] = [parse_hardware(h, catalog, ram_gb) for h in hardware]
     if not machines:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli import print_table
+from advisor.cli.options import print_table
 
 if TYPE_CHECKING:
     from advisor.hub import HubModel

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli import make_context, plugin_options, print_table
+from advisor.cli.options import make_session, plugin_options, print_table
 from advisor.engine.licensing import Lineage, licence_lineage
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def licenses(
     """
     from advisor.errors import InputError
 
-    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
     if license_id is None:
         records = [catalog.licenses[k] for k in sorted(catalog.licenses)]
         if fmt == "json":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
-from advisor.cli import make_context, plugin_options, print_table
+from advisor.cli.options import make_session, plugin_options, print_table
 from advisor.model.requirements import UseCase
 
 if TYPE_CHECKING:
@@ -26,17 +26,6 @@ SHOWN_FLOPS = (1e22, 1e23, 1e24, 1e25)
 @click.group(name="quality")
 def quality() -> None:
     """Fitted capability boundaries and model quality."""
-
-
-def _boundaries() -> list[Boundary]:
-    """Every configured boundary, fitted now; numpy is needed for the fit."""
-    from advisor.errors import EnvironmentProblem
-    from advisor.estimate.quality import all_boundaries
-
-    try:
-        return all_boundaries()
-    except ImportError as exc:
-        raise EnvironmentProblem(f"fitting the boundaries needs numpy ({exc}); pip install numpy") from None
 
 
 def boundary_rows(boundaries: Sequence[Boundary], catalog: Catalog) -> list[dict[str, Any]]:
@@ -67,12 +56,12 @@ def fit_command(
 ) -> None:
     """Refit the capability boundaries on the shipped data and print parameters, R² and coverage."""
     from advisor.errors import InputError
-    from advisor.estimate.quality import quality_policy
+    from advisor.estimate.quality import all_boundaries, quality_policy
 
     if plot is not None and plot.suffix.lower() != ".svg":
         raise InputError(f"--plot {plot}: only SVG is written; give a file name ending in .svg")
-    boundaries = _boundaries()
-    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    boundaries = all_boundaries()
+    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
     rows = boundary_rows(boundaries, catalog)
     if plot is not None:
         svg = boundaries_svg(boundaries, _data_points(), _catalog_points(catalog))
@@ -148,7 +137,7 @@ def show_command(
     from advisor.catalog.loader import require_quant
     from advisor.errors import InputError
 
-    catalog = make_context(plugins, strict_plugins, catalog_dir).catalog
+    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
     if quant is not None:
         require_quant(catalog, quant)
     if model in catalog.models:

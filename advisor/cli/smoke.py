@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from advisor.cli import make_context, print_table
+from advisor.cli.options import make_session, print_table
+from advisor.smoke.options import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S
 
 RUN = "run"
 SUBCOMMANDS = ("history", "calibrate")
@@ -61,7 +62,11 @@ def smoke() -> None:
     "--context", type=click.IntRange(min=16), default=None, help="Context length (default 2048, capped at the model's)."
 )
 @click.option(
-    "--max-tokens", type=click.IntRange(min=1), default=64, show_default=True, help="Tokens to generate per turn."
+    "--max-tokens",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_TOKENS,
+    show_default=True,
+    help="Tokens to generate per turn.",
 )
 @click.option("--prompt", default=None, help="Prompt for the raw completion and the chat turn.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads (default: physical cores).")
@@ -70,7 +75,7 @@ def smoke() -> None:
     "--timeout",
     "timeout_s",
     type=click.FloatRange(min=1),
-    default=600.0,
+    default=DEFAULT_TIMEOUT_S,
     show_default=True,
     help="Seconds before the worker is killed.",
 )
@@ -99,12 +104,13 @@ def run(
     Exit 0 when it ran and the output checks pass, 1 when it failed or was refused, 3 when
     llama-cpp-python is missing.
     """
-    from advisor.smoke import DEFAULT_PROMPT, SmokeOptions, check_backend, resolve_model, run_smoke
+    from advisor.engine.model_source import resolve_gguf
+    from advisor.smoke import DEFAULT_PROMPT, SmokeOptions, check_backend, run_smoke
 
     layers = _gpu_layers(gpu_layers)
-    context_obj = make_context()
+    context_obj = make_session()
     check_backend([backend for _, backend in context_obj.backends()])
-    path, name, wanted_quant = resolve_model(model_or_gguf, quant, offline=offline)
+    path, name, wanted_quant = resolve_gguf(model_or_gguf, quant, offline=offline)
     options = SmokeOptions(
         context=context,
         max_tokens=max_tokens,

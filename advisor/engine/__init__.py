@@ -1,1 +1,18 @@
-"""TODO"""
+"""The engine: a run from requirements to a plan, and what it computes on the way.
+
+Modules:
+
+- ``run``: the pipeline: candidates -> checks -> assessments -> ranking -> strategy -> deployment -> Plan.
+- ``session``: one run's plugin host and what its plugins registered (catalog, checks, questions,
+  backends); it builds the :class:`~advisor.model.context.AdvisorContext` the hooks see.
+- ``host``: the plugin host: loads built-ins, entry points and local plugins; calls hooks in isolation.
+- ``variants``: which candidates and deployment variants (quant x hardware) are assessed.
+- ``model_source``: what a MODEL argument names (catalog id, Hub repo, config.json, .gguf).
+- ``sizing``: one variant on one machine: footprint, fit and speed (memoised per architecture).
+- ``fit_questions``: the inverse questions: the best quant, the longest context, the hardware that fits.
+- ``licensing``: licence lineage along ``base_model``.
+- ``economics``: cost per road, the comparable API, break-even and payback: the strategy plugin,
+  ``advisor cost`` and the HTML report all read it here.
+
+The maths itself is pure and lives in :mod:`advisor.estimate`; the engine feeds it catalog data.
+"""

@@ -1,23 +1,26 @@
 """What MODEL means on the command line: a catalog id, a Hub repo id, a config.json, or a .gguf.
 
 Every form resolves to one :class:`ModelSpec` (architecture, parameter counts, and for a GGUF its
-exact tensor table), so ``advisor fit``, ``advisor check`` and ``advisor smoke`` treat them alike.
+exact tensor table), so ``advisor fit`` and ``advisor check`` treat them alike; ``advisor smoke``,
+which runs a file, resolves MODEL_OR_GGUF to a local GGUF with :func:`resolve_gguf`. A repo id is
+told apart by :func:`advisor.hub.is_hub_repo_id` everywhere, and a config.json is read by the one
+normaliser (:func:`advisor.files.structured.architecture_from_json`), as the Hub's are.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, NamedTuple
 
 from advisor.catalog.loader import Catalog
 from advisor.catalog.records import ArchitectureConfig, ModelRecord, QuantRecord
-from advisor.errors import EnvironmentProblem, InputError
+from advisor.errors import InputError
 from advisor.estimate.footprint import WeightsSplit
-from advisor.files.structured import format_validation_error
+from advisor.estimate.tensors import count_parameters
+from advisor.files.structured import architecture_from_json, parse_structured_text
+from advisor.hub import fetch_model, is_hub_repo_id
 
 if TYPE_CHECKING:
     from advisor.files.gguf import GgufInfo
@@ -38,44 +41,39 @@ class ModelSpec:
     notes: list[str] = field(default_factory=list)
 
 
-def params_for(arch: ArchitectureConfig, where: str) -> tuple[int, int, list[str]]:
-    """Total and active parameters counted from the architecture; an architecture the inventory does
-    not know is counted as a generic llama-like model, and the note says so."""
-    from advisor.estimate.tensors import count_parameters
-
-    try:
-        counted = count_parameters(arch)
-        return counted.total, counted.active, []
-    except ValueError as exc:
-        counted = count_parameters(arch, fallback=True)
-        return counted.total, counted.active, [f"{where}: {exc}; counted as a generic llama-like model (estimate)"]
+#: The quant fetched from a GGUF repo when MODEL_OR_GGUF names a repo and no --quant is given.
+DEFAULT_GGUF_QUANT = "Q4_K_M"
 
 
-def architecture_from_config(data: Any, where: str) -> ArchitectureConfig:
-    """A Hugging Face config.json (multimodal configs: their ``text_config``) as ArchitectureConfig."""
-    from advisor.estimate.tensors import architecture_from_config as from_raw
+class GgufSource(NamedTuple):
+    """MODEL_OR_GGUF resolved to a file: the path, the model name to report, and the quant asked for."""
 
-    if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a JSON object")
-    try:
-        return from_raw(data)
-    except ValidationError as exc:
-        raise InputError(format_validation_error(where, exc)) from None
-    except ValueError as exc:
-        raise InputError(f"{where}: {exc}") from None
+    path: Path
+    name: str
+    quant: str | None
 
 
 def _from_config_file(path: Path) -> ModelSpec:
+    """A config.json: parameters counted from the architecture; an architecture the inventory does
+    not know is counted as a generic llama-like model, and the note says so."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-    arch = architecture_from_config(data, str(path))
-    total, active, notes = params_for(arch, str(path))
+    arch = architecture_from_json(parse_structured_text(text, str(path), ".json"), str(path))
+    notes = []
+    try:
+        counted = count_parameters(arch)
+    except ValueError as exc:
+        counted = count_parameters(arch, fallback=True)
+        notes.append(f"{path}: {exc}; counted as a generic llama-like model (estimate)")
     return ModelSpec(
-        id=str(path), architecture=arch, params=total, active_params=active, origin="config.json", notes=notes
+        id=str(path),
+        architecture=arch,
+        params=counted.total,
+        active_params=counted.active,
+        origin="config.json",
+        notes=notes,
     )
 
 
@@ -83,22 +81,17 @@ def _from_gguf(path: Path) -> ModelSpec:
     from advisor.files.gguf import read_gguf
 
     info = read_gguf(path)
-    arch = info.to_architecture_config()
-    total = expert = 0
-    for tensor in info.tensors:
-        count = 1
-        for dim in tensor.shape:
-            count *= dim
-        total += count
-        if "_exps" in tensor.name:
-            expert += count
-    active = total
-    if expert and info.expert_count and info.expert_used_count:
-        active = total - expert + expert * info.expert_used_count // info.expert_count
-    return ModelSpec(id=str(path), architecture=arch, params=total, active_params=active, origin="gguf", gguf=info)
+    return ModelSpec(
+        id=str(path),
+        architecture=info.to_architecture_config(),
+        params=info.n_params,
+        active_params=info.active_params(),
+        origin="gguf",
+        gguf=info,
+    )
 
 
-def spec_from_record(record: ModelRecord, origin: str = "catalog") -> ModelSpec:
+def _spec_from_record(record: ModelRecord, origin: str = "catalog") -> ModelSpec:
     return ModelSpec(
         id=record.id,
         architecture=record.architecture,
@@ -121,11 +114,11 @@ def resolve_model(model: str, catalog: Catalog, *, offline: bool = False) -> Mod
             raise InputError(f"MODEL {model}: no such file")
         return _from_config_file(path)
     if model in catalog.models:
-        return spec_from_record(catalog.models[model])
+        return _spec_from_record(catalog.models[model])
     lowered = {k.lower(): k for k in catalog.models}
     if model.lower() in lowered:
-        return spec_from_record(catalog.models[lowered[model.lower()]])
-    if "/" in model and not model.startswith(("/", ".")):
+        return _spec_from_record(catalog.models[lowered[model.lower()]])
+    if is_hub_repo_id(model):
         return _from_hub(model, offline=offline)
     raise InputError(
         f"MODEL {model}: not a catalog id, a Hub repo id (owner/name), a config.json or a .gguf file "
@@ -134,14 +127,36 @@ def resolve_model(model: str, catalog: Catalog, *, offline: bool = False) -> Mod
 
 
 def _from_hub(repo_id: str, *, offline: bool) -> ModelSpec:
-    try:
-        from advisor import hub
-    except ImportError:
-        raise EnvironmentProblem(f"MODEL {repo_id}: not in the catalog, and Hub support is not installed") from None
-    model = hub.fetch_model(repo_id, offline=offline)
+    model = fetch_model(repo_id, offline=offline)
     files = {f.quant: f.size_bytes for f in model.gguf_files if f.quant}
-    spec = spec_from_record(model.record, origin="hub")
-    return ModelSpec(**{**spec.__dict__, "published_file_bytes": files})
+    return replace(_spec_from_record(model.record, origin="hub"), published_file_bytes=files)
+
+
+def _looks_like_path(text: str) -> bool:
+    return (
+        text.lower().endswith(".gguf") or (os.sep in text and not is_hub_repo_id(text)) or text.startswith((".", "~"))
+    )
+
+
+def resolve_gguf(model: str, quant: str | None, *, offline: bool = False) -> GgufSource:
+    """Resolve MODEL_OR_GGUF to a local GGUF: a path as given, or a Hub repo id's file for the quant.
+
+    A local file keeps ``quant`` as asked (None: the file's own); a repo id downloads (or finds in
+    the cache) its GGUF of ``quant``, else of :data:`DEFAULT_GGUF_QUANT`, upper case.
+    """
+    candidate = Path(model).expanduser()
+    if candidate.exists() or _looks_like_path(model):
+        if not candidate.exists():
+            raise InputError(f"MODEL_OR_GGUF {model}: no such file")
+        if candidate.is_dir():
+            raise InputError(f"MODEL_OR_GGUF {model}: is a directory, expected a .gguf file or a Hub repo id")
+        return GgufSource(candidate, candidate.stem, quant)
+    if not is_hub_repo_id(model):
+        raise InputError(f"MODEL_OR_GGUF {model}: expected a path to a .gguf file or a Hub repo id (owner/name)")
+    wanted = (quant or DEFAULT_GGUF_QUANT).upper()
+    from advisor.hub import download_gguf  # looked up at call time: tests put a fake advisor.hub in sys.modules
+
+    return GgufSource(Path(download_gguf(model, wanted, offline=offline)), model, wanted)
 
 
 _WEIGHTS_MEMO: dict[tuple[str, int, str, str], WeightsSplit] = {}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterable
 
-from advisor.model.candidate import Candidate
-from advisor.model.checks import Finding, selected
-from advisor.model.context import AdvisorContext, RegisteredCheck
+from advisor.engine.session import Session
+from advisor.engine.variants import build_candidates
 from advisor.errors import InputError, PluginError
+from advisor.model.candidate import Candidate
+from advisor.model.checks import Check, CheckRun, Finding, RegisteredCheck, selected
+from advisor.model.context import AdvisorContext
 from advisor.model.plan import (
     STRATEGIES,
     Assessment,
@@ -17,16 +21,41 @@ from advisor.model.plan import (
     StrategySignal,
 )
 from advisor.model.requirements import Requirements
-from advisor.engine.variants import build_candidates
 
 
-def active_checks(context: AdvisorContext) -> list[RegisteredCheck]:
+def active_checks(session: Session) -> list[RegisteredCheck]:
     """Registered checks after ``--select`` / ``--ignore``."""
-    return [rc for rc in context.checks if selected(rc.check.id, context.select, context.ignore)]
+    return [rc for rc in session.checks if selected(rc.check.id, session.select, session.ignore)]
+
+
+def evaluate(check: Check, candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
+    """Run one check and normalise what it returns (a generator, a list, one Finding or None)."""
+    run = check.run
+    result = run(candidate, requirements, context) if _takes_context(run) else run(candidate, requirements)
+    if result is None:
+        return []
+    if isinstance(result, Finding):
+        return [result]
+    findings = list(result)
+    for item in findings:
+        if not isinstance(item, Finding):
+            raise TypeError(f"check {check.id} yielded {type(item).__name__}, expected Finding")
+    return findings
+
+
+@functools.cache
+def _takes_context(run: CheckRun) -> bool:
+    """Whether a check's ``run`` accepts the optional third ``context`` argument (worked out once)."""
+    try:
+        params = inspect.signature(run).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
 def assess(
-    candidate: Candidate, requirements: Requirements, checks: Iterable[RegisteredCheck], context: AdvisorContext
+    candidate: Candidate, requirements: Requirements, checks: Iterable[RegisteredCheck], session: Session
 ) -> Assessment:
     """Run every applicable check on one candidate; a crashing check becomes an ``error`` finding."""
     findings: list[Finding] = []
@@ -36,12 +65,12 @@ def assess(
         if candidate.kind not in check.kinds:
             continue
         try:
-            produced = check.evaluate(candidate, requirements, context)
+            produced = evaluate(check, candidate, requirements, session.context)
         except InputError:
             raise  # the answers are wrong (e.g. a plugin's namespace): bad input, exit 2
         except Exception as exc:
             message = f"check {check.id} of plugin {registered.plugin!r} crashed: {type(exc).__name__}: {exc}"
-            if context.host.strict:
+            if session.host.strict:
                 raise PluginError(message + " (strict plugins: failing)") from exc
             produced = [Finding(severity="error", message=message)]
         for finding in produced:
@@ -55,17 +84,17 @@ def assess(
 
 
 def assess_all(
-    candidates: Iterable[Candidate], requirements: Requirements, context: AdvisorContext
+    candidates: Iterable[Candidate], requirements: Requirements, session: Session
 ) -> list[Assessment]:
-    checks = active_checks(context)
-    return [assess(c, requirements, checks, context) for c in candidates]
+    checks = active_checks(session)
+    return [assess(c, requirements, checks, session) for c in candidates]
 
 
-def rank(assessments: list[Assessment], requirements: Requirements, context: AdvisorContext) -> None:
+def rank(assessments: list[Assessment], requirements: Requirements, session: Session) -> None:
     """Ask the ranking hook for the order of acceptable assessments and number them from 1."""
     acceptable = [a for a in assessments if a.acceptable]
-    answer = context.host.first_result(
-        "advisor_rank", candidates=acceptable, requirements=requirements, context=context
+    answer = session.host.first_result(
+        "advisor_rank", candidates=acceptable, requirements=requirements, context=session.context
     )
     ordered: list[Assessment] = list(answer[1]) if answer else acceptable
     by_identity = {id(a) for a in acceptable}
@@ -77,19 +106,19 @@ def rank(assessments: list[Assessment], requirements: Requirements, context: Adv
 
 
 def decide_strategy(
-    requirements: Requirements, assessments: list[Assessment], context: AdvisorContext
+    requirements: Requirements, assessments: list[Assessment], session: Session
 ) -> StrategyDecision:
     """Sum the plugins' weighted votes per road; the highest share wins."""
     signals: list[StrategySignal] = []
-    for plugin, value in context.host.call_each(
-        "advisor_strategy_signals", requirements=requirements, assessments=assessments, context=context
+    for plugin, value in session.host.call_each(
+        "advisor_strategy_signals", requirements=requirements, assessments=assessments, context=session.context
     ):
         items = value if isinstance(value, list | tuple) else [value]
         for item in items:
             if item is None:
                 continue
             if not isinstance(item, StrategySignal):
-                context.host.record_error(plugin, f"advisor_strategy_signals returned {type(item).__name__}")
+                session.host.record_error(plugin, f"advisor_strategy_signals returned {type(item).__name__}")
                 continue
             signals.append(item.model_copy(update={"plugin": plugin}))
     signals.sort(key=lambda s: (-s.weight, s.strategy, s.reason))
@@ -111,36 +140,36 @@ def decide_strategy(
 
 
 def plan_deployment(
-    assessments: list[Assessment], requirements: Requirements, context: AdvisorContext
+    assessments: list[Assessment], requirements: Requirements, session: Session
 ) -> Deployment | None:
     """The deployment plan for the best-ranked open-weights candidate, if any."""
     ranked = sorted((a for a in assessments if a.rank is not None), key=lambda a: a.rank or 0)
     top = next((a for a in ranked if a.candidate.kind == "open_source"), None)
     if top is None:
         return None
-    answer = context.host.first_result(
-        "advisor_deployment_plan", candidate=top, requirements=requirements, context=context
+    answer = session.host.first_result(
+        "advisor_deployment_plan", candidate=top, requirements=requirements, context=session.context
     )
     if answer is None:
         return None
     plugin, deployment = answer
     if not isinstance(deployment, Deployment):
-        context.host.record_error(plugin, f"advisor_deployment_plan returned {type(deployment).__name__}")
+        session.host.record_error(plugin, f"advisor_deployment_plan returned {type(deployment).__name__}")
         return None
     return deployment
 
 
-def run_plan(requirements: Requirements, context: AdvisorContext, candidates: list[Candidate] | None = None) -> Plan:
+def run_plan(requirements: Requirements, session: Session, candidates: list[Candidate] | None = None) -> Plan:
     """The whole pipeline. ``candidates`` restricts the run (``advisor check``)."""
-    pool = candidates if candidates is not None else build_candidates(requirements, context.catalog)
-    assessments = assess_all(pool, requirements, context)
-    rank(assessments, requirements, context)
-    strategy = decide_strategy(requirements, assessments, context)
-    deployment = plan_deployment(assessments, requirements, context)
+    pool = candidates if candidates is not None else build_candidates(requirements, session.catalog)
+    assessments = assess_all(pool, requirements, session)
+    rank(assessments, requirements, session)
+    strategy = decide_strategy(requirements, assessments, session)
+    deployment = plan_deployment(assessments, requirements, session)
     return Plan(
         requirements=requirements.model_dump(mode="json"),
         strategy=strategy,
         assessments=assessments,
         deployment=deployment,
-        plugin_errors=list(context.host.errors),
+        plugin_errors=list(session.host.errors),
     )

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from advisor.model.candidate import Candidate
 from advisor.catalog.loader import Catalog
 from advisor.catalog.records import HardwareRecord, QuantRecord
+from advisor.engine.model_source import ModelSpec, weights_for
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.fit import Device, FitResult, Footprint, decide_fit
 from advisor.estimate.footprint import build_footprint
 from advisor.estimate.memory import GIB
-from advisor.engine.model_source import ModelSpec, weights_for
+from advisor.model.candidate import Candidate
 
 
 @dataclass(frozen=True)

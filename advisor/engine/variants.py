@@ -1,34 +1,20 @@
 """Candidates from the catalog: every API, every open model in each deployment variant, and build.
 
 Open-weights variants are (quant × hardware): on the hardware the answers list, or, for "cloud",
-the cheapest rented configuration (device type × count) that holds the variant.
+the cheapest rented configuration (device type × count) that holds the variant. Which quants, which
+rented devices and the build's target sizes are data: catalog/planning.yaml.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.model.candidate import Candidate
 from advisor.catalog.loader import Catalog
+from advisor.catalog.planning import planning_defaults
 from advisor.catalog.records import ApiRecord, ModelRecord
-from advisor.model.requirements import Requirements
 from advisor.engine.sizing import size_candidate
-
-#: GGUF variants assessed for each open model: the common default, near-lossless, and unquantized.
-DEFAULT_QUANTS: tuple[str, ...] = ("Q4_K_M", "Q8_0", "F16")
-
-#: Rented accelerators considered for "cloud", and the device counts a cloud instance offers.
-CLOUD_DEVICES: tuple[str, ...] = ("l4", "a10g", "l40s", "a100-80gb", "h100-sxm")
-CLOUD_COUNTS: tuple[int, ...] = (1, 2, 4, 8)
-
-#: Parameter count a from-scratch build would target per quality level (planning assumption,
-#: matched to the open models that reach each level in the catalog).
-BUILD_TARGET_PARAMS: dict[str, int] = {
-    "low": 1_000_000_000,
-    "medium": 8_000_000_000,
-    "high": 70_000_000_000,
-    "frontier": 400_000_000_000,
-}
+from advisor.model.candidate import Candidate
+from advisor.model.requirements import Requirements
 
 
 @dataclass(frozen=True)
@@ -60,7 +46,8 @@ def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> O
             record = catalog.find_hardware(cpu_class)
             ram = record.memory_gib if record is not None else None
     if accelerator is None:
-        accelerator = "cpu-ddr5-dual" if catalog.find_hardware("cpu-ddr5-dual") else None
+        default_cpu = planning_defaults().default_cpu_device
+        accelerator = default_cpu if catalog.find_hardware(default_cpu) else None
     return OnHand(accelerator, count, ram)
 
 
@@ -111,11 +98,12 @@ def open_candidate(record: ModelRecord, **variant: object) -> Candidate:
 def _cheapest_cloud_variant(record: ModelRecord, quant: str, requirements: Requirements, catalog: Catalog) -> Candidate:
     best: tuple[float, Candidate] | None = None
     fallback: Candidate | None = None
-    for device_id in CLOUD_DEVICES:
+    cloud = planning_defaults().cloud
+    for device_id in cloud.devices:
         device = catalog.find_hardware(device_id)
         if device is None or device.rental is None:
             continue
-        for count in CLOUD_COUNTS:
+        for count in cloud.counts:
             candidate = open_candidate(record, quant=quant, hardware=device.id, hardware_count=count, engine=None)
             fallback = candidate
             sizing = size_candidate(candidate, catalog, requirements.context_tokens)
@@ -147,7 +135,8 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
     """All candidates for the requirements, in a stable order (by kind, then id)."""
     candidates = [api_candidate(r, catalog) for _, r in sorted(catalog.apis.items())]
     machine = machine_from_requirements(requirements, catalog)
-    quants = [q for q in DEFAULT_QUANTS if catalog.find_quant(q) is not None]
+    defaults = planning_defaults()
+    quants = [q for q in defaults.quants.plan if catalog.find_quant(q) is not None]
     for _, record in sorted(catalog.models.items()):
         for quant in quants:
             if machine is None:
@@ -163,7 +152,7 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
                     )
                 )
     level = requirements.quality or "medium"
-    target = BUILD_TARGET_PARAMS[level]
+    target = defaults.build_target_params[level]
     base = _finetune_base(catalog, target)
     if base is not None:
         candidates.append(

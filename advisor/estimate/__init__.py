@@ -1,5 +1,12 @@
-"""Pure estimators (memory, speed, cost, quality): public API for plugins.
+"""Pure estimators (weights, memory, fit, speed, cost, quality, scaling): public API for plugins.
 
-Every function here is pure: numbers in, numbers out, no I/O except loading the packaged
-constants once. Plugins call these and turn the numbers into findings.
+Every function here is pure: numbers in, numbers out, no I/O. The packaged constants they are
+parameterised by are read and validated by :mod:`advisor.catalog.tables`, never here. Plugins call
+these and turn the numbers into findings.
+
+Modules: ``tensors`` (tensor inventory per architecture), ``weights`` (per-tensor quantized sizes),
+``footprint`` (weights + KV cache + overhead), ``memory`` (KV cache and buffers), ``fit`` (placement
+on devices), ``speed`` (decode and prefill), ``cost`` (API, self-hosting, building), ``quality``
+(expected quality and quantization loss), ``scaling`` (capability boundaries), ``constants``,
+``cost_constants`` (the schemas of the packaged constants).
 """

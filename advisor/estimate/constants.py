@@ -1,12 +1,13 @@
-"""The estimators' constants, read from catalog/estimator_constants.yaml (data, with sources)."""
+"""The estimators' constants: the schema of catalog/estimator_constants.yaml (data, with sources)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict
+
+from advisor.catalog.tables import load_table
 
 
 class BackendConstants(BaseModel):
@@ -48,13 +49,10 @@ class EstimatorConstants(BaseModel):
     usable_fraction: dict[str, float]
     batching: Batching
     sources: list[str]
-    as_of: str
+    as_of: dt.date
 
 
 @lru_cache(maxsize=1)
 def estimator_constants() -> EstimatorConstants:
-    """Load the packaged constants once."""
-    text = resources.files("advisor_catalog").joinpath("estimator_constants.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    data["as_of"] = str(data["as_of"])
-    return EstimatorConstants.model_validate(data)
+    """The packaged constants, validated once."""
+    return load_table("estimator_constants.yaml", EstimatorConstants)

@@ -1,18 +1,20 @@
 """Money: API bills from traffic, self-hosting from replicas × GPU-hours or capex plus power,
 building from training FLOPs, and the volumes at which one road overtakes another.
 
-Formulas follow shared/research/cost.md §5; the constants come from catalog/cost_constants.yaml
-and are printed with every result. Everything here is pure: numbers in, numbers out.
+Formulas are described in docs/cost.md; the constants come from catalog/cost_constants.yaml and
+are printed with every result. Everything here is pure: numbers in, numbers out. Which candidates
+the break-even and payback apply to is decided by ``advisor.engine.economics``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from advisor.catalog.records import ApiRecord
 from advisor.estimate.cost_constants import CostConstants
+from advisor.estimate.scaling import training_flops
 from advisor.estimate.speed import batched_throughput_tokens_per_s
 
 SECONDS_PER_DAY = 86_400.0
@@ -142,9 +144,6 @@ def api_cost(
     return ApiCost(total, input_usd, cached_usd, output_usd, batch_usd, prices, hit, share, tuple(notes))
 
 
-def api_monthly_cost_usd(api: ApiRecord, tokens: MonthlyTokens, input_tokens_per_request: float) -> float:
-    """The API bill at list prices, long-context tier applied, no cache or batch discount."""
-    return api_cost(api, tokens, input_tokens_per_request).total_usd
 
 
 @dataclass(frozen=True)
@@ -226,9 +225,6 @@ def replicas_for_load(
     return max(1, by_rate, by_streams)
 
 
-def replicas_needed(peak_concurrency: int, streams_per_replica: int) -> int:
-    """Replicas to serve the peak number of simultaneous streams."""
-    return max(1, math.ceil(peak_concurrency / max(streams_per_replica, 1)))
 
 
 def streams_per_replica(aggregate_tokens_per_s: float, max_streams: int, min_tokens_per_s: float) -> int:
@@ -260,11 +256,6 @@ def replica_tokens_per_month(
     return min(by_rate, current_tokens_per_month * streams_per_replica / peak_concurrency)
 
 
-def cloud_monthly_cost_usd(usd_per_device_hour: float, devices: int, replicas: int, hours_per_month: float) -> float:
-    """Rented accelerators running all month."""
-    return usd_per_device_hour * devices * replicas * hours_per_month
-
-
 def energy_kwh_per_month(tdp_w: float, devices: int, power_fraction: float, pue: float, hours: float) -> float:
     """``devices × TDP × average power fraction × hours × PUE``."""
     return devices * tdp_w / 1000.0 * power_fraction * hours * pue
@@ -275,163 +266,11 @@ def co2_kg(kwh: float, grid_kg_co2_per_kwh: float) -> float:
     return kwh * grid_kg_co2_per_kwh
 
 
-def amortised_monthly_usd(capex_usd: float, months: float) -> float:
-    """Straight-line write-off of a purchase over ``months``."""
-    return capex_usd / months
-
-
 def operator_monthly_cost_usd(mlops: str, constants: CostConstants, *, desktop: bool = False) -> float:
     """Engineer time a self-hosted model costs: by MLOps maturity for a served deployment, a small
     fixed amount for one user running a model on their own machine."""
     hours = constants.desktop_hours_per_month if desktop else constants.mlops_hours_per_month[mlops]
     return hours * constants.engineer_usd_per_hour
-
-
-@dataclass(frozen=True)
-class ServingCost:
-    """A self-hosted deployment's month: fixed (operator) plus the replicas' cost.
-
-    Replicas grow with volume in steps of ``replica_tokens`` and never drop below
-    ``min_replicas`` (the stream slots today's peak concurrency needs). On own hardware the first
-    ``owned_replicas`` cost ``owned_replica_usd`` each (power, when the purchase is sunk) and the
-    ones beyond cost ``per_replica_usd`` (bought or rented); elsewhere every replica costs
-    ``per_replica_usd``. That step function is what break-even needs.
-    """
-
-    fixed_usd: float
-    per_replica_usd: float
-    replicas: int
-    replica_tokens: float
-    min_replicas: int = 1
-    owned_replicas: int = 0
-    owned_replica_usd: float | None = None
-
-    @property
-    def monthly_usd(self) -> float:
-        return self.fixed_usd + replica_cost(
-            self.replicas, self.per_replica_usd, self.owned_replicas, self.owned_replica_usd
-        )
-
-    def at_volume(self, tokens_per_month: float) -> float:
-        """The month's cost if the same traffic shape carried ``tokens_per_month``."""
-        return serving_cost_at_volume(
-            self.fixed_usd,
-            self.per_replica_usd,
-            self.replica_tokens,
-            tokens_per_month,
-            self.min_replicas,
-            self.owned_replicas,
-            self.owned_replica_usd,
-        )
-
-    def break_even(self, api_usd_per_token: float, extra_fixed_usd: float = 0.0) -> BreakEven:
-        """Where this deployment (plus ``extra_fixed_usd`` a month) stops costing more than the API."""
-        return break_even(
-            self.fixed_usd + extra_fixed_usd,
-            self.per_replica_usd,
-            self.replica_tokens,
-            api_usd_per_token,
-            self.min_replicas,
-            self.owned_replicas,
-            self.owned_replica_usd,
-        )
-
-    @property
-    def usd_per_1m_at_capacity(self) -> float | None:
-        """Marginal cost of 1M tokens on a fully used additional replica (operator time excluded)."""
-        return self.per_replica_usd / self.replica_tokens * 1e6 if self.replica_tokens > 0 else None
-
-
-def serving_from_metrics(metrics: Mapping[str, object]) -> ServingCost | None:
-    """Rebuild a candidate's ServingCost from the metrics COST001 sets (``selfhost_*``, ``replica*``);
-    None when the candidate was not priced as a self-hosted deployment."""
-
-    def number(key: str) -> float | None:
-        value = metrics.get(key)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-    fixed, unit, tokens = (
-        number("selfhost_fixed_usd"),
-        number("selfhost_replica_usd"),
-        number("replica_tokens_per_month"),
-    )
-    if fixed is None or unit is None or tokens is None:
-        return None
-    return ServingCost(
-        fixed,
-        unit,
-        int(number("replicas") or 1),
-        tokens,
-        int(number("min_replicas") or 1),
-        int(number("selfhost_owned_replicas") or 0),
-        number("selfhost_owned_replica_usd"),
-    )
-
-
-def replica_cost(
-    replicas: int, per_replica_usd: float, owned_replicas: int = 0, owned_replica_usd: float | None = None
-) -> float:
-    """``replicas`` at the owned price up to ``owned_replicas``, the rest at ``per_replica_usd``."""
-    if owned_replica_usd is None or owned_replicas <= 0:
-        return replicas * per_replica_usd
-    return min(replicas, owned_replicas) * owned_replica_usd + max(0, replicas - owned_replicas) * per_replica_usd
-
-
-def serving_cost_at_volume(
-    fixed_usd: float,
-    per_replica_usd: float,
-    replica_tokens: float,
-    tokens_per_month: float,
-    min_replicas: int = 1,
-    owned_replicas: int = 0,
-    owned_replica_usd: float | None = None,
-) -> float:
-    """``fixed + cost of max(min_replicas, ceil(V / replica_tokens)) replicas``."""
-    replicas = max(min_replicas, math.ceil(tokens_per_month / replica_tokens)) if replica_tokens > 0 else min_replicas
-    return fixed_usd + replica_cost(replicas, per_replica_usd, owned_replicas, owned_replica_usd)
-
-
-# --------------------------------------------------------------------------------------------- break-even
-
-
-def break_even_tokens_per_month(
-    fixed_usd: float,
-    per_replica_usd: float,
-    replica_tokens: float,
-    api_usd_per_token: float,
-    min_replicas: int = 1,
-    owned_replicas: int = 0,
-    owned_replica_usd: float | None = None,
-) -> float | None:
-    """The smallest monthly volume at which self-hosting costs no more than the API; None if never.
-
-    Self-hosting costs ``F + k·U`` with ``k = max(k0, ceil(V / C))`` replicas, the API ``p·V``.
-    With ``k`` replicas the API is dearer once ``V ≥ (F + k·U) / p``, and ``k`` replicas carry up
-    to ``k·C``; so the first ``k`` that works satisfies ``F ≤ k·(p·C − U)``:
-    ``k* = max(k0, ceil(F / (p·C − U)))`` and ``V* = (F + k*·U) / p``. If one replica's capacity
-    earns less at API prices than it costs (``p·C ≤ U``) the API stays cheaper at every volume.
-    With owned replicas the same holds first for the owned tier (unit ``U_o``, ``k ≤ owned``);
-    beyond it the cost is ``F' + k·U`` with ``F' = F + owned·(U_o − U)`` and ``k > owned``, and
-    ``V*`` is at least ``(k*−1)·C``, where the extra replica becomes necessary.
-    """
-    if api_usd_per_token <= 0 or replica_tokens <= 0:
-        return None
-    p, c = api_usd_per_token, replica_tokens
-    fixed, floor_replicas = fixed_usd, min_replicas
-    if owned_replica_usd is not None and owned_replicas > 0:
-        owned_margin = p * c - owned_replica_usd
-        if owned_margin > 0:
-            k = max(min_replicas, math.ceil(fixed_usd / owned_margin - 1e-12))
-            if k <= owned_replicas:
-                return (fixed_usd + k * owned_replica_usd) / p
-        fixed = fixed_usd + owned_replicas * (owned_replica_usd - per_replica_usd)
-        floor_replicas = max(min_replicas, owned_replicas + 1)
-    margin = p * c - per_replica_usd
-    if margin <= 0:
-        return None
-    k = max(floor_replicas, math.ceil(fixed / margin - 1e-12))
-    floor = (k - 1) * c if k > min_replicas else 0.0
-    return max((fixed + k * per_replica_usd) / p, floor)
 
 
 @dataclass(frozen=True)
@@ -449,54 +288,121 @@ class BreakEven:
     until: float | None = None
 
 
-def break_even(
-    fixed_usd: float,
-    per_replica_usd: float,
-    replica_tokens: float,
-    api_usd_per_token: float,
-    min_replicas: int = 1,
-    owned_replicas: int = 0,
-    owned_replica_usd: float | None = None,
-) -> BreakEven:
-    """:func:`break_even_tokens_per_month` plus where the advantage becomes permanent (or ends).
+@dataclass(frozen=True)
+class ServingCost:
+    """A self-hosted deployment's month: fixed (operator) plus the replicas' cost.
 
-    With ``k`` replicas self-hosting is no dearer on ``[max((k−1)·C, cost(k)/p), k·C]``. In the
-    tail (every replica at ``U``, margin ``m = p·C − U > 0``) a whole step is cheaper once
-    ``cost(k) ≤ p·(k−1)·C``, i.e. from ``k_a = ceil(1 + (F_tail + U) / m)``; walking back from
-    there over steps that are wholly cheaper finds where the permanent advantage starts. With
-    ``m ≤ 0`` (own GPUs cheap, more only at rent) the advantage ends after the last non-empty step.
+    Replicas grow with volume in steps of ``replica_tokens`` and never drop below
+    ``min_replicas`` (the stream slots today's peak concurrency needs). On own hardware the first
+    ``owned_replicas`` cost ``owned_replica_usd`` each (power, when the purchase is sunk) and the
+    ones beyond cost ``per_replica_usd`` (bought or rented); elsewhere every replica costs
+    ``per_replica_usd``. That step function is what break-even needs; ``replicas`` is today's count.
     """
-    first = break_even_tokens_per_month(
-        fixed_usd, per_replica_usd, replica_tokens, api_usd_per_token, min_replicas, owned_replicas, owned_replica_usd
-    )
-    if first is None:
-        return BreakEven(None)
-    p, c = api_usd_per_token, replica_tokens
-    tiered = owned_replica_usd is not None and owned_replicas > 0
-    tail_fixed = fixed_usd + (owned_replicas * ((owned_replica_usd or 0.0) - per_replica_usd) if tiered else 0.0)
-    tail_start = max(min_replicas, owned_replicas + 1) if tiered else min_replicas + 1
 
-    def cost(k: int) -> float:
-        return fixed_usd + replica_cost(k, per_replica_usd, owned_replicas, owned_replica_usd)
+    fixed_usd: float
+    per_replica_usd: float
+    replicas: int
+    replica_tokens: float
+    min_replicas: int = 1
+    owned_replicas: int = 0
+    owned_replica_usd: float | None = None
 
-    margin = p * c - per_replica_usd
-    if margin <= 0:
-        last = math.floor(tail_fixed / margin) if margin < 0 and tail_fixed <= 0 else 0
-        until = last * c if last >= tail_start else max(owned_replicas, min_replicas) * c
-        return BreakEven(first, None, until)
-    k_a = max(tail_start, math.ceil(1 + (tail_fixed + per_replica_usd) / margin - 1e-12))
-    always = (k_a - 1) * c
-    k = k_a - 1
-    while k >= min_replicas:
-        low = 0.0 if k == min_replicas else (k - 1) * c
-        start = max(low, cost(k) / p)
-        if start > k * c:
-            break
-        always = start
-        if start > low:
-            break
-        k -= 1
-    return BreakEven(first, max(first, always))
+    @property
+    def _tiered(self) -> bool:
+        return self.owned_replica_usd is not None and self.owned_replicas > 0
+
+    def with_replicas(self, replicas: int) -> float:
+        """The month with ``replicas`` replicas: owned ones at the owned price, the rest at ``per_replica_usd``."""
+        if self.owned_replica_usd is None or self.owned_replicas <= 0:
+            return self.fixed_usd + replicas * self.per_replica_usd
+        owned = min(replicas, self.owned_replicas) * self.owned_replica_usd
+        return self.fixed_usd + owned + max(0, replicas - self.owned_replicas) * self.per_replica_usd
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.with_replicas(self.replicas)
+
+    def at_volume(self, tokens_per_month: float) -> float:
+        """The month's cost if the same traffic shape carried ``tokens_per_month``:
+        ``fixed + cost of max(min_replicas, ceil(V / replica_tokens)) replicas``."""
+        if self.replica_tokens <= 0:
+            return self.with_replicas(self.min_replicas)
+        return self.with_replicas(max(self.min_replicas, math.ceil(tokens_per_month / self.replica_tokens)))
+
+    @property
+    def usd_per_1m_at_capacity(self) -> float | None:
+        """Marginal cost of 1M tokens on a fully used additional replica (operator time excluded)."""
+        return self.per_replica_usd / self.replica_tokens * 1e6 if self.replica_tokens > 0 else None
+
+    def _first_break_even(self, api_usd_per_token: float) -> float | None:
+        """The smallest monthly volume at which self-hosting costs no more than the API; None if never.
+
+        Self-hosting costs ``F + k·U`` with ``k = max(k0, ceil(V / C))`` replicas, the API ``p·V``.
+        With ``k`` replicas the API is dearer once ``V ≥ (F + k·U) / p``, and ``k`` replicas carry up
+        to ``k·C``; so the first ``k`` that works satisfies ``F ≤ k·(p·C − U)``:
+        ``k* = max(k0, ceil(F / (p·C − U)))`` and ``V* = (F + k*·U) / p``. If one replica's capacity
+        earns less at API prices than it costs (``p·C ≤ U``) the API stays cheaper at every volume.
+        With owned replicas the same holds first for the owned tier (unit ``U_o``, ``k ≤ owned``);
+        beyond it the cost is ``F' + k·U`` with ``F' = F + owned·(U_o − U)`` and ``k > owned``, and
+        ``V*`` is at least ``(k*−1)·C``, where the extra replica becomes necessary.
+        """
+        if api_usd_per_token <= 0 or self.replica_tokens <= 0:
+            return None
+        p, c = api_usd_per_token, self.replica_tokens
+        fixed, floor_replicas = self.fixed_usd, self.min_replicas
+        if self.owned_replica_usd is not None and self.owned_replicas > 0:
+            owned_margin = p * c - self.owned_replica_usd
+            if owned_margin > 0:
+                k = max(self.min_replicas, math.ceil(self.fixed_usd / owned_margin - 1e-12))
+                if k <= self.owned_replicas:
+                    return (self.fixed_usd + k * self.owned_replica_usd) / p
+            fixed = self.fixed_usd + self.owned_replicas * (self.owned_replica_usd - self.per_replica_usd)
+            floor_replicas = max(self.min_replicas, self.owned_replicas + 1)
+        margin = p * c - self.per_replica_usd
+        if margin <= 0:
+            return None
+        k = max(floor_replicas, math.ceil(fixed / margin - 1e-12))
+        floor = (k - 1) * c if k > self.min_replicas else 0.0
+        return max((fixed + k * self.per_replica_usd) / p, floor)
+
+    def break_even(self, api_usd_per_token: float, extra_fixed_usd: float = 0.0) -> BreakEven:
+        """Where this deployment (plus ``extra_fixed_usd`` a month) stops costing more than the API,
+        and where the advantage becomes permanent (or ends).
+
+        With ``k`` replicas self-hosting is no dearer on ``[max((k−1)·C, cost(k)/p), k·C]``. In the
+        tail (every replica at ``U``, margin ``m = p·C − U > 0``) a whole step is cheaper once
+        ``cost(k) ≤ p·(k−1)·C``, i.e. from ``k_a = ceil(1 + (F_tail + U) / m)``; walking back from
+        there over steps that are wholly cheaper finds where the permanent advantage starts. With
+        ``m ≤ 0`` (own GPUs cheap, more only at rent) the advantage ends after the last non-empty step.
+        """
+        if extra_fixed_usd:
+            return replace(self, fixed_usd=self.fixed_usd + extra_fixed_usd).break_even(api_usd_per_token)
+        first = self._first_break_even(api_usd_per_token)
+        if first is None:
+            return BreakEven(None)
+        p, c, unit = api_usd_per_token, self.replica_tokens, self.per_replica_usd
+        tiered = self._tiered
+        owned = self.owned_replicas
+        tail_fixed = self.fixed_usd + (owned * ((self.owned_replica_usd or 0.0) - unit) if tiered else 0.0)
+        tail_start = max(self.min_replicas, owned + 1) if tiered else self.min_replicas + 1
+        margin = p * c - unit
+        if margin <= 0:
+            last = math.floor(tail_fixed / margin) if margin < 0 and tail_fixed <= 0 else 0
+            until = last * c if last >= tail_start else max(owned, self.min_replicas) * c
+            return BreakEven(first, None, until)
+        k_a = max(tail_start, math.ceil(1 + (tail_fixed + unit) / margin - 1e-12))
+        always = (k_a - 1) * c
+        k = k_a - 1
+        while k >= self.min_replicas:
+            low = 0.0 if k == self.min_replicas else (k - 1) * c
+            start = max(low, self.with_replicas(k) / p)
+            if start > k * c:
+                break
+            always = start
+            if start > low:
+                break
+            k -= 1
+        return BreakEven(first, max(first, always))
 
 
 @dataclass(frozen=True)
@@ -535,8 +441,11 @@ def cost_curve(
     build_upfront_usd: float | None,
     horizon_months: float,
     volumes: Sequence[float],
+    build_serving: ServingCost | None = None,
 ) -> list[CurvePoint]:
-    """API (linear), self-host (step) and build (its upfront spread over the horizon plus serving)."""
+    """API (linear), self-host (step) and build: its upfront spread over the horizon plus serving
+    the built model like ``build_serving`` (``serving`` when not given)."""
+    build_serving = build_serving or serving
     points = []
     for volume in volumes:
         usd: dict[str, float] = {}
@@ -544,8 +453,8 @@ def cost_curve(
             usd["api"] = api_usd_per_token * volume
         if serving is not None:
             usd["open_source"] = serving.at_volume(volume)
-            if build_upfront_usd is not None:
-                usd["build"] = build_upfront_usd / horizon_months + serving.at_volume(volume)
+        if build_serving is not None and build_upfront_usd is not None:
+            usd["build"] = build_upfront_usd / horizon_months + build_serving.at_volume(volume)
         points.append(CurvePoint(volume, usd))
     return points
 
@@ -561,19 +470,11 @@ def log_volumes(low: float, high: float, steps: int) -> list[float]:
 # --------------------------------------------------------------------------------------------- building
 
 
-def training_flops(params: float, tokens: float) -> float:
-    """Pretraining compute, ``6 · N · D`` FLOPs (Kaplan et al. 2020; Hoffmann et al. 2022)."""
-    return 6.0 * params * tokens
-
-
 def training_device_hours(flops: float, device_tflops: float, mfu: float) -> float:
     """Accelerator-hours to spend ``flops`` at a model FLOPs utilisation ``mfu``."""
     return flops / (device_tflops * 1e12 * mfu) / 3600.0
 
 
-def implied_mfu(params: float, tokens: float, device_hours: float, device_tflops: float) -> float:
-    """The MFU a published run implies: ``6ND / (peak FLOP/s × device-seconds)``."""
-    return training_flops(params, tokens) / (device_tflops * 1e12 * device_hours * 3600.0)
 
 
 @dataclass(frozen=True)
@@ -590,6 +491,11 @@ class TrainingEstimate:
     days_low: float
     days_high: float
     cluster_devices: int
+
+
+def implied_mfu(params: float, tokens: float, device_hours: float, device_tflops: float) -> float:
+    """The MFU a published run implies: ``6ND / (peak FLOP/s × device-seconds)`` (calibrates the MFU range)."""
+    return training_flops(params, tokens) / (device_tflops * 1e12 * device_hours * 3600.0)
 
 
 def pretraining_estimate(

@@ -8,14 +8,14 @@ here, with errors that name the field.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from functools import lru_cache
-from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from advisor.catalog.tables import load_table
 from advisor.errors import InputError
 
 FinetuneMethod = Literal["full", "lora", "qlora"]
@@ -59,7 +59,7 @@ class CostConstants(BaseModel):
     finetune_flops_per_param_token: dict[str, float]
     finetune_bytes_per_param: dict[str, float]
     sources: list[str]
-    as_of: str
+    as_of: dt.date
 
     @property
     def engineer_usd_per_month(self) -> float:
@@ -95,11 +95,8 @@ class CostAnswers(BaseModel):
 
 @lru_cache(maxsize=1)
 def cost_constants() -> CostConstants:
-    """Load the packaged cost constants once."""
-    text = resources.files("advisor_catalog").joinpath("cost_constants.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    data["as_of"] = str(data["as_of"])
-    return CostConstants.model_validate(data)
+    """The packaged cost constants, validated once."""
+    return load_table("cost_constants.yaml", CostConstants)
 
 
 def cost_answers(raw: Mapping[str, Any] | None, where: str = "answers") -> CostAnswers:

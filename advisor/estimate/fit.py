@@ -1,10 +1,10 @@
 """Does a model variant fit a machine, where do its layers go, and how fast will it run there?
 
-Follows llama.cpp's placement rules (hardware_fit.md §2.6): ``token_embd`` always stays in host
-memory (it is a row lookup); ``-ngl N`` counts the output layer, which is offloaded first, then the
-last repeating layers; each offloaded layer's KV cache lives with it unless ``--no-kv-offload``;
-layers split over identical GPUs in proportion to their memory. Apple unified memory is one pool of
-which the GPU may wire a fraction.
+Follows llama.cpp's placement rules (docs/hardware-fit.md, "Placement"): ``token_embd`` always
+stays in host memory (it is a row lookup); ``-ngl N`` counts the output layer, which is offloaded
+first, then the last repeating layers; each offloaded layer's KV cache lives with it unless
+``--no-kv-offload``; layers split over identical GPUs in proportion to their memory. Apple unified
+memory is one pool of which the GPU may wire a fraction.
 """
 
 from __future__ import annotations

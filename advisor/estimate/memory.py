@@ -1,13 +1,10 @@
-"""Memory footprints: weights, KV cache, runtime overhead.
+"""Memory besides the weights: the KV cache and llama.cpp's compute buffer, from the architecture.
 
-Weights here use a flat effective bits-per-weight per format (good to about ±3 % against
-published GGUF files, hardware_fit.md §2.3); the per-tensor estimator of the hardware-fit issue
-refines it. The KV cache formula is exact for llama.cpp's allocation (§2.4).
+The KV cache formula is exact for llama.cpp's allocation; the compute buffer is an estimate
+(docs/hardware-fit.md, "Memory"). Weights are :mod:`advisor.estimate.weights`' job, per tensor.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from advisor.catalog.records import ArchitectureConfig
 
@@ -25,11 +22,6 @@ KV_CACHE_BYTES_PER_ELEMENT: dict[str, float] = {
     "q4_1": 20 / 32,
     "q4_0": 18 / 32,
 }
-
-
-def estimate_weights_bytes(params: int, bits_per_weight: float) -> int:
-    """Weights at a flat effective bits-per-weight: ``params * bpw / 8``."""
-    return int(params * bits_per_weight / 8)
 
 
 def _attention_layer_windows(arch: ArchitectureConfig) -> list[int | None]:
@@ -95,26 +87,9 @@ def estimate_compute_buffer_bytes(arch: ArchitectureConfig, context: int, ubatch
     The live f32 activations of the largest graph node (the gated MLP: gate, up and their product,
     plus the residual stream), ``4 B × ubatch × (3 × ffn width + 4 × hidden)``, plus the f16 attention
     mask ``2 B × ubatch × context``. Llama-3-8B at 4k gives 120 MiB against the 100–136 MiB measured
-    for 7–8B dense models at 4k (gguf-parser-go sweep, hardware_fit.md §2.5); an estimate, not a
+    for 7–8B dense models at 4k (gguf-parser-go sweep, docs/hardware-fit.md); an estimate, not a
     measurement.
     """
     activations = 4 * ubatch * (3 * ffn_width(arch) + 4 * arch.hidden_size)
     mask = 2 * ubatch * context
     return int(activations + mask)
-
-
-@dataclass(frozen=True)
-class Overhead:
-    """Runtime memory besides weights and KV cache, itemised so reports can show the parts."""
-
-    compute_buffer_bytes: int
-    backend_reserve_bytes: int
-
-    @property
-    def total_bytes(self) -> int:
-        return self.compute_buffer_bytes + self.backend_reserve_bytes
-
-
-def estimate_overhead(arch: ArchitectureConfig, context: int, reserve_mib: float, ubatch: int = 512) -> Overhead:
-    """Compute buffer plus the backend's fixed reserve (CUDA context, Metal heap, CPU runtime)."""
-    return Overhead(estimate_compute_buffer_bytes(arch, context, ubatch), int(reserve_mib * MIB))

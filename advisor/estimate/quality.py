@@ -14,7 +14,7 @@ Three sources, in this order of trust (docs/quality.md):
 
 A weight format's quality loss (catalog/quant_quality.yaml, llama.cpp's published KL-divergence
 runs) is subtracted last and shown. The policy and tables are data with sources; this module
-holds only the arithmetic. numpy is needed only when a boundary is fitted (scaling.py).
+holds only the arithmetic (advisor.catalog.tables reads the files).
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.catalog.records import BenchmarkScore, ModelRecord
-from advisor.errors import InputError
+from advisor.catalog.tables import load_table
 from advisor.estimate.scaling import (
     Boundary,
     BoundarySpec,
@@ -41,10 +39,11 @@ from advisor.estimate.scaling import (
     fit_boundary,
     training_flops,
 )
+from advisor.model.metrics import Metrics, QualityMetrics
 
 if TYPE_CHECKING:
-    from advisor.model.candidate import Candidate
     from advisor.catalog.loader import Catalog
+    from advisor.model.candidate import Candidate
 
 QualityKind = Literal["published", "inherited", "mixed", "predicted"]
 Origin = Literal["published", "predicted"]
@@ -231,41 +230,16 @@ class QuantQuality(_Strict):
         return ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2.0
 
 
-def _load_yaml(name: str) -> Any:
-    try:
-        text = resources.files("advisor_catalog").joinpath(name).read_text("utf-8")
-    except (OSError, FileNotFoundError) as exc:
-        raise InputError(f"catalog/{name}: cannot read: {exc}") from None
-    return yaml.safe_load(text)
-
-
 @lru_cache(maxsize=1)
 def quality_policy() -> QualityPolicy:
     """The packaged quality policy, validated once."""
-    try:
-        return QualityPolicy.model_validate(_load_yaml(POLICY_FILE))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"catalog/{POLICY_FILE}: {where}: {first['msg']}") from None
+    return load_table(POLICY_FILE, QualityPolicy)
 
 
 @lru_cache(maxsize=1)
 def quant_quality() -> QuantQuality:
     """The packaged quantization-loss tables, validated once."""
-    try:
-        return QuantQuality.model_validate(_load_yaml(QUANT_FILE))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"catalog/{QUANT_FILE}: {where}: {first['msg']}") from None
-
-
-def __getattr__(name: str) -> Any:
-    """``QUALITY_BARS`` is read from the policy file on first use (not at import)."""
-    if name == "QUALITY_BARS":
-        return dict(quality_policy().bars)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_table(QUANT_FILE, QuantQuality)
 
 
 # --------------------------------------------------------------------------------------------- boundaries
@@ -517,23 +491,12 @@ class QualityEstimate:
     weight_available: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    @property
-    def predicted_share(self) -> float:
-        """Share of the weight that rests on predicted (upper-bound) scores."""
-        total = sum(c.weight for c in self.components)
-        return sum(c.weight for c in self.components if c.origin == "predicted") / total if total else 0.0
-
-    def metrics(self) -> dict[str, float | int | str | None]:
+    def metrics(self) -> Metrics:
         """The metrics a finding carries (``quality`` and ``quality_basis`` are what reports read)."""
-        return {
-            "quality": round(self.value, 3),
-            "quality_basis": self.basis,
-            "quality_kind": self.kind,
-            "quality_before_quant": round(self.before_quant, 3),
-            "quality_quant_penalty": None
-            if self.penalty is None or self.penalty.penalty is None
-            else round(self.penalty.penalty, 4),
-        }
+        penalty = None if self.penalty is None or self.penalty.penalty is None else round(self.penalty.penalty, 4)
+        return QualityMetrics(
+            round(self.value, 3), self.basis, self.kind, round(self.before_quant, 3), penalty
+        ).to_metrics()
 
     def as_dict(self, detail: bool = True) -> dict[str, Any]:
         """Everything behind the number; ``detail`` adds each score's source and note."""
@@ -620,10 +583,7 @@ def estimate_quality(
     # predict for a model with no score at all (D assumed if unknown), or fill the gaps of one with
     # published tokens; never fill gaps on an assumed D (it would understate the model)
     if wanted and params and (not components or (policy.prediction.impute_missing and tokens)):
-        try:
-            prediction = predict_scores(float(params), tokens)
-        except ImportError as exc:
-            notes.append(f"no prediction: fitting the capability boundary needs numpy ({exc})")
+        prediction = predict_scores(float(params), tokens)
     elif wanted and components and params:
         notes.append(f"{', '.join(wanted)} not published and not predicted: pre-training tokens unknown")
     if prediction is not None:
@@ -684,11 +644,6 @@ def estimate_quality(
         weight_available=total_weight,
         notes=tuple(notes),
     )
-
-
-def quality_from_benchmarks(benchmarks: Mapping[str, BenchmarkScore], use_case: str) -> QualityEstimate | None:
-    """Quality from published scores only (no size, so nothing predicted)."""
-    return estimate_quality(benchmarks, use_case)
 
 
 def candidate_quality(candidate: Candidate, use_case: str, catalog: Catalog | None = None) -> QualityEstimate | None:

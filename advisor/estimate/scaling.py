@@ -28,24 +28,18 @@ best constant), i.e. how much of the τ-quantile's spread compute explains.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import InputError
+from advisor.catalog.tables import read_csv, require_columns
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
     FloatArray = NDArray[np.float64]
-
-#: The catalog package the shipped evaluation data lives in.
-DATA_PACKAGE = "advisor_catalog"
 
 #: Higher-quantile boundaries stay above lower ones over this z range (1e18 to 1e26 FLOPs: from
 #: GPT-2-sized models to past today's largest open ones), so τ = 0.98 never predicts below τ = 0.9.
@@ -204,29 +198,21 @@ def pseudo_r2(points: Sequence[DataPoint], curve: Sigmoid, tau: float) -> float:
     return 1.0 - v_fit / v_const if v_const > 0 else float("nan")
 
 
-def _read_csv(file: str) -> list[dict[str, str]]:
-    try:
-        text = resources.files(DATA_PACKAGE).joinpath(file).read_text("utf-8")
-    except (OSError, FileNotFoundError) as exc:
-        raise InputError(f"catalog/{file}: cannot read the shipped evaluation data: {exc}") from None
-    return list(csv.DictReader(io.StringIO(text)))
-
-
 def read_points(spec: BoundarySpec, compute: ComputeSource) -> list[DataPoint]:
     """The models of ``spec.file`` that have both a score and a training compute, as (z, y) points.
 
     Compute comes from ``compute.file`` joined on the model name; rows without FLOPs (the data
     does not give tokens for, e.g., Mistral and Qwen2 models) are left out.
     """
-    flops_rows = _read_csv(compute.file)
+    flops_rows = read_csv(compute.file)
+    require_columns(compute.file, flops_rows, (compute.model_column, compute.flops_column), "training compute")
     flops: dict[str, float] = {}
     for row in flops_rows:
         raw = (row.get(compute.flops_column) or "").strip()
         if raw:
             flops[row[compute.model_column]] = float(raw) * compute.flops_unit
-    rows = flops_rows if spec.file == compute.file else _read_csv(spec.file)
-    if rows and spec.column not in rows[0]:
-        raise InputError(f"catalog/{spec.file}: no column {spec.column!r} (boundary {spec.name})")
+    rows = flops_rows if spec.file == compute.file else read_csv(spec.file)
+    require_columns(spec.file, rows, (spec.column,), f"boundary {spec.name}")
     points = []
     for row in rows:
         model = row.get(compute.model_column, "")

@@ -23,12 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from advisor.catalog.records import HardwareRecord
+from advisor.catalog.tables import read_yaml
 
 if TYPE_CHECKING:
     from advisor.estimate.weights import WeightsBreakdown
@@ -49,38 +47,8 @@ def decode_tokens_per_s(bytes_read: float, bandwidth_gb_s: float, fixed_ms: floa
     return 1.0 / decode_seconds_per_token(bytes_read, bandwidth_gb_s, fixed_ms, efficiency)
 
 
-def layer_split_tokens_per_s(
-    bytes_read: float, bandwidth_gb_s: float, fixed_ms: float, efficiency: float, devices: int
-) -> float:
-    """Decode speed with the layers split over ``devices`` identical GPUs (llama.cpp ``--split-mode layer``).
-
-    The devices run one after another for a single stream, so the bytes term is the same as on one
-    device with all the memory, and each device adds its own fixed cost. (4x RTX 4090 on Llama-3-70B
-    Q4_K_M: 18.8 t/s measured, XiongjieDai/GPU-Benchmarks-on-LLM-Inference.)
-    """
-    if devices < 1:
-        raise ValueError("devices must be at least 1")
-    seconds = devices * fixed_ms / 1000.0 + bytes_read / (efficiency * bandwidth_gb_s * 1e9)
-    return 1.0 / seconds
 
 
-def partial_offload_tokens_per_s(
-    gpu_bytes: float,
-    cpu_bytes: float,
-    gpu_bandwidth_gb_s: float,
-    cpu_bandwidth_gb_s: float,
-    gpu_fixed_ms: float,
-    gpu_efficiency: float,
-    cpu_efficiency: float,
-    sync_penalty_ms: float,
-) -> float:
-    """Decode speed with layers split between GPU and CPU: the two times add, plus a sync cost."""
-    seconds = (
-        decode_seconds_per_token(gpu_bytes, gpu_bandwidth_gb_s, gpu_fixed_ms, gpu_efficiency)
-        + sync_penalty_ms / 1000.0
-        + cpu_bytes / (cpu_efficiency * cpu_bandwidth_gb_s * 1e9)
-    )
-    return 1.0 / seconds
 
 
 def prefill_tokens_per_s(active_params: float, tflops: float, efficiency: float) -> float:
@@ -171,8 +139,7 @@ def _class_record(name: str, raw: Mapping[str, Any]) -> _ClassRecord:
 @lru_cache(maxsize=1)
 def speed_model() -> SpeedModel:
     """Load the packaged speed constants once."""
-    text = resources.files("advisor_catalog").joinpath("speed_model.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = read_yaml("speed_model.yaml")
     floor = data["dequant_floor"]
     return SpeedModel(
         classes={name: _class_record(name, raw) for name, raw in data["classes"].items()},

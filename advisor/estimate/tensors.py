@@ -15,8 +15,10 @@ case :func:`inventory_method` says so — the inventory never guesses silently.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from advisor.catalog.records import ArchitectureConfig
@@ -44,10 +46,7 @@ class Tensor:
 
     @property
     def n_elements(self) -> int:
-        total = 1
-        for dim in self.shape:
-            total *= dim
-        return total
+        return math.prod(self.shape)
 
     @property
     def is_weight_matrix(self) -> bool:
@@ -76,6 +75,24 @@ class ParamCount:
     vision: int
     embedding: int
     conventions: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ArchitectureKey:
+    """An architecture config with a hashable identity, so that per-architecture work is done once.
+
+    The identity is the ``repr`` of the config's values, extra keys included. Pydantic's own ``==``
+    would equate ``False`` with ``0`` and ``1`` with ``1.0``, which the estimators tell apart (a
+    flag must be a bool, a count an int).
+    """
+
+    text: str
+    arch: ArchitectureConfig = field(compare=False, repr=False)
+
+
+def architecture_key(arch: ArchitectureConfig) -> ArchitectureKey:
+    """The memo key of ``arch`` (see :class:`ArchitectureKey`)."""
+    return ArchitectureKey(repr(arch.model_dump()), arch)
 
 
 # ----------------------------------------------------------------------------- config access
@@ -517,16 +534,23 @@ def inventory_method(arch: ArchitectureConfig) -> str:
 
 def tensor_inventory(
     arch: ArchitectureConfig, *, fallback: bool = False, fused_qkv: bool | None = None
-) -> list[Tensor]:
+) -> tuple[Tensor, ...]:
     """Every tensor of the language model as a converted GGUF holds it.
 
     Raises :class:`UnknownArchitectureError` naming the type when ``model_type`` is unknown, unless
     ``fallback`` is set: then a llama-like layout is used and :func:`inventory_method` says so.
     ``fused_qkv`` overrides the checkpoint layout where a family had both (Phi-2: the original
-    Microsoft checkpoint fused q/k/v, the transformers one does not).
+    Microsoft checkpoint fused q/k/v, the transformers one does not). Built once per architecture
+    (the variants of a model, and models sharing an architecture, reuse it), hence a tuple.
     """
+    return _inventory(architecture_key(arch), fallback, fused_qkv)
+
+
+@lru_cache(maxsize=256)
+def _inventory(key: ArchitectureKey, fallback: bool, fused_qkv: bool | None) -> tuple[Tensor, ...]:
+    arch = key.arch
     if fused_qkv is not None and family_of(arch.model_type) == "phi2":
-        return _phi2(arch, fused_qkv)
+        return tuple(_phi2(arch, fused_qkv))
     entry = _FAMILIES.get(arch.model_type)
     if entry is None:
         if not fallback:
@@ -534,8 +558,8 @@ def tensor_inventory(
                 f"unknown model_type {arch.model_type!r}: no tensor layout for it "
                 f"(supported: {', '.join(SUPPORTED_MODEL_TYPES)})"
             )
-        return _llama_like(arch)
-    return entry[1](arch)
+        return tuple(_llama_like(arch))
+    return tuple(entry[1](arch))
 
 
 # ----------------------------------------------------------------------------- parameter counts
@@ -572,8 +596,7 @@ def count_parameters(arch: ArchitectureConfig, *, fallback: bool = False) -> Par
     shared experts, the output head and the embedding table (gpt-oss excludes the embedding table,
     as OpenAI's model card counts it).
     """
-    tensors = tensor_inventory(arch, fallback=fallback)
-    tensors = [t for t in tensors if t.role not in GGUF_ONLY_ROLES]
+    tensors = [t for t in tensor_inventory(arch, fallback=fallback) if t.role not in GGUF_ONLY_ROLES]
     text_total = sum(t.n_elements for t in tensors)
     k = experts_per_token(arch)
     active = 0
@@ -609,44 +632,55 @@ def count_parameters(arch: ArchitectureConfig, *, fallback: bool = False) -> Par
 
 # ----------------------------------------------------------------------------- config.json input
 
+#: config.json keys some model families use for the fields ArchitectureConfig names the Llama way
+#: (GPT-2 ``n_layer``, Falcon ``ffn_hidden_size``, ChatGLM ``multi_query_group_num``, Qwen-MoE ``num_experts``).
 _KEY_ALIASES: dict[str, tuple[str, ...]] = {
     "num_hidden_layers": ("n_layer", "num_layers", "n_layers"),
-    "num_attention_heads": ("n_head", "num_heads"),
     "hidden_size": ("n_embd", "n_embed", "d_model"),
-    "num_key_value_heads": ("num_kv_heads", "n_head_kv"),
-    "intermediate_size": ("n_inner", "ffn_hidden_size"),
+    "num_attention_heads": ("n_head", "num_heads", "n_heads"),
+    "intermediate_size": ("n_inner", "ffn_hidden_size", "ffn_dim"),
+    "max_position_embeddings": ("n_positions", "seq_length", "max_sequence_length", "max_seq_len"),
+    "num_key_value_heads": ("num_kv_heads", "multi_query_group_num", "n_head_kv"),
+    "num_local_experts": ("n_routed_experts", "num_experts", "moe_num_experts"),
 }
+
+#: Keys without which the decoder's size cannot be read.
+_REQUIRED_KEYS = ("model_type", "num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
 
 
 def architecture_from_config(raw: Mapping[str, Any]) -> ArchitectureConfig:
-    """An :class:`ArchitectureConfig` from a Hugging Face ``config.json`` mapping.
+    """An :class:`ArchitectureConfig` from a Hugging Face ``config.json`` mapping: the one normaliser.
 
-    Multimodal configs (Gemma 3, and others that nest the decoder under ``text_config``) are
-    flattened: the text decoder's keys win, the outer ``model_type`` is kept (so ``gemma3`` stays
-    distinguishable from the text-only ``gemma3_text``), and ``vision_config`` is kept for the
-    parameter count. Legacy key names (``n_layer``, ``n_head``, ``n_embd`` ...) are mapped.
-    Raises ``ValueError`` naming the missing key when the decoder's size cannot be read.
+    Used for a config.json on disk (:mod:`advisor.engine.model_source`) and one downloaded from the
+    Hub (:mod:`advisor.hub.facts`), both through :func:`advisor.files.structured.architecture_from_json`,
+    so the same file reads the same way wherever it comes from:
+
+    * Multimodal configs nest the decoder under ``text_config``: it is flattened, the decoder's
+      keys win (a ``None`` there does not hide an outer value) and ``vision_config`` is kept for
+      the parameter count. ``model_type`` is the decoder's (``gemma3_text``, not ``gemma3``), the
+      family the catalog records and the estimators key on.
+    * Other spellings of the core fields (:data:`_KEY_ALIASES`) fill a field that is absent;
+      only integer values count.
+    * Qwen2's ``use_sliding_window: false`` switches its ``sliding_window`` off; a non-integer
+      window is dropped.
+
+    Raises ``ValueError`` naming the missing keys when the decoder's size cannot be read, and
+    pydantic's ``ValidationError`` (a ``ValueError``) for a value of the wrong type.
     """
     data: dict[str, Any] = {k: v for k, v in raw.items() if k != "text_config"}
     text = raw.get("text_config")
     if isinstance(text, Mapping):
-        outer_type = raw.get("model_type")
         data.update({k: v for k, v in text.items() if v is not None or k not in data})
-        if outer_type:
-            data["model_type"] = outer_type
     for key, aliases in _KEY_ALIASES.items():
         if data.get(key) is None:
             for alias in aliases:
-                if data.get(alias) is not None:
-                    data[key] = data[alias]
+                value = data.get(alias)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    data[key] = value
                     break
     if data.get("use_sliding_window") is False:
         data["sliding_window"] = None
-    missing = [
-        k
-        for k in ("model_type", "num_hidden_layers", "hidden_size", "num_attention_heads", "vocab_size")
-        if data.get(k) is None
-    ]
+    missing = [k for k in _REQUIRED_KEYS if data.get(k) is None]
     if missing:
         raise ValueError(f"config.json lacks {', '.join(missing)}")
     if data.get("sliding_window") is not None and not isinstance(data["sliding_window"], int):

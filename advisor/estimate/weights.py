@@ -11,6 +11,10 @@ Hugging Face formats (safetensors FP32/BF16/FP16, FP8, GPTQ/AWQ, bitsandbytes) u
 formulas on the same inventory: quantized linear layers, 16-bit embeddings/head/norms.
 
 Everything is an estimate (``exact=False``); exact sizes come from a file's own tensor table.
+
+A plan sizes every catalog model at several formats, so the work is split by what it depends on:
+what the rules read of each tensor once per architecture (:class:`_Layout`), the rules and the sums
+once per architecture x format (:func:`estimate_weights`, memoised). See docs/hardware-fit.md.
 """
 
 from __future__ import annotations
@@ -20,15 +24,15 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-from typing import Any, Literal
-
-import yaml
+from typing import Any, Literal, NamedTuple
 
 from advisor.catalog.records import ArchitectureConfig
+from advisor.catalog.tables import read_yaml
 from advisor.estimate.tensors import (
     GGUF_ONLY_ROLES,
+    ArchitectureKey,
     Tensor,
+    architecture_key,
     experts_per_token,
     family_of,
     inventory_method,
@@ -38,7 +42,6 @@ from advisor.estimate.tensors import (
     vision_tower_params,
 )
 
-Era = Literal["current", "2024", "2023"]
 ERAS: tuple[str, ...] = ("current", "2024", "2023")
 
 
@@ -61,8 +64,7 @@ class Recipes:
 @lru_cache(maxsize=1)
 def recipes() -> Recipes:
     """Load the packaged recipe tables once."""
-    text = resources.files("advisor_catalog").joinpath("quant_recipes.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)
+    data = read_yaml("quant_recipes.yaml")
     return Recipes(
         ggml_types={k: (int(v[0]), int(v[1])) for k, v in data["ggml_types"].items()},
         gguf_ftypes=dict(data["gguf_ftypes"]),
@@ -80,27 +82,23 @@ def supported_quants() -> tuple[str, ...]:
     return (*r.gguf_ftypes, *r.hf_formats)
 
 
+@lru_cache(maxsize=4096)
 def ggml_type_bytes(ggml_type: str, n_elements: int) -> int:
-    """Bytes of ``n_elements`` stored as ``ggml_type`` (whole blocks)."""
+    """Bytes of ``n_elements`` stored as ``ggml_type`` (whole blocks); memoised, as every layer asks again."""
     block, size = recipes().ggml_types[ggml_type]
     return math.ceil(n_elements / block) * size
-
-
-def ggml_bits_per_weight(ggml_type: str) -> float:
-    block, size = recipes().ggml_types[ggml_type]
-    return 8.0 * size / block
 
 
 # ----------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class TensorWeight:
+class TensorWeight(NamedTuple):
     """One tensor's storage: its type (ggml type, or the HF storage description) and bytes.
 
     ``active_fraction`` is the share of the tensor a decoded token reads: 1 for dense tensors,
     top-k / n_experts for routed experts, 0 for the embedding table (one row per token) unless the
-    embeddings are tied and it doubles as the output head.
+    embeddings are tied and it doubles as the output head. A NamedTuple because a breakdown holds
+    one per tensor (thousands for a MoE model) and every variant of every model needs one.
     """
 
     name: str
@@ -180,8 +178,11 @@ _NEW_IN_2024 = frozenset(
 )
 
 
+@lru_cache(maxsize=16384)
 def _category(name: str) -> str:
-    """llama.cpp ``tensor_get_category``: substring tests on the GGUF name, in the same order."""
+    """llama.cpp ``tensor_get_category``: substring tests on the GGUF name, in the same order.
+
+    Memoised: models of a family share their tensor names."""
     if name == "output.weight":
         return "OUTPUT"
     if name in ("token_embd.weight", "per_layer_token_embd.weight"):
@@ -413,22 +414,97 @@ def _fallback(t: Tensor, new: str) -> str:
     return replacement
 
 
-def _unquantized_type(t: Tensor, source_type: str) -> str:
-    """What the converter stored: F32 for 1-D tensors, norms, routers and biases; the checkpoint type otherwise."""
+def _unquantized_type(t: Tensor) -> str | None:
+    """What the converter stored: F32 for 1-D tensors, norms, routers and biases; None for the checkpoint type."""
     if len(t.shape) < 2 or not t.name.endswith(".weight") or "_norm.weight" in t.name or "ffn_gate_inp" in t.name:
         return "F32"
-    return source_type
+    return None
 
 
-def gguf_tensor_types(
-    arch: ArchitectureConfig,
-    quant: str,
-    *,
-    era: str = "current",
-    imatrix: bool | None = None,
-    tensors: list[Tensor] | None = None,
-) -> list[tuple[Tensor, str]]:
-    """Each tensor with the ggml type llama-quantize gives it for file type ``quant``."""
+def _active_fraction(t: Tensor, tied: bool, k: int) -> float:
+    if t.role == "token_embd":
+        return 1.0 if tied else 0.0
+    if t.routed_expert:
+        return min(k, t.n_experts) / t.n_experts
+    return 1.0
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The tensors a file of one architecture holds, with all that does not depend on the file type.
+
+    Built once per architecture (and inventory choice, and GGUF or not: safetensors files lack the
+    RoPE factor tensors the converter adds), so that each file type only runs the rules (their
+    counters walk the tensors in order) and the storage sums. Per tensor, in inventory order: the
+    llama.cpp category, whether llama-quantize may touch it, the type it keeps otherwise (None: the
+    checkpoint's), its element count and the share of it a decoded token reads. Then the positions
+    of the tensors each total of :class:`WeightsBreakdown` sums.
+    """
+
+    tensors: tuple[Tensor, ...]
+    categories: tuple[str, ...]
+    quantizable: tuple[bool, ...]
+    unquantized: tuple[str | None, ...]
+    n_elements: tuple[int, ...]
+    active_fractions: tuple[float, ...]
+    tied: bool
+    #: llama.cpp's ``n_attention_wv``: attn_v-like tensors (attn_kv_b counts since 2024)
+    n_attention_wv: int
+    n_attention_wv_2023: int
+    params: int
+    token_embd_at: int | None
+    output_at: int | None
+    layer_members: tuple[tuple[int, ...], ...]
+    expert_members: tuple[tuple[int, ...], ...]
+    other_members: tuple[int, ...]
+    role_members: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+@lru_cache(maxsize=256)
+def _layout(key: ArchitectureKey, fallback: bool, fused_qkv: bool | None, gguf: bool) -> _Layout:
+    arch = key.arch
+    tensors = tensor_inventory(arch, fallback=fallback, fused_qkv=fused_qkv)
+    if not gguf:
+        tensors = tuple(t for t in tensors if t.role not in GGUF_ONLY_ROLES)
+    categories = tuple(_category(t.name) for t in tensors)
+    tied = not any(t.name == "output.weight" for t in tensors)
+    k = experts_per_token(arch)
+    at: dict[str, int] = {}
+    layers: list[list[int]] = [[] for _ in range(arch.num_hidden_layers)]
+    experts: list[list[int]] = [[] for _ in range(arch.num_hidden_layers)]
+    other: list[int] = []
+    roles: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(tensors):
+        roles[t.role].append(i)
+        if t.role in ("token_embd", "output"):
+            at[t.role] = i
+        elif t.layer is not None:
+            layers[t.layer].append(i)
+            if t.routed_expert:
+                experts[t.layer].append(i)
+        else:
+            other.append(i)
+    return _Layout(
+        tensors=tensors,
+        categories=categories,
+        quantizable=tuple(_allows_quantization(t) for t in tensors),
+        unquantized=tuple(_unquantized_type(t) for t in tensors),
+        n_elements=tuple(t.n_elements for t in tensors),
+        active_fractions=tuple(_active_fraction(t, tied, k) for t in tensors),
+        tied=tied,
+        n_attention_wv=sum(c in ("ATTENTION_V", "ATTENTION_QKV", "ATTENTION_KV_B") for c in categories),
+        n_attention_wv_2023=sum(c in ("ATTENTION_V", "ATTENTION_QKV") for c in categories),
+        params=sum(t.n_elements for t in tensors if t.role not in GGUF_ONLY_ROLES),
+        token_embd_at=at.get("token_embd"),
+        output_at=at.get("output"),
+        layer_members=tuple(map(tuple, layers)),
+        expert_members=tuple(map(tuple, experts)),
+        other_members=tuple(other),
+        role_members=tuple((role, tuple(members)) for role, members in roles.items()),
+    )
+
+
+def _check_gguf_request(quant: str, era: str) -> None:
     r = recipes()
     if quant not in r.gguf_ftypes:
         raise ValueError(f"unknown GGUF file type {quant!r}; expected one of {', '.join(r.gguf_ftypes)}")
@@ -436,10 +512,26 @@ def gguf_tensor_types(
         raise ValueError(f"unknown quantizer era {era!r}; expected one of {', '.join(ERAS)}")
     if era == "2023" and quant in _NEW_IN_2024:
         raise ValueError(f"{quant} did not exist before llama.cpp PR #4897 (Jan 2024); use era 'current' or '2024'")
-    inventory = tensors if tensors is not None else tensor_inventory(arch)
+
+
+def gguf_tensor_types(
+    arch: ArchitectureConfig, quant: str, *, era: str = "current", imatrix: bool | None = None
+) -> list[tuple[Tensor, str]]:
+    """Each tensor with the ggml type llama-quantize gives it for file type ``quant``."""
+    _check_gguf_request(quant, era)
+    layout = _layout(architecture_key(arch), False, None, True)
+    return list(zip(layout.tensors, _gguf_types(layout, arch, quant, era, imatrix), strict=True))
+
+
+def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> list[str]:
+    """The ggml type of each tensor of ``layout`` (in its order) for a checked file type and era."""
+    r = recipes()
     default = r.gguf_ftypes[quant]
-    quantized = default not in ("F16", "BF16", "F32")
-    tied = not any(t.name == "output.weight" for t in inventory)
+    source_type = "BF16" if default == "BF16" else "F16"
+    if default in ("F16", "BF16", "F32"):
+        return [
+            default if q else (u or source_type) for q, u in zip(layout.quantizable, layout.unquantized, strict=True)
+        ]
     state = _QuantState(
         ftype=quant,
         era=era,
@@ -448,31 +540,19 @@ def gguf_tensor_types(
         n_expert=max(1, n_experts(arch)),
         is_70b=is_70b_type(arch),
         falcon=family_of(arch.model_type) == "falcon",
-        tied=tied,
+        tied=layout.tied,
         imatrix=quant in r.imatrix_required if imatrix is None else imatrix,
-        n_attention_wv=sum(
-            1
-            for t in inventory
-            if _category(t.name)
-            in (
-                ("ATTENTION_V", "ATTENTION_QKV", "ATTENTION_KV_B")
-                if era != "2023"
-                else ("ATTENTION_V", "ATTENTION_QKV")
-            )
-        ),
+        n_attention_wv=layout.n_attention_wv_2023 if era == "2023" else layout.n_attention_wv,
     )
-    source_type = "BF16" if default == "BF16" else "F16"
-    result: list[tuple[Tensor, str]] = []
-    for t in inventory:
-        if not _allows_quantization(t):
-            result.append((t, _unquantized_type(t, source_type)))
-            continue
-        if not quantized:
-            result.append((t, default))
-            continue
-        new = _rule_type(state, t, _category(t.name), default)
-        result.append((t, _fallback(t, new)))
-    return result
+    types: list[str] = []
+    for t, category, quantizable, unquantized in zip(
+        layout.tensors, layout.categories, layout.quantizable, layout.unquantized, strict=True
+    ):
+        if quantizable:
+            types.append(_fallback(t, _rule_type(state, t, category, default)))
+        else:
+            types.append(unquantized or source_type)
+    return types
 
 
 # ----------------------------------------------------------------------------- GGUF metadata
@@ -494,11 +574,6 @@ def gguf_metadata_bytes(arch: ArchitectureConfig, n_tensors: int) -> int:
     raw = int(m["fixed_bytes"]) + vocab * per_token + n_tensors * int(m["tensor_info_bytes"])
     align = int(m["alignment"])
     return -(-raw // align) * align
-
-
-def _aligned(size: int) -> int:
-    align = int(recipes().metadata["alignment"])
-    return -(-size // align) * align
 
 
 # ----------------------------------------------------------------------------- HF formats
@@ -557,17 +632,8 @@ def _extra_mapping(arch: ArchitectureConfig, key: str) -> Mapping[str, Any] | No
 # ----------------------------------------------------------------------------- the estimator
 
 
-def _summarise(types: list[str]) -> str:
-    counts = Counter(types)
+def _summarise(counts: Counter[str]) -> str:
     return ", ".join(f"{t}x{c}" if c > 1 else t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
-def _active_fraction(t: Tensor, tied: bool, k: int) -> float:
-    if t.role == "token_embd":
-        return 1.0 if tied else 0.0
-    if t.routed_expert:
-        return min(k, t.n_experts) / t.n_experts
-    return 1.0
 
 
 def estimate_weights(
@@ -586,27 +652,36 @@ def estimate_weights(
     the file types that require an importance matrix. ``fallback`` allows the generic llama-like
     layout for an unknown ``model_type`` (``method`` then says so); without it an unknown type raises.
     Raises ``ValueError`` for an unknown quant id or era.
+
+    Memoised per architecture and arguments (every variant of a model, and every model sharing an
+    architecture, asks again): the result is shared, so treat it as read-only.
     """
+    return _estimate(architecture_key(arch), quant, era, imatrix, fallback)
+
+
+@lru_cache(maxsize=1024)
+def _estimate(key: ArchitectureKey, quant: str, era: str, imatrix: bool | None, fallback: bool) -> WeightsBreakdown:
+    arch = key.arch
     r = recipes()
     assumptions: list[str] = []
-    fused_phi = era == "2023" and quant in r.gguf_ftypes and family_of(arch.model_type) == "phi2"
-    tensors = tensor_inventory(arch, fallback=fallback, fused_qkv=True if fused_phi else None)
+    gguf = quant in r.gguf_ftypes
+    fused_phi = era == "2023" and gguf and family_of(arch.model_type) == "phi2"
+    layout = _layout(key, fallback, True if fused_phi else None, gguf)
     if fused_phi:
         assumptions.append("Phi-2 files of 2023 were converted from the original fused-Wqkv checkpoint (attn_qkv)")
-    tied = not any(t.name == "output.weight" for t in tensors)
-    k = experts_per_token(arch)
-    layout = inventory_method(arch)
+    inventory = inventory_method(arch)
     vision_params = vision_tower_params(arch)
-    if quant in r.gguf_ftypes:
+    if gguf:
         fmt: Literal["gguf", "hf"] = "gguf"
-        typed = gguf_tensor_types(arch, quant, era=era, imatrix=imatrix, tensors=tensors)
-        rows = [(t, s, ggml_type_bytes(s, t.n_elements)) for t, s in typed]
-        metadata = gguf_metadata_bytes(arch, len(rows))
-        padding = sum(_aligned(size) - size for _, _, size in rows)
-        metadata += padding
+        _check_gguf_request(quant, era)
+        storages = _gguf_types(layout, arch, quant, era, imatrix)
+        sizes = [ggml_type_bytes(s, n) for s, n in zip(storages, layout.n_elements, strict=True)]
+        metadata = gguf_metadata_bytes(arch, len(sizes))
+        align = int(r.metadata["alignment"])
+        metadata += sum(-(-size // align) * align - size for size in sizes)
         vision_bytes = 0
         imatrix_used = quant in r.imatrix_required if imatrix is None else imatrix
-        method = f"per-tensor, llama.cpp rules ({era}); {layout}"
+        method = f"per-tensor, llama.cpp rules ({era}); {inventory}"
         assumptions.append(
             f"llama.cpp quantization rules of era {era!r}" + (", with an importance matrix" if imatrix_used else "")
         )
@@ -615,17 +690,13 @@ def estimate_weights(
     elif quant in r.hf_formats:
         fmt = "hf"
         spec = r.hf_formats[quant]
-        rows = []
-        for t in tensors:
-            if t.role in GGUF_ONLY_ROLES:
-                continue
-            size, storage = _hf_tensor_bytes(t, spec, arch)
-            rows.append((t, storage, size))
+        stored = [_hf_tensor_bytes(t, spec, arch) for t in layout.tensors]
+        sizes = [size for size, _ in stored]
+        storages = [storage for _, storage in stored]
         other = int(spec.get("other_bytes_per_weight", spec.get("bytes_per_weight", 2)))
         vision_bytes = vision_params * other
-        n_tensors = len(rows)
-        metadata = 8 + 160 * n_tensors  # safetensors JSON header: ~160 bytes per tensor entry
-        method = f"per-tensor, {quant} storage formula (hardware_fit.md section 2.7); {layout}"
+        metadata = 8 + 160 * len(sizes)  # safetensors JSON header: ~160 bytes per tensor entry
+        method = f"per-tensor, {quant} storage formula (hardware_fit.md section 2.7); {inventory}"
         if vision_params:
             assumptions.append("vision tower and projector included at 16-bit (the released checkpoint holds them)")
         if spec["kind"] != "dense":
@@ -633,32 +704,21 @@ def estimate_weights(
     else:
         raise ValueError(f"unknown quant {quant!r}; expected one of {', '.join(supported_quants())}")
 
-    n_layers = arch.num_hidden_layers
-    layer_bytes = [0] * n_layers
-    expert_bytes = [0] * n_layers
-    token_embd = output = other_bytes = 0
     active = 0.0
-    per_role: dict[str, list[str]] = defaultdict(list)
-    weights: list[TensorWeight] = []
-    for t, storage, size in rows:
-        fraction = _active_fraction(t, tied, k)
-        active += size * fraction
-        weights.append(TensorWeight(t.name, t.role, t.layer, storage, t.n_elements, size, t.routed_expert, fraction))
-        per_role[t.role].append(storage)
-        if t.role == "token_embd":
-            token_embd = size
-        elif t.role == "output":
-            output = size
-        elif t.layer is not None:
-            layer_bytes[t.layer] += size
-            if t.routed_expert:
-                expert_bytes[t.layer] += size
-        else:
-            other_bytes += size
-    tensor_bytes = sum(size for _, _, size in rows)
+    for size, fraction in zip(sizes, layout.active_fractions, strict=True):
+        active += size * fraction  # in tensor order, so the float sum never changes
+    tensors = layout.tensors
+    weights = tuple(
+        TensorWeight(t.name, t.role, t.layer, storage, n, size, t.routed_expert, fraction)
+        for t, storage, n, size, fraction in zip(
+            tensors, storages, layout.n_elements, sizes, layout.active_fractions, strict=True
+        )
+    )
+    token_embd = 0 if layout.token_embd_at is None else sizes[layout.token_embd_at]
+    output = 0 if layout.output_at is None else sizes[layout.output_at]
+    tensor_bytes = sum(sizes)
     total = tensor_bytes + metadata + vision_bytes
-    params = sum(t.n_elements for t, _, _ in rows if t.role not in GGUF_ONLY_ROLES)
-    if tied:
+    if layout.tied:
         output = token_embd
         assumptions.append("tied embeddings: the file stores token_embd once; the output layer reads the same matrix")
     return WeightsBreakdown(
@@ -669,15 +729,17 @@ def estimate_weights(
         metadata_bytes=metadata,
         token_embd_bytes=token_embd,
         output_bytes=output,
-        output_tied=tied,
-        layer_bytes=layer_bytes,
-        expert_bytes_per_layer=expert_bytes,
-        other_bytes=other_bytes,
+        output_tied=layout.tied,
+        layer_bytes=[sum(map(sizes.__getitem__, members)) for members in layout.layer_members],
+        expert_bytes_per_layer=[sum(map(sizes.__getitem__, members)) for members in layout.expert_members],
+        other_bytes=sum(map(sizes.__getitem__, layout.other_members)),
         vision_bytes=vision_bytes,
         active_bytes_per_token=round(active),
-        params=params,
-        tensor_types={role: _summarise(types) for role, types in per_role.items()},
-        tensors=tuple(weights),
+        params=layout.params,
+        tensor_types={
+            role: _summarise(Counter(map(storages.__getitem__, members))) for role, members in layout.role_members
+        },
+        tensors=weights,
         method=method,
         era=era if fmt == "gguf" else "n/a",
         assumptions=tuple(assumptions),

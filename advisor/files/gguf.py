@@ -1,8 +1,8 @@
 """Reading a GGUF file's header: the tensor table and the scalar metadata, never the weights.
 
 A GGUF file carries its exact footprint: every tensor's ggml type and shape, hence its bytes.
-That makes a local file the one case where the planner need not estimate the weights
-(DESIGN.md §4: "the footprint is read from the file's own tensor table: exact, not estimated").
+That makes a local file the one case where the planner need not estimate the weights: the
+footprint is read from the file's own tensor table, exact (docs/hardware-fit.md).
 
 The `gguf` package's :class:`~gguf.GGUFReader` parses every array element into its own numpy
 view, which takes ~20 s for a 262k-token vocabulary. We subclass it to step over large arrays
@@ -44,8 +44,7 @@ class GgufTensor:
     ggml_type: str
     shape: tuple[int, ...]
     n_bytes: int
-    n_elements: int = 0
-    offset: int = 0
+    n_elements: int
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,7 @@ class GgufInfo:
     expert_count: int | None
     expert_used_count: int | None
     name: str | None = None
-    version: int = 3
     n_ff: int | None = None
-    value_head_dim: int | None = None
     arrays: dict[str, list[Any]] = field(default_factory=dict)
     array_lengths: dict[str, int] = field(default_factory=dict)
 
@@ -124,13 +121,12 @@ class GgufInfo:
         return int(total)
 
     def active_params(self) -> int:
-        """Parameters used per token (MoE: the routed share of the experts)."""
-        share = (
-            self.expert_used_count / self.expert_count
-            if self.expert_count and self.expert_used_count and self.expert_count > 0
-            else 1.0
-        )
-        return int(sum(t.n_elements * share if "_exps." in t.name else t.n_elements for t in self.tensors))
+        """Parameters used per token (MoE: the routed share of the experts, rounded down)."""
+        total = self.n_params
+        if not (self.expert_count and self.expert_used_count and self.expert_count > 0):
+            return total
+        routed = sum(t.n_elements for t in self.tensors if "_exps." in t.name)
+        return total - routed + routed * self.expert_used_count // self.expert_count
 
     def weights_split(self) -> WeightsSplit:
         """The exact weights, placed the way llama.cpp places them, for the shared fit estimator."""
@@ -323,7 +319,7 @@ def _header_reader() -> type[Any]:
                 data_offset = start_offs + int(offset_tensor[0])
                 if data_offset + n_bytes > end:
                     raise _Truncated(f"tensor {name!r} ends at byte {data_offset + n_bytes}, the file has {end} bytes")
-                self.table.append(GgufTensor(name, ggml_type.name, shape, n_bytes, n_elements, data_offset))
+                self.table.append(GgufTensor(name, ggml_type.name, shape, n_bytes, n_elements))
 
     _READER_CLASS = HeaderReader
     return HeaderReader
@@ -403,7 +399,6 @@ def _info_from(reader: Any, path: Path, size: int) -> GgufInfo:
         raise InputError(f"{path}: cannot tell the vocabulary size (no tokenizer.ggml.tokens, no token_embd.weight)")
     context = number("context_length", required=False)
     name = metadata.get("general.name")
-    version_field = reader.fields.get("GGUF.version")
     return GgufInfo(
         path=path,
         file_bytes=size,
@@ -424,9 +419,7 @@ def _info_from(reader: Any, path: Path, size: int) -> GgufInfo:
         expert_count=number("expert_count", required=False) or None,
         expert_used_count=number("expert_used_count", required=False) or None,
         name=name if isinstance(name, str) else None,
-        version=int(version_field.contents()) if version_field is not None else 3,
         n_ff=number("feed_forward_length", required=False) or None,
-        value_head_dim=number("attention.value_length", required=False) or None,
         arrays=arrays,
         array_lengths=lengths,
     )

@@ -1,19 +1,22 @@
 """Reading YAML/JSON input and turning validation errors into one readable line.
 
-Shared by answers files and catalog files so both report problems the same way: the file, the
-field path, what was expected.
+Shared by answers files, catalog files and model config.json files (on disk or from the Hub) so
+all report problems the same way: the file, the field path, what was expected.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from advisor.errors import InputError
+
+if TYPE_CHECKING:
+    from advisor.catalog.records import ArchitectureConfig
 
 
 def format_validation_error(where: str, error: ValidationError) -> str:
@@ -66,3 +69,21 @@ def read_structured_file(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     return parse_structured_text(text, str(path), path.suffix)
+
+
+def architecture_from_json(data: Any, where: str) -> ArchitectureConfig:
+    """A parsed config.json as :class:`ArchitectureConfig`; any problem is one InputError naming ``where``.
+
+    The normalising itself is :func:`advisor.estimate.tensors.architecture_from_config` (pure), the
+    same for a file on disk and one from the Hub.
+    """
+    from advisor.estimate.tensors import architecture_from_config
+
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    try:
+        return architecture_from_config(data)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(where, exc)) from None
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None

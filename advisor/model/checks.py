@@ -1,4 +1,4 @@
-"""Checks and their findings: the unit every rule plugin contributes (DESIGN.md §3).
+"""Checks and their findings: the unit every rule plugin contributes (docs/design.md §3).
 
 A check is an object with a stable id (``LIC001``) rather than an ad-hoc hook call, so users can
 ``--select``/``--ignore`` it, ``advisor checks`` can list it, and the engine can isolate it.
@@ -6,19 +6,12 @@ A check is an object with a stable id (``LIC001``) rather than an ad-hoc hook ca
 
 from __future__ import annotations
 
-import functools
-import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from advisor.model.candidate import Candidate
-    from advisor.model.context import AdvisorContext
-    from advisor.model.requirements import Requirements
 
 Severity = Literal["pass", "info", "warn", "fail", "error"]
 
@@ -60,7 +53,6 @@ class Check:
     summary: str
     run: CheckRun = field(repr=False, compare=False)
     kinds: tuple[str, ...] = ("api", "open_source", "build")
-    docs: str | None = None
 
     def __post_init__(self) -> None:
         if not CHECK_ID.match(self.id):
@@ -68,33 +60,13 @@ class Check:
         if not callable(self.run):
             raise ValueError(f"check {self.id}: run must be callable")
 
-    @property
-    def wants_context(self) -> bool:
-        """Whether ``run`` takes the optional third ``context`` argument (worked out once)."""
-        return _takes_context(self.run)
 
-    def evaluate(self, candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> list[Finding]:
-        """Run the check and normalise what it returns (a generator, a list, one Finding or None)."""
-        result = self.run(candidate, requirements, context) if self.wants_context else self.run(candidate, requirements)
-        if result is None:
-            return []
-        if isinstance(result, Finding):
-            return [result]
-        findings = list(result)
-        for item in findings:
-            if not isinstance(item, Finding):
-                raise TypeError(f"check {self.id} yielded {type(item).__name__}, expected Finding")
-        return findings
+@dataclass(frozen=True)
+class RegisteredCheck:
+    """A check with the name of the plugin that registered it."""
 
-
-@functools.cache
-def _takes_context(run: CheckRun) -> bool:
-    try:
-        params = inspect.signature(run).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    return len(positional) >= 3 or any(p.kind == p.VAR_POSITIONAL for p in params)
+    check: Check
+    plugin: str
 
 
 def selected(check_id: str, select: Iterable[str], ignore: Iterable[str]) -> bool:

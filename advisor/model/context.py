@@ -1,90 +1,48 @@
-"""The run context passed to every hook: the catalog, the registered checks, the options.
+"""The run context every hook receives: a plain, read-only value.
 
 Passing one object instead of many arguments lets the hook API grow (new attributes) without
-changing hook signatures, the way datasette passes ``datasette`` to its hooks.
+changing hook signatures, the way datasette passes ``datasette`` to its hooks. The context holds
+no machinery: the engine (:class:`advisor.engine.session.Session`) loads the plugins, collects what
+they register and builds this value. ``catalog`` and ``checks`` resolve on first use through
+loaders the engine supplies, because the registration hooks themselves receive the context: a
+plugin registering its checks must not force the catalog to load (``advisor checks`` reads no YAML).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from advisor.catalog.loader import Catalog, load_catalog, load_source
-from advisor.model.checks import Check
-from advisor.errors import AdvisorError, PluginError
-from advisor.model.extensions import Backend, CatalogSource, Question
-from advisor.engine.host import PluginHost
+if TYPE_CHECKING:
+    from advisor.catalog.loader import Catalog
+    from advisor.model.checks import RegisteredCheck
+
+
+def _not_loaded() -> Any:
+    raise LookupError("this context was built without a catalog or checks (the engine's Session supplies them)")
 
 
 @dataclass(frozen=True)
-class RegisteredCheck:
-    """A check with the name of the plugin that registered it."""
-
-    check: Check
-    plugin: str
-
-
-@dataclass
 class AdvisorContext:
     """What a plugin can see of the current run."""
 
-    host: PluginHost
     catalog_dir: Path | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     offline: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-    _catalog: Catalog | None = field(default=None, init=False, repr=False)
-    _checks: list[RegisteredCheck] | None = field(default=None, init=False, repr=False)
+    options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    load_catalog: Callable[[], Catalog] = field(default=_not_loaded, repr=False, compare=False)
+    load_checks: Callable[[], list[RegisteredCheck]] = field(default=_not_loaded, repr=False, compare=False)
 
     @property
     def catalog(self) -> Catalog:
-        """The merged catalog, loaded on first use (so ``advisor --help`` never reads YAML)."""
-        if self._catalog is None:
-            sources = self._registered("advisor_register_catalog_sources", CatalogSource)
-            # built-in sources first, then the others by plugin name: later layers override by id
-            sources.sort(key=lambda p: (not self.host.is_builtin(p[0]), p[0], p[1].name))
-            loaded = []
-            for plugin, source in sources:
-                try:
-                    loaded.append((source.kind, load_source(source), f"{plugin}: {source.name}"))
-                except AdvisorError:
-                    raise
-                except Exception as exc:
-                    self.host.record_error(plugin, f"catalog source {source.name!r} failed: {exc}")
-            self._catalog = load_catalog(loaded, self.catalog_dir)
-        return self._catalog
-
-    def _registered(self, hook: str, expected: type) -> list[tuple[str, Any]]:
-        good = []
-        for plugin, obj in self.host.collect_registrations(hook, self):
-            if isinstance(obj, expected):
-                good.append((plugin, obj))
-            else:
-                self.host.record_error(plugin, f"{hook} registered {type(obj).__name__}, expected {expected.__name__}")
-        return good
+        """The merged catalog (built-in, plugin sources, ``--catalog-dir`` overlay)."""
+        return self.load_catalog()
 
     @property
     def checks(self) -> list[RegisteredCheck]:
-        """Every registered check, sorted by id; two plugins claiming one id is a startup error."""
-        if self._checks is None:
-            by_id: dict[str, RegisteredCheck] = {}
-            for plugin, check in self._registered("advisor_register_checks", Check):
-                if check.id in by_id:
-                    first = by_id[check.id].plugin
-                    names = sorted({first, plugin})
-                    raise PluginError(
-                        f"check id {check.id} is registered twice: by plugin {names[0]!r} and by plugin {names[-1]!r}"
-                    )
-                by_id[check.id] = RegisteredCheck(check, plugin)
-            self._checks = [by_id[k] for k in sorted(by_id)]
-        return self._checks
-
-    def questions(self) -> list[tuple[str, Question]]:
-        """Questions plugins add to the questionnaire, sorted by plugin then id."""
-        return sorted(self._registered("advisor_register_questions", Question), key=lambda p: (p[0], p[1].id))
-
-    def backends(self) -> list[tuple[str, Backend]]:
-        """Local inference backends, sorted by name."""
-        return sorted(self._registered("advisor_register_backends", Backend), key=lambda p: p[1].name)
+        """Every registered check, sorted by id."""
+        return self.load_checks()

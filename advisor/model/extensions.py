@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from advisor.catalog.kinds import CatalogKind
+
 QuestionKind = Literal["text", "number", "choice", "multi_choice", "confirm"]
 
 
@@ -29,9 +31,6 @@ class Question:
     when: Callable[[Mapping[str, Any]], bool] | None = dataclasses.field(default=None, compare=False)
 
 
-CatalogKindName = Literal["models", "apis", "hardware", "licenses", "quants"]
-
-
 @dataclass(frozen=True)
 class CatalogSource:
     """A source of catalog records of one kind.
@@ -41,7 +40,7 @@ class CatalogSource:
     """
 
     name: str
-    kind: CatalogKindName
+    kind: CatalogKind
     load: Callable[[], Iterable[Any]] | None = dataclasses.field(default=None, compare=False)
     path: Any = None
 

@@ -25,7 +25,7 @@ class Assessment(BaseModel):
 
     @property
     def verdict(self) -> str:
-        """The worst severity among findings; ``error`` findings do not count (DESIGN.md §3)."""
+        """The worst severity among findings; ``error`` findings do not count (docs/design.md §3)."""
         worst = "pass"
         for finding in self.findings:
             if SEVERITY_ORDER[finding.severity] > SEVERITY_ORDER[worst]:

@@ -1,4 +1,4 @@
-"""The business requirements: the answers-file contract (DESIGN.md §5) as a pydantic model.
+"""The business requirements: the answers-file contract (docs/design.md §5) as a pydantic model.
 
 The questionnaire, answers files and flags all end up here, so all three reject bad input the
 same way. Unknown keys are errors (a typo must not silently become a default).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from advisor.model.metrics import PriceMetrics, QualityMetrics
 from advisor.model.plan import Plan
 from advisor.report.json_report import ordered_assessments
 from advisor.report.markdown import DISCLAIMER
@@ -17,20 +18,20 @@ STYLE = (
 
 
 def plan_to_html(plan: Plan, costs: dict[str, Any] | None = None) -> str:
-    """The plan as one self-contained page; ``costs`` (``advisor cost``'s summary) adds the break-even chart."""
+    """The plan as one self-contained page; ``costs`` (``advisor.engine.economics.cost_summary`` of the
+    plan, what ``advisor cost`` prints) adds the break-even chart."""
     e = html.escape
     s = plan.strategy
     rows = []
     for a in ordered_assessments(plan):
         c = a.candidate
-        m = a.metrics
-        quality = m.get("quality")
-        cost = m.get("monthly_cost_usd")
+        quality = QualityMetrics.from_metrics(a.metrics).value
+        cost = PriceMetrics.from_metrics(a.metrics).monthly_usd
         rows.append(
             f"<tr class='{e(a.verdict)}'><td>{a.rank or ''}</td><td>{e(c.id)}</td><td>{e(c.kind)}</td>"
             f"<td>{e(c.quant or '')}</td><td>{e(c.hardware or '')}</td><td>{e(a.verdict)}</td>"
-            f"<td>{f'{quality:.2f}' if isinstance(quality, int | float) else ''}</td>"
-            f"<td>{f'{cost:,.0f}' if isinstance(cost, int | float) else ''}</td></tr>"
+            f"<td>{f'{quality:.2f}' if quality is not None else ''}</td>"
+            f"<td>{f'{cost:,.0f}' if cost is not None else ''}</td></tr>"
         )
     reasons = "".join(f"<li>{e(r)}</li>" for r in s.reasons)
     flips = "".join(f"<li>{e(f)}</li>" for f in s.flip_conditions)

@@ -1,13 +1,14 @@
-"""The JSON output of ``advisor plan`` / ``advisor check`` (DESIGN.md §4 contract: keys may be added, never renamed)."""
+"""The JSON output of ``advisor plan`` and ``advisor check`` (docs/design.md §4: keys may be added, never renamed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from advisor.model.metrics import DECODE_TOKENS_PER_S, MONTHLY_COST_USD, QUALITY, TOTAL_BYTES
 from advisor.model.plan import Assessment, Plan
 
 #: Metrics every candidate row carries, null when unknown (the contract's four, then the rest).
-CORE_METRICS = ("quality", "monthly_cost_usd", "total_bytes", "decode_tokens_per_s")
+CORE_METRICS = (QUALITY, MONTHLY_COST_USD, TOTAL_BYTES, DECODE_TOKENS_PER_S)
 
 
 def assessment_to_json(assessment: Assessment) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 from advisor.model.plan import Assessment, Plan
 
 DISCLAIMER = (
@@ -58,11 +59,13 @@ def plan_to_markdown(plan: Plan) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for a in best[:TOP_N]:
-            m = a.metrics
+            quality = QualityMetrics.from_metrics(a.metrics).value
+            monthly = PriceMetrics.from_metrics(a.metrics).monthly_usd
+            sizing = SizingMetrics.from_metrics(a.metrics)
             lines.append(
-                f"| {a.rank} | {a.candidate.id} | {_variant(a)} | {a.verdict} | {_fmt(m.get('quality'), '{:.2f}')} "
-                f"| {_fmt(m.get('monthly_cost_usd'), '{:,.0f}')} | {_fmt_bytes(m.get('total_bytes'))} "
-                f"| {_fmt(m.get('decode_tokens_per_s'), '{:.0f}')} |"
+                f"| {a.rank} | {a.candidate.id} | {_variant(a)} | {a.verdict} | {_fmt(quality, '{:.2f}')} "
+                f"| {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
+                f"| {_fmt(sizing.decode_tokens_per_s, '{:.0f}')} |"
             )
         lines += ["", "### Why the top candidates", ""]
         for a in best[:3]:

@@ -2,7 +2,7 @@
 
 Every ``advisor smoke`` run is recorded with its prediction and its measurements. ``advisor smoke
 calibrate`` fits this machine's decode constants from the successful CPU runs, in the speed
-model the planner uses (hardware_fit.md §4.3)::
+model the planner uses (:mod:`advisor.estimate.speed`, catalog/speed_model.yaml)::
 
     seconds per token = t_fixed + bytes read per token / (efficiency x measured bandwidth)
 
@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from advisor.errors import AdvisorError
 from advisor.machine import cache_dir, detect_machine, write_json_atomic
@@ -53,11 +53,6 @@ CREATE TABLE IF NOT EXISTS runs (
     result_json TEXT NOT NULL
 );
 """
-
-#: Runs shorter than this many decoded tokens time too little to calibrate on.
-MIN_DECODE_TOKENS = 8
-#: Two model sizes at least this far apart let the fit separate the fixed cost from the bandwidth term.
-SIZE_SPREAD_FOR_TWO_PARAMETERS = 3.0
 
 
 def history_path() -> Path:
@@ -170,53 +165,60 @@ class NothingToCalibrate(AdvisorError):
     """No usable runs in the history (exit 1: the command could not do its job)."""
 
 
-def fit_decode_constants(
-    runs: Sequence[tuple[float, float, float]], default_fixed_ms: float
-) -> tuple[float, float, float, str]:
+class CalibrationFit(NamedTuple):
+    """This machine's fitted CPU decode constants, how well they fit, and which were fitted."""
+
+    efficiency: float
+    fixed_ms: float
+    rms_error: float
+    method: str
+
+
+def fit_calibration(runs: Sequence[tuple[float, float, float]], default_fixed_ms: float) -> CalibrationFit:
     """Fit ``1/tg = t0 + x/eff`` with ``x = bytes/bandwidth`` on (bytes per token, GB/s, measured t/s).
 
-    Weighted least squares on relative error (weights ``1/y^2``). Both parameters when the runs
-    span model sizes at least ``SIZE_SPREAD_FOR_TWO_PARAMETERS`` apart; otherwise the fixed cost
-    stays at the catalog value (capped at half the fastest token time) and only the efficiency
-    is fitted. Returns (efficiency, fixed ms, rms relative error, method).
+    The least squares on relative error is the planner's own
+    (:func:`advisor.estimate.speed.fit_decode_constants`). Both parameters when the runs span model
+    sizes at least ``calibration.size_spread_for_two_parameters`` apart (catalog/smoke_policy.yaml)
+    and the fit gives a positive fixed cost; otherwise the fixed cost stays at the catalog value
+    (capped at half the fastest token time) and only the efficiency is fitted. ``rms_error`` is
+    the rms relative error of the predicted time per token.
     """
-    points = [(b / (bw * 1e9), 1.0 / tg) for b, bw, tg in runs if b > 0 and bw > 0 and tg > 0]
+    # imported here: `advisor smoke history` needs neither, and they load the catalog schemas
+    from advisor.estimate.speed import fit_decode_constants
+    from advisor.smoke.policy import smoke_policy
+
+    points = [(b, bw, tg) for b, bw, tg in runs if b > 0 and bw > 0 and tg > 0]
     if not points:
         raise ValueError("no usable runs")
-    xs = [x for x, _ in points]
-    weights = [1.0 / (y * y) for _, y in points]
-    two = len({round(x, 12) for x in xs}) >= 2 and max(xs) / min(xs) >= SIZE_SPREAD_FOR_TWO_PARAMETERS
-    t0 = min(default_fixed_ms / 1000.0, 0.5 * min(y for _, y in points))
-    method = "efficiency fitted, fixed cost from the catalog"
-    if two:
-        sw = sum(weights)
-        sx = sum(w * x for w, (x, _) in zip(weights, points, strict=True))
-        sy = sum(w * y for w, (_, y) in zip(weights, points, strict=True))
-        sxx = sum(w * x * x for w, (x, _) in zip(weights, points, strict=True))
-        sxy = sum(w * x * y for w, (x, y) in zip(weights, points, strict=True))
-        det = sw * sxx - sx * sx
-        if det > 0:
-            slope = (sw * sxy - sx * sy) / det
-            intercept = (sy - slope * sx) / sw
-            if slope > 0 and intercept >= 0:
-                t0 = intercept
-                method = "efficiency and fixed cost fitted"
-    if method.startswith("efficiency fitted"):
-        num = sum(w * x * (y - t0) for w, (x, y) in zip(weights, points, strict=True))
-        den = sum(w * x * x for w, (x, _) in zip(weights, points, strict=True))
-        slope = num / den if den > 0 else 0.0
-        if slope <= 0:
-            raise ValueError("the runs are too fast for their size to fit an efficiency (fixed cost dominates)")
-    errors = [((t0 + slope * x) - y) / y for x, y in points]
+    xs = [b / (bw * 1e9) for b, bw, _ in points]
+    times = [1.0 / tg for _, _, tg in points]
+    spread = smoke_policy().calibration.size_spread_for_two_parameters
+    fit = None
+    method = "efficiency and fixed cost fitted"
+    if len({round(x, 12) for x in xs}) >= 2 and max(xs) / min(xs) >= spread:
+        with contextlib.suppress(ValueError):  # the two terms not separable, or no positive efficiency
+            fit = fit_decode_constants(points)
+        if fit is not None and fit.fixed_ms <= 0:  # an unphysical negative fixed cost, clamped there
+            fit = None
+    if fit is None:
+        # capped at half the fastest token time, so every run leaves time for the bandwidth term and
+        # the efficiency fitted alone is always positive
+        method = "efficiency fitted, fixed cost from the catalog"
+        fit = fit_decode_constants(points, fixed_ms=min(default_fixed_ms / 1000.0, 0.5 * min(times)) * 1000.0)
+    t0, slope = fit.fixed_ms / 1000.0, 1.0 / fit.efficiency
+    errors = [((t0 + slope * x) - y) / y for x, y in zip(xs, times, strict=True)]
     rms = math.sqrt(sum(e * e for e in errors) / len(errors))
-    return 1.0 / slope, t0 * 1000.0, rms, method
+    return CalibrationFit(fit.efficiency, fit.fixed_ms, rms, method)
 
 
 def calibrate(machine_key: str | None = None, path: Path | None = None) -> Calibration:
     """Fit this machine's CPU constants from its successful runs and store them."""
     from advisor.estimate.speed import decode_constants_for
+    from advisor.smoke.policy import smoke_policy
 
     key = machine_key or detect_machine(with_gpus=False).key
+    min_tokens = smoke_policy().calibration.min_decode_tokens
     usable = [
         (float(r["bytes_per_token"]), float(r["bandwidth_gb_s"]), float(r["decode_tokens_per_s"]))
         for r in list_runs(limit=None, machine_key=key, path=path)
@@ -225,27 +227,27 @@ def calibrate(machine_key: str | None = None, path: Path | None = None) -> Calib
         and r["bytes_per_token"]
         and r["bandwidth_gb_s"]
         and r["decode_tokens_per_s"]
-        and (r["completion_tokens"] or 0) >= MIN_DECODE_TOKENS
+        and (r["completion_tokens"] or 0) >= min_tokens
     ]
     if not usable:
         raise NothingToCalibrate(
-            f"no successful CPU smoke runs with at least {MIN_DECODE_TOKENS} tokens in the history for this machine "
+            f"no successful CPU smoke runs with at least {min_tokens} tokens in the history for this machine "
             f"({key}); run `advisor smoke FILE.gguf` first"
         )
     default_fixed = decode_constants_for(None).fixed_ms
     try:
-        efficiency, fixed_ms, rms, method = fit_decode_constants(usable, default_fixed)
+        fit = fit_calibration(usable, default_fixed)
     except ValueError as exc:
         raise NothingToCalibrate(f"cannot calibrate from {len(usable)} runs: {exc}") from None
     calibration = Calibration(
         machine_key=key,
         backend="cpu",
-        decode_efficiency=round(efficiency, 4),
-        decode_fixed_ms=round(fixed_ms, 4),
+        decode_efficiency=round(fit.efficiency, 4),
+        decode_fixed_ms=round(fit.fixed_ms, 4),
         n_runs=len(usable),
-        rms_error=round(rms, 4),
+        rms_error=round(fit.rms_error, 4),
         fitted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        method=method,
+        method=fit.method,
     )
     store_calibration(calibration)
     return calibration

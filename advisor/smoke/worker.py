@@ -1,6 +1,6 @@
 """The smoke test's worker: loads a GGUF with llama.cpp and measures it, in its own process.
 
-Run as ``python -m advisor.smoke.worker REQUEST.json`` by :mod:`advisor.smoke`, never by hand.
+Run as ``python -P -m advisor.smoke.worker REQUEST.json`` by :mod:`advisor.smoke.runner`, never by hand.
 Native code reading an untrusted model file can crash, hang or exhaust memory; in a child process
 none of that can take the CLI down, and the parent measures the child's peak RSS from outside.
 

@@ -1,0 +1,161 @@
+"""What the commands share: plugin and selection options, the engine session, output helpers.
+
+Kept apart from the commands that use them (like datasette's ``publish/common.py``) so that every
+command module imports this one and nothing imports a command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from advisor.engine.session import Session
+    from advisor.model.plan import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+def _split_ids(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(part.strip().upper() for v in values for part in v.split(",") if part.strip())
+
+
+def plugin_options(func: F) -> F:
+    """The options every command that loads plugins shares."""
+    options = [
+        click.option(
+            "--plugin",
+            "plugins",
+            multiple=True,
+            metavar="PATH_OR_MODULE",
+            help="Load a plugin from a .py file, a directory of them, or a module (repeatable).",
+        ),
+        click.option(
+            "--strict-plugins",
+            is_flag=True,
+            default=False,
+            help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1).",
+        ),
+        click.option(
+            "--catalog-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Overlay catalog records from YAML/JSON files in this directory (same id overrides).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def selection_options(func: F) -> F:
+    func = click.option(
+        "--ignore", multiple=True, metavar="IDS", help="Skip checks by id or prefix, e.g. COST,LIC002."
+    )(func)
+    func = click.option("--select", multiple=True, metavar="IDS", help="Run only checks by id or prefix, e.g. HW,LIC.")(
+        func
+    )
+    return func
+
+
+def make_session(
+    plugins: tuple[str, ...] = (),
+    strict_plugins: bool = False,
+    catalog_dir: Path | None = None,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+) -> Session:
+    """Load the plugins for one command run: the engine session its options describe."""
+    from advisor.engine.host import PluginHost, strict_from_env
+    from advisor.engine.session import Session
+
+    host = PluginHost(strict=strict_plugins or strict_from_env()).load(extra=plugins)
+    return Session(host=host, catalog_dir=catalog_dir, select=_split_ids(select), ignore=_split_ids(ignore))
+
+
+def emit(text: str, out: Path | None = None) -> None:
+    """Write to ``--out`` or stdout."""
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            from advisor.errors import InputError
+
+            raise InputError(f"--out {out}: cannot write: {exc}") from None
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def render_plan(plan: Plan, fmt: str, out: Path | None) -> None:
+    if fmt == "json":
+        from advisor.report.json_report import plan_to_json
+
+        emit(json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n", out)
+    elif fmt == "html":
+        from advisor.report.html import plan_to_html
+
+        emit(plan_to_html(plan, cost_summary_for(plan)), out)
+    else:
+        from advisor.report.markdown import plan_to_markdown
+
+        text = plan_to_markdown(plan)
+        if out is None and sys.stdout.isatty():
+            from rich.console import Console
+            from rich.markdown import Markdown
+
+            Console().print(Markdown(text))
+        else:
+            emit(text, out)
+
+
+def cost_summary_for(plan: Plan) -> dict[str, Any] | None:
+    """``advisor cost``'s summary of a plan (for the HTML report's break-even chart)."""
+    from advisor.engine.economics import cost_summary
+    from advisor.estimate.cost_constants import cost_settings
+    from advisor.model.requirements import Requirements
+
+    requirements = Requirements.model_validate(plan.requirements)
+    return cost_summary(plan, requirements, cost_settings(requirements.plugins))
+
+
+def report(plan: Plan, fmt: str, out: Path | None) -> None:
+    """Render the plan; exit 1 when no candidate is acceptable (the contract's exit code)."""
+    render_plan(plan, fmt, out)
+    if not plan.ranked:
+        sys.exit(1)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """A plain aligned table (rich on a TTY would wrap long ids; plain text greps well)."""
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
+    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    click.echo("  ".join("-" * widths[c] for c in columns))
+    for row in rows:
+        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+@contextmanager
+def errors_as_lines() -> Iterator[None]:
+    from advisor.errors import AdvisorError
+
+    try:
+        yield
+    except AdvisorError as exc:
+        click.echo(f"advisor: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

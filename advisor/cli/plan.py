@@ -1,0 +1,54 @@
+"""``advisor plan``: every candidate against the answers, the road, the ranking and the deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from advisor.cli.options import make_session, plugin_options, report, selection_options
+
+
+@click.command()
+@click.option("--answers", type=click.Path(path_type=Path), required=True, help="Answers file (YAML or JSON).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the report to this file.")
+@click.option(
+    "--hub",
+    "hub_count",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Also assess the top N matching models from the Hugging Face Hub.",
+)
+@click.option("--offline", is_flag=True, help="Use only the local Hub cache (HF_HUB_OFFLINE=1).")
+@plugin_options
+@selection_options
+def plan(
+    answers: Path,
+    fmt: str,
+    out: Path | None,
+    hub_count: int,
+    offline: bool,
+    plugins: tuple[str, ...],
+    strict_plugins: bool,
+    catalog_dir: Path | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+) -> None:
+    """Assess every catalog candidate against the answers and recommend a road and a model."""
+    from advisor.engine.run import run_plan
+    from advisor.model.requirements import load_requirements
+
+    requirements = load_requirements(answers)
+    session = make_session(plugins, strict_plugins, catalog_dir, select, ignore)
+    if hub_count:
+        from advisor.hub import hub_models_for_requirements
+
+        def skipped(repo: str, why: str) -> None:
+            click.echo(f"advisor: warning: skipped {repo}: {why}", err=True)
+
+        models = hub_models_for_requirements(requirements, hub_count, offline=offline, on_skip=skipped)
+        known = session.catalog.models
+        session.catalog.add("models", [m.record for m in models if m.repo_id not in known], "hub")
+    report(run_plan(requirements, session), fmt, out)

@@ -1,0 +1,108 @@
+"""The calls to ``huggingface_hub``: API calls with a bounded backoff, file downloads through its cache.
+
+API answers (``model_info``, ``list_models``) are retried on 429 and 5xx with exponential backoff
+(a ``Retry-After`` header is honoured up to a cap); ``hf_hub_download`` retries its own requests,
+so files get no second loop. Every failure leaves here as one line (:mod:`advisor.hub.errors`).
+The client is imported inside the calls: ``advisor --help`` must not pay for it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from advisor.hub.errors import http_status, translate_error
+from advisor.hub.settings import HubSettings
+
+T = TypeVar("T")
+
+#: Attempts for one API call when the Hub answers 429 or a 5xx, and the waits between them
+#: (doubling from BASE, capped at MAX; a ``Retry-After`` header is honoured up to RETRY_AFTER_CAP).
+MAX_ATTEMPTS = 4
+BASE_DELAY_S = 1.0
+MAX_DELAY_S = 8.0
+RETRY_AFTER_CAP_S = 30.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+_sleep: Callable[[float], None] = time.sleep  # replaced in tests to observe the backoff
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return min(float(value), RETRY_AFTER_CAP_S) if value is not None else None
+    except ValueError:
+        return None
+
+
+def retrying(call: Callable[[], T]) -> T:
+    """``call()``, retried on 429 and 5xx with bounded exponential backoff; the last error is raised as is.
+
+    Only for API calls: ``hf_hub_download`` already retries its own requests with a bounded backoff.
+    """
+    delay = BASE_DELAY_S
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if http_status(exc) not in RETRY_STATUSES or attempt == MAX_ATTEMPTS:
+                raise
+            wait = _retry_after(exc)
+            _sleep(min(wait if wait is not None else delay, RETRY_AFTER_CAP_S))
+            delay = min(delay * 2, MAX_DELAY_S)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+def with_backoff(call: Callable[[], T], repo_id: str | None, what: str, hub: HubSettings) -> T:
+    """:func:`retrying`, with failures translated into one-line errors."""
+    try:
+        return retrying(call)
+    except Exception as exc:
+        raise translate_error(exc, repo_id, what, hub) from None
+
+
+def api(hub: HubSettings) -> Any:
+    """An ``HfApi`` for these settings (endpoint and token passed explicitly)."""
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.endpoint, token=hub.token or False)
+
+
+def download_raw(hub: HubSettings, repo_id: str, filename: str, revision: str | None) -> Path:
+    """One file through ``hf_hub_download`` (its cache, ETags, redirects and retries); offline: cache only."""
+    from huggingface_hub import hf_hub_download
+
+    return Path(
+        hf_hub_download(
+            repo_id,
+            filename,
+            revision=revision,
+            cache_dir=str(hub.hub_cache),
+            endpoint=hub.endpoint,
+            token=hub.token or False,
+            local_files_only=hub.offline,
+        )
+    )
+
+
+def download(hub: HubSettings, repo_id: str, filename: str, revision: str | None) -> Path:
+    """:func:`download_raw` with failures translated into one-line errors."""
+    try:
+        return download_raw(hub, repo_id, filename, revision)
+    except Exception as exc:
+        raise translate_error(exc, repo_id, filename, hub) from None
+
+
+def model_info(hub: HubSettings, repo_id: str) -> Any:
+    """``model_info`` with file sizes and the security scan, retried and translated."""
+    client = api(hub)
+    return with_backoff(
+        lambda: client.model_info(repo_id, files_metadata=True, securityStatus=True, token=hub.token or False),
+        repo_id,
+        "the model info",
+        hub,
+    )
