@@ -7,8 +7,9 @@ They are imported on first use (PEP 562) so that ``advisor --help`` loads nothin
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from advisor.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -67,14 +68,4 @@ if TYPE_CHECKING:
     from advisor.model.requirements import Requirements as Requirements
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'advisor' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)

@@ -26,8 +26,9 @@ this package, and must not pay for the estimators it never uses.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from advisor.lazy import lazy_attributes
 
 _EXPORTS: dict[str, str] = {
     "DEFAULT_PROMPT": "advisor.smoke.options",
@@ -71,14 +72,4 @@ if TYPE_CHECKING:
     from advisor.smoke.runner import run_worker as run_worker
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'advisor.smoke' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)
