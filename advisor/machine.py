@@ -1,5 +1,6 @@
-"""This machine: cores, the threads llama.cpp will use, RAM, GPUs, and measured memory bandwidth;
-and :func:`local_device`, the one way its GPUs become the estimators' accelerator (``Device``).
+"""This machine: cores, the threads llama.cpp will use, RAM, GPUs, measured memory bandwidth, and
+how many CPUs other work keeps busy (:class:`CpuClock`); and :func:`local_device`, the one way its
+GPUs become the estimators' accelerator (``Device``).
 
 ``advisor smoke`` (and ``advisor fit --hardware local``) predict for the machine they run on rather
 than for a catalog device (docs/smoke.md, "What happens"): on a 2-core cloud VM the effective memory
@@ -23,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,6 +247,81 @@ def llama_threads(physical_cores: int | None, usable: int) -> int:
     default (half the logical CPUs) would use one thread on a 2-core VM."""
     cores = physical_cores or usable
     return max(1, min(cores, usable))
+
+
+# --------------------------------------------------------------------------------------------
+# CPU load: how much of this machine other work is using
+
+
+#: /proc/stat columns that count as busy: user, nice, system, irq, softirq and steal (another VM on
+#: the host running on this CPU); idle and iowait do not (guest time is already inside user).
+_BUSY_COLUMNS = (0, 1, 2, 5, 6, 7)
+
+
+def busy_cpu_seconds_from_stat(text: str, cpus: Collection[int] | None = None) -> float | None:
+    """CPU-seconds the CPUs in ``cpus`` (default: all) have been busy since boot, from ``/proc/stat``
+    text; None when it has no per-CPU lines. Per-CPU lines, not the total: a container sees the
+    host's CPUs there, and only the ones in its affinity mask are shared with llama.cpp."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0
+    found = False
+    for line in text.splitlines():
+        name, _, rest = line.partition(" ")
+        if not name.startswith("cpu") or not name[3:].isdigit():
+            continue
+        if cpus is not None and int(name[3:]) not in cpus:
+            continue
+        values = [int(v) for v in rest.split() if v.isdigit()]
+        total += sum(values[i] for i in _BUSY_COLUMNS if i < len(values))
+        found = True
+    return total / ticks if found else None
+
+
+def _usable_cpu_ids() -> set[int] | None:
+    if hasattr(os, "sched_getaffinity"):
+        with contextlib.suppress(OSError):
+            return set(os.sched_getaffinity(0))
+    return None
+
+
+class CpuClock:
+    """Measures the CPUs other work keeps busy: this machine's busy CPU-seconds (``/proc/stat``,
+    the CPUs this process may use) minus this process's own and its child's, over wall time.
+
+    ``start()`` then ``others_busy_cpus(child_cpu_s)``; the answer is an average number of CPUs
+    (1.3 = other work kept one CPU and a third busy), or None where there is no ``/proc/stat``.
+    """
+
+    def __init__(self) -> None:
+        self._cpus = _usable_cpu_ids()
+        self._busy: float | None = None
+        self._own = 0.0
+        self._wall = 0.0
+
+    def _sample(self) -> tuple[float | None, float, float]:
+        text = _read_text("/proc/stat")
+        busy = busy_cpu_seconds_from_stat(text, self._cpus) if text is not None else None
+        own = os.times()
+        return busy, own.user + own.system, time.perf_counter()
+
+    def start(self) -> CpuClock:
+        self._busy, self._own, self._wall = self._sample()
+        return self
+
+    def others_busy_cpus(self, child_cpu_s: float = 0.0) -> float | None:
+        """CPUs busy with other work since :meth:`start` (never below 0)."""
+        busy, own, wall = self._sample()
+        if busy is None or self._busy is None or wall <= self._wall:
+            return None
+        others = (busy - self._busy) - (own - self._own) - child_cpu_s
+        return max(others / (wall - self._wall), 0.0)
+
+
+def measure_others_busy_cpus(seconds: float) -> float | None:
+    """The CPUs other work keeps busy, watched for ``seconds`` (this process sleeps meanwhile)."""
+    clock = CpuClock().start()
+    time.sleep(seconds)
+    return clock.others_busy_cpus()
 
 
 def detect_machine(*, with_gpus: bool = True) -> MachineInfo:

@@ -3,7 +3,11 @@
 Target: at most 8x the bare import on the built-in catalog, staying there as the catalog grows;
 `advisor --help` must stay where benchmarks/startup.py has it. The per-tensor weights estimate of
 every model x quant used to dominate; it is now done once per architecture (and architecture x
-quant), see advisor/estimate/weights.py. Rounds are interleaved and the ratio is per round (see
+quant), see advisor/estimate/weights.py. The MMLU capability boundary is still fitted on every
+plan (numpy's import and the pruned fit, docs/quality.md), and the catalog is still parsed from
+YAML. Two costs lie outside the code: with PYTHONDONTWRITEBYTECODE=1 every run compiles the
+package's sources again, and the interpreter's teardown (and its cyclic garbage collector during
+the run) walks every object a plan made. Rounds are interleaved and the ratio is per round (see
 benchmarks/startup.py), so a noisy, shared machine shows as a wide spread rather than a wrong median.
 Run by hand; a speed target is never a unit test:
 

@@ -132,6 +132,25 @@ def test_apple_memory_and_alias(catalog: Catalog) -> None:
     )
 
 
+def test_views_and_lookups_follow_add(catalog: Catalog) -> None:
+    """The typed views and find_* indexes are kept between reads and rebuilt after add()."""
+    mine = Catalog()
+    for kind in ("hardware", "quants", "licenses"):
+        mine.add(kind, list(catalog.records[kind].values()), "built-in")
+    assert mine.hardware is mine.hardware  # one view until the next add()
+    assert mine.find_hardware(" RTX-4090 ") is catalog.hardware["rtx-4090"]
+    assert mine.find_quant("q4_k_m") is catalog.quants["Q4_K_M"]
+    assert mine.find_license("nope") is None and mine.find_license(None) is None
+    device = catalog.hardware["rtx-4090"].model_copy(update={"id": "box", "aliases": ["My-Box"]})
+    mine.add("hardware", [device], "overlay")
+    assert mine.hardware["box"] is device
+    assert mine.find_hardware("my-box") is device and mine.find_hardware("box") is device
+    # a later record's id never takes a key an earlier record already answers to
+    clash = device.model_copy(update={"id": "rtx-4090-clone", "aliases": ["rtx-4090"]})
+    mine.add("hardware", [clash], "overlay")
+    assert mine.find_hardware("rtx-4090") is catalog.hardware["rtx-4090"]
+
+
 def test_bad_record_names_file_record_and_field(write) -> None:
     path = write(
         "hw.yaml",

@@ -186,7 +186,7 @@ def test_gguf_file_is_exact(tmp_path) -> None:
 def test_local_hardware_uses_this_machines_calibration(tmp_path, monkeypatch) -> None:
     """`advisor fit --hardware local` predicts for this machine and says when a calibration is used."""
     from advisor.machine import detect_machine
-    from advisor.smoke.history import Calibration, store_calibration
+    from advisor.smoke.calibration import Calibration, default_cpu_regime, store_calibration
     from tests.gguf_factory import write_tiny_gguf
 
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
@@ -198,13 +198,14 @@ def test_local_hardware_uses_this_machines_calibration(tmp_path, monkeypatch) ->
     store_calibration(
         Calibration(
             machine_key=detect_machine(with_gpus=False).key,
-            backend="cpu",
+            regime=default_cpu_regime().key,
+            factor=0.1,
+            spread=0.01,
+            band=0.1,
+            n_runs=3,
+            fitted_at="2026-11-23T00:00:00",
             decode_efficiency=0.05,
             decode_fixed_ms=50.0,
-            n_runs=3,
-            rms_error=0.01,
-            fitted_at="2026-11-23T00:00:00",
-            method="test",
         )
     )
     calibrated = _run_json(env_args, tmp_path)

@@ -524,6 +524,29 @@ def test_search_offline_uses_the_cached_models(server: HubServer) -> None:
     assert all(m.from_cache for m in found)
 
 
+def test_search_offline_with_an_empty_cache_says_so(hub_env: Path) -> None:
+    with pytest.raises(EnvironmentProblem, match=r"offline mode is on and the local Hub cache .* holds no models"):
+        hub.search_models(offline=True)
+
+
+def test_unreachable_hub_search_fails_at_once_without_retries(
+    hub_env: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 17: a refused connection was retried five times over 23 s, a log line each time."""
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{closed_port()}")
+    with caplog.at_level(logging.WARNING), pytest.raises(EnvironmentProblem, match="cannot reach") as caught:
+        hub.search_models(limit=2)
+    assert caught.value.exit_code == 3 and "\n" not in str(caught.value)
+    assert sleeps == [] and not [r for r in caplog.records if "Retry" in r.getMessage()]
+
+
+def test_search_is_retried_on_429_and_5xx_by_one_loop(server: HubServer, sleeps: list[float]) -> None:
+    server.fail("/api/models", [429, 503], method="GET", retry_after=None)
+    found = hub.search_models(task="text-generation", limit=1)
+    assert [m.repo_id for m in found] == [QWEN25_7B_INSTRUCT]
+    assert sleeps == [client.BASE_DELAY_S, 2 * client.BASE_DELAY_S]  # ours only: the client's own loop is off
+
+
 def test_model_record_for_is_the_record(server: HubServer) -> None:
     record = hub.model_record_for(QWEN25_7B_INSTRUCT)
     assert record.id == QWEN25_7B_INSTRUCT and record.license == "apache-2.0"

@@ -151,6 +151,22 @@ def test_offline_flag_and_env_work_from_the_cache(server: HubServer, tmp_path: P
     assert len(server.requests) == before
 
 
+def test_search_offline_or_unreachable_answers_in_one_line_at_once(tmp_path: Path) -> None:
+    """Issue 17: eleven retry lines over 23 s before the error; an empty table for a cold cache offline."""
+    env = hub_env(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    searches = (
+        ("hub", "search", "--limit", "2"),
+        ("hub", "search", "--offline"),
+        ("hub", "search", "--format", "json"),
+    )
+    for args in searches:
+        proc = advisor({**env, "HF_HUB_OFFLINE": "1"} if args[-1] == "json" else env, *args, timeout=20)
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "cannot reach the Hugging Face Hub" in advisor(env, "hub", "search").stderr
+    assert "holds no models" in advisor(env, "hub", "search", "--offline").stderr
+
+
 def test_rate_limit_is_waited_out(server: HubServer, tmp_path: Path) -> None:
     server.fail(f"/api/models/{QWEN25_7B_INSTRUCT}", [429, 429], method="GET")
     proc = advisor(hub_env(tmp_path, server.url), "hub", "show", QWEN25_7B_INSTRUCT, "--format", "json")

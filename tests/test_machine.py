@@ -12,9 +12,11 @@ import pytest
 
 from advisor import machine
 from advisor.machine import (
+    CpuClock,
     GpuInfo,
     MachineInfo,
     VramMonitor,
+    busy_cpu_seconds_from_stat,
     cache_dir,
     cgroup_memory_limit,
     detect_gpus,
@@ -52,6 +54,40 @@ def test_llama_threads_is_physical_cores_within_the_affinity_mask() -> None:
     assert llama_threads(4, 8) == 4  # SMT: one thread per core, as llama.cpp's cpu_get_num_math
     assert llama_threads(16, 2) == 2  # taskset / a container narrowed the CPUs
     assert llama_threads(None, 3) == 3
+
+
+PROC_STAT = """cpu  900 0 300 5000 100 0 0 0 0 0
+cpu0 100 10 50 2000 40 5 5 30 0 0
+cpu1 200 0 100 1000 60 0 0 0 0 0
+cpu2 9999 0 0 0 0 0 0 0 0 0
+intr 12345
+"""
+
+
+def test_busy_cpu_seconds_count_the_allowed_cpus_with_steal_not_idle_or_iowait() -> None:
+    tick = __import__("os").sysconf("SC_CLK_TCK")
+    # cpu0: user 100 + nice 10 + system 50 + irq 5 + softirq 5 + steal 30; idle and iowait left out
+    assert busy_cpu_seconds_from_stat(PROC_STAT, {0}) == pytest.approx(200 / tick)
+    assert busy_cpu_seconds_from_stat(PROC_STAT, {0, 1}) == pytest.approx(500 / tick)
+    assert busy_cpu_seconds_from_stat(PROC_STAT, None) == pytest.approx(10499 / tick)  # per CPU, not the total line
+    assert busy_cpu_seconds_from_stat("cpu  1 2 3 4\n", None) is None
+
+
+def test_cpu_clock_subtracts_this_process_and_its_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other work = the CPUs' busy seconds minus our own and the worker's, over the wall time."""
+    samples = iter([(10.0, 1.0, 100.0), (14.0, 1.5, 102.0)])  # (busy s, own cpu s, wall s)
+    monkeypatch.setattr(CpuClock, "_sample", lambda self: next(samples))
+    clock = CpuClock().start()
+    assert clock.others_busy_cpus(child_cpu_s=1.5) == pytest.approx((4.0 - 0.5 - 1.5) / 2.0)
+    samples = iter([(10.0, 1.0, 100.0), (11.0, 1.5, 102.0)])
+    assert CpuClock().start().others_busy_cpus(child_cpu_s=1.0) == 0.0  # never below zero
+    samples = iter([(None, 1.0, 100.0), (None, 1.5, 102.0)])
+    assert CpuClock().start().others_busy_cpus() is None  # no /proc/stat
+
+
+def test_others_busy_cpus_on_this_host() -> None:
+    measured = machine.measure_others_busy_cpus(0.2)
+    assert measured is None or 0.0 <= measured <= machine.usable_cpus() + 0.5
 
 
 def test_meminfo_and_cgroup_limits(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from advisor.catalog.records import BenchmarkScore
 from advisor.engine.variants import api_candidate, open_candidate
+from advisor.estimate import scaling
 from advisor.estimate.cost_constants import cost_constants
 from advisor.estimate.quality import (
     QualityPolicy,
@@ -36,6 +37,7 @@ from advisor.estimate.scaling import (
     coverage,
     fit_sigmoid_quantile,
     pseudo_r2,
+    read_points,
 )
 from advisor.model.context import AdvisorContext
 
@@ -70,7 +72,7 @@ def test_weighted_mean_uses_the_use_case_weights() -> None:
         estimate = estimate_quality(benchmarks, use_case)
         assert estimate is not None and estimate.kind == "published"
         used = {n: w for n, w in weights.items() if n in benchmarks}
-        expected = sum(normalise(n, benchmarks[n]) * w for n, w in used.items()) / sum(used.values())  # type: ignore[operator]
+        expected = sum(normalise(n, benchmarks[n]) * w for n, w in used.items()) / sum(used.values())  # type: ignore[operator,misc]
         assert estimate.value == pytest.approx(expected)
         assert {c.benchmark for c in estimate.components} == set(used)
     # the use case changes the answer: code leans on HumanEval, extraction on IFEval
@@ -135,6 +137,32 @@ def test_fit_recovers_a_known_quantile_curve() -> None:
     assert worst < 0.02
     assert coverage(points, curve) == pytest.approx(0.9, abs=0.02)
     assert pseudo_r2(points, curve, 0.9) > 0.8
+
+
+def test_pruning_the_grid_never_changes_the_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Grid pairs that cannot reach the best objective leave the search early; the fitted
+    parameters must be the very same floats as the full search's (shipped data, with and without
+    a floor, and noisy random data at several quantiles)."""
+    policy = quality_policy()
+    settings = policy.fit_settings()
+    mmlu = read_points(policy.spec("mmlu"), policy.compute_source())
+    rng = random.Random(11)
+    noisy = sorted(
+        (DataPoint(model=str(i), z=rng.uniform(19, 26), y=min(1.0, max(0.0, rng.gauss(0.5, 0.2)))) for i in range(60)),
+        key=lambda p: (p.z, p.model),
+    )
+
+    def fits() -> list[Sigmoid]:
+        low = fit_sigmoid_quantile(mmlu, 0.9, settings)
+        return [
+            low,
+            fit_sigmoid_quantile(mmlu, 0.98, settings, low),
+            *(fit_sigmoid_quantile(noisy, tau, settings) for tau in (0.5, 0.9)),
+        ]
+
+    pruned = fits()
+    monkeypatch.setattr(scaling, "_PRUNE_MARGIN", math.inf)  # nothing is ever dropped
+    assert fits() == pruned
 
 
 def test_pseudo_r2_is_zero_for_the_unconditional_quantile() -> None:
@@ -221,7 +249,7 @@ def test_quant_penalty_from_the_published_tables() -> None:
     assert quant_penalty(None, 8e9) is None
     order = ["Q2_K", "Q3_K_M", "Q4_K_M", "Q6_K"]
     values = [quant_penalty(q, small.params).penalty for q in order]  # type: ignore[union-attr]
-    assert values == sorted(values, reverse=True)
+    assert values == sorted(values, reverse=True)  # type: ignore[type-var]
 
 
 def test_larger_models_lose_less() -> None:

@@ -3,8 +3,9 @@ through llama.cpp on the CPU, measured against the planner's prediction.
 
 Stated tolerance (the band the smoke result itself states): the worker's peak RSS lies between the
 resident floor (the weights a token reads plus the KV cache) and the predicted total plus 5 %, and
-within 25 % of the predicted total. Decode speed is held to its stated band (±35 % uncalibrated)
-only when the machine was idle before the run: on a busy 2-core VM the measurement is disturbed.
+within 25 % of the predicted total. Decode speed is held to its stated band (±35 % uncalibrated):
+on a quiet machine the verdict must be a pass; when other work kept the CPUs busy before or during
+the run, a speed miss is "inconclusive" (never a pass), and the threads were chosen fewer.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def test_gemma_on_cpu_measured_against_the_prediction(
     bandwidth = measure_memory_bandwidth_gb_s()
     result = run_smoke(gemma, "gemma-3-270m", None, SmokeOptions(max_tokens=32, timeout_s=300, record=False))
     print(json.dumps({k: result[k] for k in ("predicted", "memory", "errors", "within_band", "notes")}, indent=1))
-    assert result["ok"] is True, result["error"]
+    assert result["checks_ok"] is True, result["error"]
     assert result["quant"] == "Q4_K_M" and result["device"] == "cpu" and result["architecture"] == "gemma3"
-    assert result["threads"] == detect_machine(with_gpus=False).threads_llama
+    assert 1 <= result["threads"] <= detect_machine(with_gpus=False).threads_llama and result["threads_reason"]
     assert result["completion_tokens"] > 0 and result["output"].strip()
     assert result["chat"] == {"skipped": "the file has no tokenizer.chat_template"}
 
@@ -58,6 +59,9 @@ def test_gemma_on_cpu_measured_against_the_prediction(
     assert abs(memory["error"]) <= MEMORY_TOLERANCE, memory
 
     assert predicted["decode_tokens_per_s"] > 0 and result["decode_tokens_per_s"] > 0
-    busy = any("machine was busy" in note for note in result["notes"])
-    if not busy and os.environ.get("ADVISOR_SMOKE_STRICT_SPEED", "1") == "1":
-        assert result["within_band"]["decode_tokens_per_s"] is True, result["errors"]
+    within = result["within_band"]["decode_tokens_per_s"]
+    assert result["ok"] is (result["verdict"] == "pass") and (result["verdict"] == "pass") is within, result["reasons"]
+    if not within:
+        assert result["verdict"] == ("inconclusive" if result["load"]["busy"] else "fail"), result["reasons"]
+    if not result["load"]["busy"] and os.environ.get("ADVISOR_SMOKE_STRICT_SPEED", "1") == "1":
+        assert result["verdict"] == "pass", result["reasons"]

@@ -7,7 +7,7 @@ Later layers override earlier ones by id (built-in < plugin sources < ``--catalo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -80,24 +80,46 @@ def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, 
 
 @dataclass
 class Catalog:
-    """All records by kind and id, plus where each record came from."""
+    """All records by kind and id, plus where each record came from.
+
+    Change it only through :meth:`add`: the typed views (``models``, ``hardware``, ...) and the
+    look-up indexes behind ``find_*`` are built once and kept until the next ``add()`` (a plan reads
+    them thousands of times). They are shared, so treat what they return as read-only.
+    """
 
     records: dict[str, dict[str, BaseModel]] = field(default_factory=lambda: {k: {} for k in CATALOG_KINDS})
     origins: dict[tuple[str, str], str] = field(default_factory=dict)
     #: memo of derived values (e.g. sizings) that are pure functions of the records; cleared on add()
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, kind: str, records: Iterable[BaseModel], origin: str) -> None:
         """Add records; a record with an id already present replaces it (overlay semantics)."""
         bucket = self.records[kind]
         self.derived.clear()
+        self._views.clear()
         for record in records:
             record_id = getattr(record, "id")  # noqa: B009 - every record type has an id
             bucket[record_id] = record
             self.origins[(kind, record_id)] = origin
 
     def _typed(self, kind: str, record_type: type[R]) -> dict[str, R]:
-        return {k: v for k, v in self.records[kind].items() if isinstance(v, record_type)}
+        view: dict[str, R] | None = self._views.get(kind)
+        if view is None:
+            view = {k: v for k, v in self.records[kind].items() if isinstance(v, record_type)}
+            self._views[kind] = view
+        return view
+
+    def _index(self, name: str, keys: Callable[[R], Iterable[str]], records: dict[str, R]) -> dict[str, R]:
+        """``records`` by every key ``keys`` gives a record; the first record (in catalog order) wins a key."""
+        index: dict[str, R] | None = self._views.get(name)
+        if index is None:
+            index = {}
+            for record in records.values():
+                for key in keys(record):
+                    index.setdefault(key, record)
+            self._views[name] = index
+        return index
 
     @property
     def models(self) -> dict[str, ModelRecord]:
@@ -121,29 +143,21 @@ class Catalog:
 
     def find_hardware(self, name: str) -> HardwareRecord | None:
         """Look a device up by id or alias, case-insensitively."""
-        wanted = name.strip().lower()
-        for record in self.hardware.values():
-            if record.id == wanted or wanted in (a.lower() for a in record.aliases):
-                return record
-        return None
+        index = self._index("hardware by name", lambda r: [r.id, *(a.lower() for a in r.aliases)], self.hardware)
+        return index.get(name.strip().lower())
 
     def find_license(self, name: str | None) -> LicenseRecord | None:
         """Look a licence up by id or alias, case-insensitively."""
         if not name:
             return None
-        wanted = name.strip().lower()
-        for record in self.licenses.values():
-            if record.id.lower() == wanted or wanted in (a.lower() for a in record.aliases):
-                return record
-        return None
+        index = self._index(
+            "licenses by name", lambda r: [r.id.lower(), *(a.lower() for a in r.aliases)], self.licenses
+        )
+        return index.get(name.strip().lower())
 
     def find_quant(self, name: str) -> QuantRecord | None:
         """Look a weight format up by id, case-insensitively."""
-        wanted = name.strip().upper()
-        for record in self.quants.values():
-            if record.id.upper() == wanted:
-                return record
-        return None
+        return self._index("quants by id", lambda r: [r.id.upper()], self.quants).get(name.strip().upper())
 
 
 def require_quant(catalog: Catalog, quant_id: str) -> QuantRecord:

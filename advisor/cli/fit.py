@@ -41,7 +41,7 @@ def local_machine(ram_gb: float | None, catalog: Catalog) -> Machine:
     decode constants ``advisor smoke calibrate`` fitted here, if any (the rows then say so)."""
     from advisor.engine.sizing import Machine
     from advisor.machine import catalog_bandwidths, detect_machine, local_device, measure_memory_bandwidth_gb_s
-    from advisor.smoke.history import load_calibration
+    from advisor.smoke.calibration import load_calibration
 
     info = detect_machine()
     bandwidth = measure_memory_bandwidth_gb_s()
@@ -51,9 +51,8 @@ def local_machine(ram_gb: float | None, catalog: Catalog) -> Machine:
     device = local_device(info.gpus, catalog_bandwidths(names, catalog.hardware) if names else None)
     notes = [f"this machine: {info.cpu_count} CPUs, {host / 1e9:.1f} GB RAM free, {bandwidth:.1f} GB/s measured"]
     calibration = load_calibration(info.key)
-    cpu_decode = None
-    if calibration is not None:
-        cpu_decode = (calibration.decode_fixed_ms, calibration.decode_efficiency)
+    cpu_decode = calibration.cpu_decode if calibration is not None else None
+    if calibration is not None and cpu_decode is not None:
         notes.append(calibration.describe())
     return Machine(device, None, host, bandwidth, cpu_decode, tuple(notes))
 

@@ -6,7 +6,6 @@ command module imports this one and nothing imports a command.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ if TYPE_CHECKING:
     from advisor.model.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
+
 
 def _split_ids(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip().upper() for v in values for part in v.split(",") if part.strip())
@@ -94,9 +94,9 @@ def emit(text: str, out: Path | None = None) -> None:
 
 def render_plan(plan: Plan, fmt: str, out: Path | None) -> None:
     if fmt == "json":
-        from advisor.report.json_report import plan_to_json
+        from advisor.report.json_report import json_text, plan_to_json
 
-        emit(json.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n", out)
+        emit(json_text(plan_to_json(plan)) + "\n", out)
     elif fmt == "html":
         from advisor.report.html import plan_to_html
 

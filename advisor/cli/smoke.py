@@ -69,7 +69,12 @@ def smoke() -> None:
     help="Tokens to generate per turn.",
 )
 @click.option("--prompt", default=None, help="Prompt for the raw completion and the chat turn.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads (default: physical cores).")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="CPU threads (default: physical cores, fewer when other work keeps CPUs busy).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed.")
 @click.option(
     "--timeout",
@@ -101,8 +106,10 @@ def run(
     """Run MODEL_OR_GGUF (a .gguf file, or a Hub repo id with --quant) through llama.cpp in a worker
     process: the raw prompt and one chat turn, measured against the planner's prediction.
 
-    Exit 0 when it ran and the output checks pass, 1 when it failed or was refused, 3 when
-    llama-cpp-python is missing.
+    Exit 0 when it passed: it ran, the output checks passed and memory and decode speed lie in
+    their bands; 1 when it failed, was refused, or was inconclusive (a speed miss on a busy
+    machine, or a prediction that could not be checked: the verdict and reasons say which);
+    3 when llama-cpp-python is missing.
     """
     from advisor.engine.model_source import resolve_gguf
     from advisor.smoke import DEFAULT_PROMPT, SmokeOptions, check_backend, run_smoke
@@ -129,7 +136,8 @@ def run(
         _print_result(result)
     if not result["ok"]:
         if fmt == "json":
-            click.echo(f"advisor: smoke test failed: {result.get('error')}", err=True)
+            word = "inconclusive" if result.get("verdict") == "inconclusive" else "failed"
+            click.echo(f"advisor: smoke test {word}: {result.get('error')}", err=True)
         sys.exit(1)
 
 
@@ -146,15 +154,18 @@ def _num(value: Any, digits: int = 1) -> str:
 
 
 def _print_result(result: dict[str, Any]) -> None:
-    status = "PASS" if result["ok"] else ("REFUSED" if result.get("refused") else "FAIL")
+    status = "REFUSED" if result.get("refused") else str(result.get("verdict", "fail")).upper()
     predicted = result["predicted"]
+    count = result.get("threads")
+    threads = f"{count or '-'} thread{'' if count == 1 else 's'}"
+    if result.get("threads_reason"):
+        threads += f" ({result['threads_reason']})"
     click.echo(
         f"advisor smoke: {status}  {result['model']} ({result.get('architecture') or '-'}, {result['quant'] or '-'}) "
-        f"on {result['device']}, {result.get('threads') or '-'} threads, gpu layers {result['gpu_layers']}, "
-        f"context {result['context']}"
+        f"on {result['device']}, {threads}, gpu layers {result['gpu_layers']}, context {result['context']}"
     )
-    if result.get("error"):
-        click.echo(f"  {result['error']}")
+    for reason in result.get("reasons") or []:
+        click.echo(f"  {result.get('verdict')}: {reason}")
     memory = result.get("memory") or {}
     band = memory.get("band_bytes")
     rows = [
@@ -235,7 +246,8 @@ def history(limit: int, all_machines: bool, fmt: str) -> None:
             "quant": r["quant"],
             "device": r["device"],
             "ctx": r["context"],
-            "ok": "yes" if r["ok"] else "no",
+            "threads": r["threads"],
+            "verdict": r["verdict"] or ("pass" if r["ok"] else "fail"),
             "load_s": _num(r["load_s"], 2) if r["load_s"] is not None else None,
             "decode": _num(r["decode_tokens_per_s"]) if r["decode_tokens_per_s"] is not None else None,
             "predicted": _num(r["predicted_decode_tokens_per_s"])
@@ -245,25 +257,36 @@ def history(limit: int, all_machines: bool, fmt: str) -> None:
         }
         for r in rows
     ]
-    print_table(
-        table, ["id", "when", "model", "quant", "device", "ctx", "ok", "load_s", "decode", "predicted", "peak_rss"]
-    )
+    columns = "id when model quant device threads ctx verdict load_s decode predicted peak_rss"
+    print_table(table, columns.split())
 
 
 @smoke.command(name="calibrate")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def calibrate_command(fmt: str) -> None:
-    """Fit this machine's decode constants from the history; later predictions use them."""
+    """Learn this machine's speed, per regime, from its quiet runs; later predictions use it."""
+    from dataclasses import asdict
+
     from advisor.errors import EnvironmentProblem
-    from advisor.smoke.history import calibrate, calibration_path
+    from advisor.smoke.calibration import calibrate, calibration_path
 
     try:
-        calibration = calibrate()
+        report = calibrate()
     except OSError as exc:
         raise EnvironmentProblem(str(exc)) from None
-    data = {**calibration.__dict__, "path": str(calibration_path())}
     if fmt == "json":
+        data = {
+            "calibrations": [asdict(c) for c in report.calibrations],
+            "skipped": report.skipped,
+            "excluded_runs": report.excluded,
+            "path": str(calibration_path()),
+        }
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(calibration.describe())
-    click.echo(f"method: {calibration.method}; stored in {calibration_path()}")
+    for calibration in report.calibrations:
+        click.echo(calibration.describe())
+    for line in report.skipped:
+        click.echo(f"not calibrated: {line}")
+    for reason, count in report.excluded.items():
+        click.echo(f"left out: {count} run{'s' if count != 1 else ''} that {reason}")
+    click.echo(f"stored in {calibration_path()}")

@@ -49,13 +49,77 @@ def parse_structured_text(text: str, where: str, suffix: str) -> Any:
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     try:
-        # libyaml's C loader is ~10x faster on the catalog; same safe semantics
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return _load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise InputError(f"{where}: invalid YAML{at}: {problem}") from None
+
+
+#: libyaml's C parser when installed (~10x faster on the catalog), with the same safe semantics.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+#: Plain scalar types built straight from their resolved tag (strings are the node's own text).
+_SCALAR_TAGS = frozenset(_TAG + t for t in ("int", "float", "bool", "null", "timestamp"))
+
+
+class _Unusual(Exception):
+    """A node outside what :func:`_build` handles: the document is constructed the standard way."""
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.load(text, Loader=_YAML_LOADER)``, with the same result, in about half the time.
+
+    PyYAML's constructor spends most of a catalog file's load in per-node Python dispatch. Plain
+    documents (maps, sequences and str/int/float/bool/null/timestamp scalars, anchors included) are
+    built directly from the composed nodes; anything else (merge keys, other tags, a recursive
+    alias, an unhashable key) falls back to PyYAML's own constructor, errors included.
+    """
+    loader = _YAML_LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            return _build(node, loader, {})
+        except _Unusual:
+            return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _build(node: yaml.Node, loader: yaml.SafeLoader, built: dict[int, Any]) -> Any:
+    """The Python value of ``node`` as SafeLoader builds it; ``built`` shares a node met twice (an alias)."""
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _TAG + "str":
+            return node.value
+        if tag in _SCALAR_TAGS:
+            return loader.yaml_constructors[tag](loader, node)
+        raise _Unusual
+    key = id(node)
+    if key in built:
+        if built[key] is None:
+            raise _Unusual  # a collection that contains itself
+        return built[key]
+    built[key] = None
+    value: Any
+    if isinstance(node, yaml.SequenceNode) and tag == _TAG + "seq":
+        value = [_build(child, loader, built) for child in node.value]
+    elif isinstance(node, yaml.MappingNode) and tag == _TAG + "map":
+        value = {}
+        for key_node, value_node in node.value:
+            if key_node.tag in (_TAG + "merge", _TAG + "value"):
+                raise _Unusual
+            item_key = _build(key_node, loader, built)
+            if isinstance(item_key, list | dict):
+                raise _Unusual
+            value[item_key] = _build(value_node, loader, built)
+    else:
+        raise _Unusual
+    built[key] = value
+    return value
 
 
 def read_structured_file(path: Path) -> Any:

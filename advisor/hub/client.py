@@ -1,15 +1,22 @@
 """The calls to ``huggingface_hub``: API calls with a bounded backoff, file downloads through its cache.
 
 API answers (``model_info``, ``list_models``) are retried on 429 and 5xx with exponential backoff
-(a ``Retry-After`` header is honoured up to a cap); ``hf_hub_download`` retries its own requests,
-so files get no second loop. Every failure leaves here as one line (:mod:`advisor.hub.errors`).
-The client is imported inside the calls: ``advisor --help`` must not pay for it.
+(a ``Retry-After`` header is honoured up to a cap), and only then: a refused connection or a name
+that does not resolve will not be different in a second, so it fails at once, in one line.
+``list_models`` pages through the client's own ``http_backoff``, which would retry those network
+errors five times over some 23 s, logging a line each time, and 429/5xx six times inside each of
+our attempts; :func:`list_models` makes it one request per page, so :func:`retrying` is the one
+retry loop. ``hf_hub_download`` retries its own requests, so files get no second loop. Every
+failure leaves here as one line (:mod:`advisor.hub.errors`). The client is imported inside the
+calls: ``advisor --help`` must not pay for it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,6 +77,43 @@ def api(hub: HubSettings) -> Any:
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=hub.endpoint, token=hub.token or False)
+
+
+@contextlib.contextmanager
+def _one_request_per_page() -> Iterator[None]:
+    """While listing, the client's paginator sends each page once: no retries of its own.
+
+    ``huggingface_hub.utils._pagination`` calls ``http_backoff`` with its defaults (network errors,
+    408, 429 and 5xx retried five times); it is given ``http_backoff`` with nothing to retry on, for
+    the duration of the call only. If a client version lays the paginator out differently, nothing
+    is changed and its own retries stay.
+    """
+    try:
+        from huggingface_hub.utils import _pagination
+    except ImportError:
+        yield
+        return
+    name = "http_backoff"
+    original = getattr(_pagination, name, None)
+    if original is None:
+        yield
+        return
+    setattr(_pagination, name, functools.partial(original, retry_on_exceptions=(), retry_on_status_codes=()))
+    try:
+        yield
+    finally:
+        setattr(_pagination, name, original)
+
+
+def list_models(hub: HubSettings, what: str, **kwargs: Any) -> list[Any]:
+    """``HfApi.list_models(**kwargs)``, every page fetched, retried only on 429/5xx, translated."""
+    client = api(hub)
+
+    def listing() -> list[Any]:
+        with _one_request_per_page():
+            return list(client.list_models(**kwargs, token=hub.token or False))
+
+    return with_backoff(listing, None, what, hub)
 
 
 def download_raw(hub: HubSettings, repo_id: str, filename: str, revision: str | None) -> Path:

@@ -2,7 +2,8 @@
 
 The Hub filters what it can (task, ``license:`` and language tags, a parameter range); each listed
 repo is then fetched in full (:func:`~advisor.hub.fetch.fetch_model`) and checked again, so the
-facts shown are the ones ``check`` and ``fit`` use. Offline, the metadata cache is searched.
+facts shown are the ones ``check`` and ``fit`` use. Offline, the metadata cache is searched; an
+empty cache answers nothing, and says so (exit 3) rather than print an empty table.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import InputError
-from advisor.hub.cache import cached_models
-from advisor.hub.client import api, with_backoff
+from advisor.errors import EnvironmentProblem, InputError
+from advisor.hub.cache import cached_models, metadata_cache_dir
+from advisor.hub.client import list_models
 from advisor.hub.facts import gguf_meta, safetensors_total
 from advisor.hub.fetch import fetch_model
 from advisor.hub.licence import canonical_licence
@@ -89,24 +90,26 @@ def search_models(
     The Hub filters by task, ``license:`` tag and language tag; ``max_params`` is applied to the
     safetensors (or GGUF) count from the listing, before anything is downloaded. A listed repo
     whose facts cannot be built (gated without a token, no config.json) is skipped and reported
-    through ``on_skip(repo_id, reason)``. Offline, the metadata cache is searched instead.
+    through ``on_skip(repo_id, reason)``. Offline, the metadata cache is searched instead, and an
+    empty one is an :class:`EnvironmentProblem` (exit 3: nothing can be answered).
     """
     if limit < 1:
         raise InputError(f"--limit {limit}: expected at least 1")
     hub = settings(offline=offline)
     if hub.offline:
-        found = [m for m in cached_models() if _matches(m, task, license, max_params, language)]
+        cached = cached_models()
+        if not cached:
+            raise EnvironmentProblem(
+                f"Hugging Face Hub: offline mode is on and the local Hub cache ({metadata_cache_dir()}) holds no "
+                "models; run `advisor hub search` or `advisor hub show REPO_ID` once online to fill it"
+            )
+        found = [m for m in cached if _matches(m, task, license, max_params, language)]
         found.sort(key=lambda m: (-(m.downloads or 0), m.repo_id))
         return found[:limit]
     scan = max(SCAN_MIN, limit * SCAN_FACTOR)
-    client = api(hub)
     kwargs = _list_models_kwargs(task, license, max_params, language, scan)
-
-    def listing() -> list[Any]:
-        return list(client.list_models(**kwargs, token=hub.token or False))
-
     results: list[HubModel] = []
-    for info in with_backoff(listing, None, "the model search", hub):
+    for info in list_models(hub, "the model search", **kwargs):
         repo_id = str(info.id)
         total = safetensors_total(info) or gguf_meta(info).get("total")
         if max_params is not None:

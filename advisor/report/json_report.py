@@ -1,7 +1,12 @@
-"""The JSON output of ``advisor plan`` and ``advisor check`` (docs/design.md §4: keys may be added, never renamed)."""
+"""The JSON output of ``advisor plan`` and ``advisor check`` (docs/design.md §4: keys may be added, never renamed).
+
+A plan's JSON runs to megabytes (every finding's evidence), and the standard library's pure-Python
+indenting encoder took a tenth of a plan's run time; :func:`json_text` writes the same text faster.
+"""
 
 from __future__ import annotations
 
+from json.encoder import INFINITY, encode_basestring
 from typing import Any
 
 from advisor.model.metrics import DECODE_TOKENS_PER_S, MONTHLY_COST_USD, QUALITY, TOTAL_BYTES
@@ -66,3 +71,89 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "deployment": plan.deployment.model_dump(mode="json") if plan.deployment else None,
         "plugin_errors": plan.plugin_errors,
     }
+
+
+def json_text(data: Any) -> str:
+    """``json.dumps(data, indent=2, ensure_ascii=False)``, the same text in about half the time.
+
+    The standard encoder indents in pure Python with nested generators; this writes into one list.
+    It takes what ``json.dumps`` takes without a ``default`` (dict, list, tuple, str, int, float,
+    bool, None; dict keys str, int, float, bool or None) and raises TypeError for anything else.
+    """
+    parts: list[str] = []
+    append = parts.append
+
+    def write(value: Any, newline: str) -> None:
+        # ``newline`` is a line break and the indentation of the level ``value`` sits at
+        if isinstance(value, str):
+            append(encode_basestring(value))
+        elif value is None:
+            append("null")
+        elif value is True:
+            append("true")
+        elif value is False:
+            append("false")
+        elif isinstance(value, int):
+            append(int.__repr__(value))
+        elif isinstance(value, float):
+            append(_float_text(value))
+        elif isinstance(value, dict):
+            if not value:
+                append("{}")
+                return
+            inner = newline + "  "
+            separator = "{" + inner
+            for key, item in value.items():
+                append(separator)
+                append(encode_basestring(key if isinstance(key, str) else _key_text(key)))
+                append(": ")
+                if isinstance(item, str):
+                    append(encode_basestring(item))
+                else:
+                    write(item, inner)
+                separator = "," + inner
+            append(newline + "}")
+        elif isinstance(value, list | tuple):
+            if not value:
+                append("[]")
+                return
+            inner = newline + "  "
+            separator = "[" + inner
+            for item in value:
+                append(separator)
+                if isinstance(item, str):
+                    append(encode_basestring(item))
+                else:
+                    write(item, inner)
+                separator = "," + inner
+            append(newline + "]")
+        else:
+            raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+    write(data, "\n")
+    return "".join(parts)
+
+
+def _float_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == INFINITY:
+        return "Infinity"
+    if value == -INFINITY:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _key_text(key: Any) -> str:
+    """A non-string dict key as ``json.dumps`` spells it (before quoting)."""
+    if isinstance(key, float):
+        return _float_text(key)
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, int):
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {key.__class__.__name__}")

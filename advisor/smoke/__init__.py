@@ -2,9 +2,10 @@
 against what really happens.
 
 The flow (:func:`run_smoke`): read the file's header -> detect this machine and its memory
-bandwidth (:mod:`advisor.machine`) -> predict with the shared estimators -> refuse when it will not
-fit (``--force`` overrides) -> run llama.cpp in a worker subprocess with a timeout -> the
-measurements beside the prediction, with the error -> the local history.
+bandwidth (:mod:`advisor.machine`) -> measure how busy it is and choose the threads -> predict
+with the shared estimators and this regime's calibration -> refuse when it will not fit
+(``--force`` overrides) -> run llama.cpp in a worker subprocess with a timeout -> the
+measurements beside the prediction and the verdict (pass, fail or inconclusive) -> the history.
 
 Modules, one job each:
 
@@ -15,9 +16,13 @@ Modules, one job each:
 * :mod:`~advisor.smoke.runner` -- the worker process: run, time out, measure, say what went wrong.
 * :mod:`~advisor.smoke.worker` -- the worker itself (``python -P -m advisor.smoke.worker``).
 * :mod:`~advisor.smoke.chat_template` -- the file's chat template, rendered in a sandbox.
+* :mod:`~advisor.smoke.load` -- how busy the machine was before and during the run (pure).
+* :mod:`~advisor.smoke.threads` -- the thread count for this machine, and the history's hint (pure).
+* :mod:`~advisor.smoke.verdict` -- pass, fail or inconclusive, with the reasons (pure).
 * :mod:`~advisor.smoke.result` -- output checks, measurements against the prediction (pure).
 * :mod:`~advisor.smoke.run` -- the whole run, start to history.
-* :mod:`~advisor.smoke.history` -- the run history (SQLite) and this machine's calibration.
+* :mod:`~advisor.smoke.history` -- the run history (SQLite).
+* :mod:`~advisor.smoke.calibration` -- this machine's calibration per regime, learnt from the history.
 * :mod:`~advisor.smoke.units` -- how numbers are written in messages and the JSON.
 
 The names below are imported on first use (PEP 562): the worker subprocess starts by importing

@@ -1,13 +1,9 @@
-"""The smoke tests' local history (SQLite) and this machine's calibration fitted from it.
+"""The smoke tests' local history (SQLite): every ``advisor smoke`` run with its prediction, its
+measurements, its verdict and how busy the machine was.
 
-Every ``advisor smoke`` run is recorded with its prediction and its measurements. ``advisor smoke
-calibrate`` fits this machine's decode constants from the successful CPU runs, in the speed
-model the planner uses (:mod:`advisor.estimate.speed`, catalog/speed_model.yaml)::
-
-    seconds per token = t_fixed + bytes read per token / (efficiency x measured bandwidth)
-
-and stores them in ``calibration.json`` next to the history. :func:`load_calibration` is what the
-fit code calls: when it returns a calibration, the prediction uses it and says so.
+``advisor smoke history`` lists it; :mod:`advisor.smoke.calibration` learns from its quiet runs and
+:func:`advisor.smoke.threads.thread_hint` from its thread counts. A history written by an older
+version gains the newer columns on first open (empty for its old rows).
 """
 
 from __future__ import annotations
@@ -15,15 +11,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import math
 import sqlite3
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from advisor.errors import AdvisorError
-from advisor.machine import cache_dir, detect_machine, write_json_atomic
+from advisor.machine import cache_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -54,13 +47,19 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
+#: Columns added after the first version, with their types: added to an older history on open.
+ADDED_COLUMNS = {
+    "verdict": "TEXT",
+    "checks_ok": "INTEGER",
+    "busy": "INTEGER",
+    "baseline_decode_tokens_per_s": "REAL",
+    "others_busy_cpus_before": "REAL",
+    "others_busy_cpus_during": "REAL",
+}
+
 
 def history_path() -> Path:
     return cache_dir() / "smoke_history.sqlite"
-
-
-def calibration_path() -> Path:
-    return cache_dir() / "calibration.json"
 
 
 @contextlib.contextmanager
@@ -74,6 +73,10 @@ def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
     try:
         connection.row_factory = sqlite3.Row
         connection.execute(SCHEMA)
+        present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                connection.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         yield connection
         connection.commit()
     except sqlite3.DatabaseError as exc:
@@ -85,6 +88,7 @@ def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
 def record_run(result: dict[str, Any], machine_key: str, path: Path | None = None) -> int:
     """Store one smoke result; returns its id."""
     predicted = result.get("predicted") or {}
+    load = result.get("load") or {}
     row = {
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine_key": machine_key,
@@ -108,6 +112,12 @@ def record_run(result: dict[str, Any], machine_key: str, path: Path | None = Non
         "predicted_decode_tokens_per_s": predicted.get("decode_tokens_per_s"),
         "bytes_per_token": predicted.get("bytes_per_token"),
         "bandwidth_gb_s": predicted.get("bandwidth_gb_s"),
+        "verdict": result.get("verdict"),
+        "checks_ok": _flag(result.get("checks_ok")),
+        "busy": _flag(load.get("busy")),
+        "baseline_decode_tokens_per_s": predicted.get("uncalibrated_decode_tokens_per_s"),
+        "others_busy_cpus_before": load.get("others_busy_cpus_before"),
+        "others_busy_cpus_during": load.get("others_busy_cpus_during"),
         "result_json": json.dumps(result, default=str),
     }
     columns = ", ".join(row)
@@ -115,6 +125,10 @@ def record_run(result: dict[str, Any], machine_key: str, path: Path | None = Non
     with _connect(path) as connection:
         cursor = connection.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", list(row.values()))
         return int(cursor.lastrowid or 0)
+
+
+def _flag(value: Any) -> int | None:
+    return None if value is None else int(bool(value))
 
 
 def list_runs(limit: int | None = 50, machine_key: str | None = None, path: Path | None = None) -> list[dict[str, Any]]:
@@ -133,153 +147,6 @@ def list_runs(limit: int | None = 50, machine_key: str | None = None, path: Path
     for row in rows:
         row.pop("result_json", None)
         row["ok"] = bool(row["ok"])
+        for name in ("checks_ok", "busy"):
+            row[name] = None if row[name] is None else bool(row[name])
     return rows
-
-
-# --------------------------------------------------------------------------------------------
-# Calibration
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """This machine's fitted CPU decode constants."""
-
-    machine_key: str
-    backend: str
-    decode_efficiency: float
-    decode_fixed_ms: float
-    n_runs: int
-    rms_error: float
-    fitted_at: str
-    method: str
-
-    def describe(self) -> str:
-        return (
-            f"calibrated on this machine from {self.n_runs} smoke runs ({self.fitted_at[:10]}): efficiency "
-            f"{self.decode_efficiency:.2f} of measured bandwidth + {self.decode_fixed_ms:.2f} ms/token, "
-            f"rms error {self.rms_error:.0%}"
-        )
-
-
-class NothingToCalibrate(AdvisorError):
-    """No usable runs in the history (exit 1: the command could not do its job)."""
-
-
-class CalibrationFit(NamedTuple):
-    """This machine's fitted CPU decode constants, how well they fit, and which were fitted."""
-
-    efficiency: float
-    fixed_ms: float
-    rms_error: float
-    method: str
-
-
-def fit_calibration(runs: Sequence[tuple[float, float, float]], default_fixed_ms: float) -> CalibrationFit:
-    """Fit ``1/tg = t0 + x/eff`` with ``x = bytes/bandwidth`` on (bytes per token, GB/s, measured t/s).
-
-    The least squares on relative error is the planner's own
-    (:func:`advisor.estimate.speed.fit_decode_constants`). Both parameters when the runs span model
-    sizes at least ``calibration.size_spread_for_two_parameters`` apart (catalog/smoke_policy.yaml)
-    and the fit gives a positive fixed cost; otherwise the fixed cost stays at the catalog value
-    (capped at half the fastest token time) and only the efficiency is fitted. ``rms_error`` is
-    the rms relative error of the predicted time per token.
-    """
-    # imported here: `advisor smoke history` needs neither, and they load the catalog schemas
-    from advisor.estimate.speed import fit_decode_constants
-    from advisor.smoke.policy import smoke_policy
-
-    points = [(b, bw, tg) for b, bw, tg in runs if b > 0 and bw > 0 and tg > 0]
-    if not points:
-        raise ValueError("no usable runs")
-    xs = [b / (bw * 1e9) for b, bw, _ in points]
-    times = [1.0 / tg for _, _, tg in points]
-    spread = smoke_policy().calibration.size_spread_for_two_parameters
-    fit = None
-    method = "efficiency and fixed cost fitted"
-    if len({round(x, 12) for x in xs}) >= 2 and max(xs) / min(xs) >= spread:
-        with contextlib.suppress(ValueError):  # the two terms not separable, or no positive efficiency
-            fit = fit_decode_constants(points)
-        if fit is not None and fit.fixed_ms <= 0:  # an unphysical negative fixed cost, clamped there
-            fit = None
-    if fit is None:
-        # capped at half the fastest token time, so every run leaves time for the bandwidth term and
-        # the efficiency fitted alone is always positive
-        method = "efficiency fitted, fixed cost from the catalog"
-        fit = fit_decode_constants(points, fixed_ms=min(default_fixed_ms / 1000.0, 0.5 * min(times)) * 1000.0)
-    t0, slope = fit.fixed_ms / 1000.0, 1.0 / fit.efficiency
-    errors = [((t0 + slope * x) - y) / y for x, y in zip(xs, times, strict=True)]
-    rms = math.sqrt(sum(e * e for e in errors) / len(errors))
-    return CalibrationFit(fit.efficiency, fit.fixed_ms, rms, method)
-
-
-def calibrate(machine_key: str | None = None, path: Path | None = None) -> Calibration:
-    """Fit this machine's CPU constants from its successful runs and store them."""
-    from advisor.estimate.speed import decode_constants_for
-    from advisor.smoke.policy import smoke_policy
-
-    key = machine_key or detect_machine(with_gpus=False).key
-    min_tokens = smoke_policy().calibration.min_decode_tokens
-    usable = [
-        (float(r["bytes_per_token"]), float(r["bandwidth_gb_s"]), float(r["decode_tokens_per_s"]))
-        for r in list_runs(limit=None, machine_key=key, path=path)
-        if r["ok"]
-        and r["device"] == "cpu"
-        and r["bytes_per_token"]
-        and r["bandwidth_gb_s"]
-        and r["decode_tokens_per_s"]
-        and (r["completion_tokens"] or 0) >= min_tokens
-    ]
-    if not usable:
-        raise NothingToCalibrate(
-            f"no successful CPU smoke runs with at least {min_tokens} tokens in the history for this machine "
-            f"({key}); run `advisor smoke FILE.gguf` first"
-        )
-    default_fixed = decode_constants_for(None).fixed_ms
-    try:
-        fit = fit_calibration(usable, default_fixed)
-    except ValueError as exc:
-        raise NothingToCalibrate(f"cannot calibrate from {len(usable)} runs: {exc}") from None
-    calibration = Calibration(
-        machine_key=key,
-        backend="cpu",
-        decode_efficiency=round(fit.efficiency, 4),
-        decode_fixed_ms=round(fit.fixed_ms, 4),
-        n_runs=len(usable),
-        rms_error=round(fit.rms_error, 4),
-        fitted_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        method=fit.method,
-    )
-    store_calibration(calibration)
-    return calibration
-
-
-def store_calibration(calibration: Calibration) -> Path:
-    path = calibration_path()
-    data = _read_calibrations(path)
-    data.setdefault(calibration.machine_key, {})[calibration.backend] = asdict(calibration)
-    write_json_atomic(path, {"machines": data})
-    return path
-
-
-def _read_calibrations(path: Path) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    machines = data.get("machines") if isinstance(data, dict) else None
-    return machines if isinstance(machines, dict) else {}
-
-
-def load_calibration(machine_key: str | None = None, backend: str = "cpu") -> Calibration | None:
-    """This machine's stored calibration, or None (never calibrated, another machine, or corrupt)."""
-    key = machine_key or detect_machine(with_gpus=False).key
-    entry = _read_calibrations(calibration_path()).get(key, {}).get(backend)
-    if not isinstance(entry, dict):
-        return None
-    try:
-        calibration = Calibration(**entry)
-    except TypeError:
-        return None
-    if not (calibration.decode_efficiency > 0 and calibration.decode_fixed_ms >= 0):
-        return None
-    return calibration

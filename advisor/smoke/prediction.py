@@ -2,14 +2,16 @@
 
 Fit, GPU layers and memory come from the shared estimators (:mod:`advisor.estimate`), as in
 ``advisor fit``, with the weights read exactly from the file's tensor table. On the CPU the decode
-speed uses this machine's measured bandwidth, its calibration when there is one
-(:mod:`advisor.smoke.history`), and the KV cache this run actually fills. The prediction states the
-band it expects the measurement in (:mod:`advisor.smoke.policy`) and, when the model will not fit,
-the sentence that refuses the run.
+speed uses this machine's measured bandwidth and the KV cache this run actually fills; that
+uncalibrated speed is multiplied by the calibration of the run's regime when there is one
+(:mod:`advisor.smoke.calibration`). The prediction states the band it expects the measurement in
+(:mod:`advisor.smoke.policy`; a calibration's band, never wider than the cap) and, when the model
+will not fit, the sentence that refuses the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,7 @@ from advisor.estimate.fit import Device, Footprint, decide_fit, usable_device_by
 from advisor.estimate.footprint import build_footprint
 from advisor.estimate.memory import MIB, estimate_kv_cache_bytes
 from advisor.estimate.speed import decode_constants_for, decode_tokens_per_s
+from advisor.smoke.calibration import Calibration, Regime
 from advisor.smoke.options import SmokeOptions
 from advisor.smoke.policy import smoke_policy
 from advisor.smoke.units import mib, rounded
@@ -25,7 +28,6 @@ if TYPE_CHECKING:
     from advisor.estimate.constants import EstimatorConstants
     from advisor.files.gguf import GgufInfo
     from advisor.machine import MachineInfo
-    from advisor.smoke.history import Calibration
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class SmokePrediction:
     gpu_layers: int
     device: str
     decode_tokens_per_s: float | None
+    uncalibrated_decode_tokens_per_s: float | None
     decode_band: float
     bytes_per_token: int
     bandwidth_gb_s: float | None
@@ -58,6 +61,7 @@ class SmokePrediction:
         return {
             "total_bytes": self.total_bytes,
             "decode_tokens_per_s": rounded(self.decode_tokens_per_s),
+            "uncalibrated_decode_tokens_per_s": rounded(self.uncalibrated_decode_tokens_per_s),
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
             "overhead_bytes": self.overhead_bytes,
@@ -97,13 +101,17 @@ def predict(
     constants: EstimatorConstants,
     cpu_bandwidth_gb_s: float | None,
     device: Device | None,
-    calibration: Calibration | None = None,
+    *,
+    threads: int | None = None,
+    calibration_for: Callable[[Regime], Calibration | None] | None = None,
 ) -> SmokePrediction:
     """Fit, GPU layers and decode speed for this file here; ``refusal`` says why it would not run.
 
     The fit and the GPU side come from :func:`advisor.estimate.fit.decide_fit`, as in ``advisor
-    fit``. On the CPU the decode speed uses the measured bandwidth of this machine, its calibration
-    when there is one, and the KV cache this run actually fills (not half the context).
+    fit``. On the CPU the decode speed uses the measured bandwidth of this machine and the KV cache
+    this run actually fills (not half the context). ``calibration_for`` gives the calibration of a
+    regime (:func:`advisor.smoke.calibration.load_calibration`); the one of this run's regime (its
+    device, GPU layers and ``threads``, default the machine's physical cores) is applied.
     """
     policy = smoke_policy()
     backend = device.backend if device is not None else "cpu"
@@ -141,24 +149,25 @@ def predict(
     filled = min(context, max(1, len(options.prompt.encode("utf-8")) // 3 + options.max_tokens // 2))
     bytes_per_token = fp.active_weights_bytes + estimate_kv_cache_bytes(arch, filled, "f16")
     band = policy.decode_band.uncalibrated
-    calibrated = False
     speed = fit.decode_tokens_per_s
     bandwidth = device.bandwidth_gb_s if device is not None and place != "cpu" else cpu_bandwidth_gb_s
     if place == "cpu" and cpu_bandwidth_gb_s:
         cpu = decode_constants_for(None)
-        fixed_ms, efficiency, source = cpu.fixed_ms, cpu.efficiency, "catalog CPU constants (speed_model.yaml)"
-        if calibration is not None:
-            fixed_ms, efficiency = calibration.decode_fixed_ms, calibration.decode_efficiency
-            band = policy.decode_band.calibrated(calibration.rms_error)
-            calibrated = True
-            source = f"calibrated on this machine from {calibration.n_runs} runs"
-        speed = decode_tokens_per_s(bytes_per_token, cpu_bandwidth_gb_s, fixed_ms, efficiency)
+        speed = decode_tokens_per_s(bytes_per_token, cpu_bandwidth_gb_s, cpu.fixed_ms, cpu.efficiency)
         basis.append(
             f"decode reads {bytes_per_token / MIB:.1f} MiB/token at the measured {cpu_bandwidth_gb_s:.1f} GB/s x "
-            f"efficiency {efficiency:.2f} + {fixed_ms:.2f} ms/token ({source}), ±{band:.0%}"
+            f"efficiency {cpu.efficiency:.2f} + {cpu.fixed_ms:.2f} ms/token (catalog CPU constants, speed_model.yaml)"
         )
     elif place != "cpu":
-        basis.append(f"decode speed from the fit estimate for {gpu_layers} GPU layers ({backend}), ±{band:.0%}")
+        basis.append(f"decode speed from the fit estimate for {gpu_layers} GPU layers ({backend})")
+    uncalibrated = speed
+    regime = Regime(place, threads or machine.threads_llama, gpu_layers)
+    calibration = calibration_for(regime) if calibration_for is not None and speed else None
+    if calibration is not None and speed:
+        speed *= calibration.factor
+        band = calibration.band
+        basis.append(calibration.describe())
+    basis.append(f"decode band ±{band:.0%}")
     return SmokePrediction(
         weights_bytes=fp.weights_bytes,
         kv_cache_bytes=fp.kv_cache_bytes,
@@ -170,11 +179,12 @@ def predict(
         gpu_layers=gpu_layers,
         device=place,
         decode_tokens_per_s=speed,
+        uncalibrated_decode_tokens_per_s=uncalibrated,
         decode_band=band,
         bytes_per_token=bytes_per_token,
         bandwidth_gb_s=bandwidth,
         gpu_bytes=fit.device_bytes if place != "cpu" else 0,
         refusal=refusal,
         basis=basis,
-        calibrated=calibrated,
+        calibrated=calibration is not None and uncalibrated is not None,
     )

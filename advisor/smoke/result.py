@@ -1,5 +1,6 @@
 """The smoke result (pure): the output checks, the measurements beside the prediction with their
-errors and bands, and the result a refused run gets instead.
+errors and bands, the verdict (:mod:`advisor.smoke.verdict`), and the result a refused run gets
+instead.
 
 The JSON keys are the contract docs/smoke.md lists; :func:`build_result` fills them from the
 worker's report, the parent's measurements (:class:`advisor.smoke.runner.WorkerOutcome`) and the
@@ -11,9 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from advisor.smoke.backend import BACKEND
+from advisor.smoke.load import MachineLoad
 from advisor.smoke.policy import smoke_policy
 from advisor.smoke.runner import WorkerOutcome, failure_message
 from advisor.smoke.units import rounded
+from advisor.smoke.verdict import FAIL, DecodeCheck, judge
 
 if TYPE_CHECKING:
     from advisor.files.gguf import GgufInfo
@@ -55,8 +58,10 @@ def build_result(
     prediction: SmokePrediction,
     outcome: WorkerOutcome,
     machine: MachineInfo,
+    load: MachineLoad | None = None,
 ) -> dict[str, Any]:
-    """The smoke result (the JSON contract of docs/smoke.md plus details)."""
+    """The smoke result (the JSON contract of docs/smoke.md plus details) and its verdict;
+    ``load`` is how busy the machine was around the run."""
     failure = failure_message(outcome, options.timeout_s)
     worker = outcome.result or {}
     run_ok = failure is None
@@ -92,14 +97,23 @@ def build_result(
                 chat.get("output_token_ids", []), chat.get("output", ""), options.max_tokens, chat.get("stop_reason")
             ).items():
                 checks[f"chat_{name}"] = passed
-    ok = run_ok and all(checks.values())
+    failed = [name for name, passed in checks.items() if not passed]
+    run_failure = failure or (f"output checks failed: {', '.join(failed)}" if failed else None)
     baseline = worker.get("baseline_rss_bytes")
     peak = outcome.peak_rss_bytes or worker.get("peak_rss_self_bytes")
     model_rss = peak - baseline if peak is not None and baseline is not None else None
     memory = _memory_comparison(prediction, peak, outcome.vram_peak_bytes, device)
     decode_error = relative_error(decode_rate, prediction.decode_tokens_per_s) if run_ok else None
+    verdict = judge(
+        failure=run_failure,
+        memory=memory,
+        decode=DecodeCheck(decode_rate, prediction.decode_tokens_per_s, decode_error, prediction.decode_band),
+        load=load,
+    )
     result: dict[str, Any] = {
-        "ok": ok,
+        "ok": verdict.ok,
+        "verdict": verdict.verdict,
+        "reasons": verdict.reasons,
         "backend": BACKEND,
         "model": model,
         "file": str(info.path),
@@ -133,8 +147,9 @@ def build_result(
             "decode_tokens_per_s": None if decode_error is None else abs(decode_error) <= prediction.decode_band,
         },
         "checks": checks,
+        "checks_ok": run_failure is None,
         "chat": {k: v for k, v in chat.items() if k != "output_token_ids"},
-        "error": failure,
+        "error": run_failure or (None if verdict.ok else "; ".join(verdict.reasons)),
         "phase": outcome.phase,
         "timed_out": outcome.timed_out,
         "returncode": outcome.returncode,
@@ -143,10 +158,9 @@ def build_result(
         "file_bytes": info.file_bytes,
         "architecture": info.architecture,
         "llama_cpp_version": worker.get("llama_cpp_version"),
+        "load": load.as_dict() if load is not None else None,
         "notes": notes,
     }
-    if failed := [name for name, passed in checks.items() if not passed]:
-        result["error"] = result["error"] or f"output checks failed: {', '.join(failed)}"
     return result
 
 
@@ -192,8 +206,11 @@ def refused_result(
     *, model: str, info: GgufInfo, quant: str | None, context: int, prediction: SmokePrediction, machine: MachineInfo
 ) -> dict[str, Any]:
     """The result when the pre-flight refuses to run (the contract keys, nothing measured)."""
+    error = f"refused: {prediction.refusal} (--force runs it anyway)"
     return {
         "ok": False,
+        "verdict": FAIL,
+        "reasons": [error],
         "backend": BACKEND,
         "model": model,
         "file": str(info.path),
@@ -210,7 +227,7 @@ def refused_result(
         "output": "",
         "predicted": prediction.as_dict(),
         "refused": True,
-        "error": f"refused: {prediction.refusal} (--force runs it anyway)",
+        "error": error,
         "machine": machine.as_dict(),
         "checks": {},
         "notes": [],

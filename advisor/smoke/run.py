@@ -1,11 +1,13 @@
 """The whole smoke run: pre-flight, run, measure, compare and record.
 
-Read the file's header (exact tensor bytes, the architecture) -> detect this machine (threads,
-free RAM, GPUs) and its memory bandwidth (measured once, cached) -> the prediction
-(:mod:`advisor.smoke.prediction`) -> refuse when it will not fit (``--force`` overrides) -> run
-llama.cpp in the worker process with a timeout (:mod:`advisor.smoke.runner`) -> the measurements
-beside the prediction (:mod:`advisor.smoke.result`) -> the local history
-(:mod:`advisor.smoke.history`).
+Read the file's header (exact tensor bytes, the architecture) -> detect this machine (cores,
+free RAM, GPUs) and its memory bandwidth (measured once, cached) -> watch how busy its CPUs are and
+choose the threads (:mod:`advisor.smoke.threads`) -> the prediction, calibrated for that regime
+when it was (:mod:`advisor.smoke.prediction`) -> refuse when it will not fit (``--force``
+overrides) -> run llama.cpp in the worker process with a timeout, watching the load again
+(:mod:`advisor.smoke.runner`) -> the measurements beside the prediction and the verdict
+(:mod:`advisor.smoke.result`) -> a hint when the history ran another thread count faster -> the
+local history (:mod:`advisor.smoke.history`).
 """
 
 from __future__ import annotations
@@ -18,14 +20,23 @@ from typing import TYPE_CHECKING, Any
 from advisor.errors import EnvironmentProblem, InputError
 from advisor.estimate.constants import estimator_constants
 from advisor.files.gguf import read_gguf
-from advisor.machine import catalog_bandwidths, detect_machine, local_device, measure_memory_bandwidth_gb_s
+from advisor.machine import (
+    catalog_bandwidths,
+    detect_machine,
+    local_device,
+    measure_memory_bandwidth_gb_s,
+    measure_others_busy_cpus,
+)
 from advisor.smoke.backend import INSTALL_COMMAND
-from advisor.smoke.history import load_calibration, record_run
+from advisor.smoke.calibration import load_calibration
+from advisor.smoke.history import list_runs, record_run
+from advisor.smoke.load import MachineLoad
 from advisor.smoke.options import DEFAULT_CONTEXT, SmokeOptions
 from advisor.smoke.policy import smoke_policy
 from advisor.smoke.prediction import predict
 from advisor.smoke.result import build_result, refused_result
 from advisor.smoke.runner import run_worker
+from advisor.smoke.threads import PastRun, choose_threads, thread_hint
 
 if TYPE_CHECKING:
     from advisor.catalog.records import HardwareRecord
@@ -52,7 +63,6 @@ def run_smoke(
         raise InputError(f"--context {options.context}: expected at least 16 tokens")
     context = options.context or min(DEFAULT_CONTEXT, info.context_length or DEFAULT_CONTEXT)
     machine = detect_machine()
-    threads = options.threads or machine.threads_llama
     constants = estimator_constants()
     bandwidth = measure_memory_bandwidth_gb_s(machine=machine)
     lookup = (
@@ -61,9 +71,24 @@ def run_smoke(
         else None
     )
     device = local_device(machine.gpus, lookup)
-    calibration = load_calibration(machine.key)
+    load_before = _load_average()
+    others_before = measure_others_busy_cpus(smoke_policy().busy.sample_s)
+    if others_before is None:  # no /proc/stat: the load average stands in
+        others_before = load_before
+    choice = choose_threads(options.threads, machine.threads_llama, machine.cpu_count, others_before)
+    threads = choice.threads
     try:
-        prediction = predict(info, machine, options, context, constants, bandwidth, device, calibration)
+        prediction = predict(
+            info,
+            machine,
+            options,
+            context,
+            constants,
+            bandwidth,
+            device,
+            threads=threads,
+            calibration_for=lambda regime: load_calibration(machine.key, regime),
+        )
     except ValueError as exc:
         raise InputError(f"{model_path}: cannot size this model: {exc}") from None
     if prediction.refusal and not options.force:
@@ -81,7 +106,6 @@ def run_smoke(
         "chat_prompt": options.prompt,
         "chat_template": info.chat_template,
     }
-    load_before = _load_average()
     outcome = run_worker(request, options.timeout_s, env=env, watch_vram=any(g.backend == "cuda" for g in machine.gpus))
     if outcome.result is not None and outcome.result.get("error_kind") == "backend_missing":
         raise EnvironmentProblem(f"{outcome.result.get('error')}; install it with: {INSTALL_COMMAND}")
@@ -95,19 +119,43 @@ def run_smoke(
         prediction=prediction,
         outcome=outcome,
         machine=machine,
+        load=MachineLoad(machine.cpu_count, threads, others_before, outcome.others_busy_cpus),
     )
     result["load_average_before"] = load_before
-    if load_before is not None and load_before > smoke_policy().busy_load_per_cpu * machine.cpu_count:
-        result["notes"].append(
-            f"the machine was busy before the run (load average {load_before:.1f} on {machine.cpu_count} CPUs): "
-            "the measured speeds are likely low"
-        )
+    result["threads_reason"] = choice.reason
+    result["threads_hint"] = _thread_hint(result, machine.key)
+    if result["threads_hint"]:
+        result["notes"].append(result["threads_hint"])
     if options.record:
         try:
             result["history_id"] = record_run(result, machine.key)
         except OSError as exc:
             result["notes"].append(f"not recorded in the history: {exc}")
     return result
+
+
+def _thread_hint(result: dict[str, Any], machine_key: str) -> str | None:
+    """A hint from this machine's history when another thread count decoded faster, relative to
+    its prediction, on the same device."""
+    baseline = result["predicted"].get("uncalibrated_decode_tokens_per_s")
+    measured = result.get("decode_tokens_per_s")
+    if not result.get("checks_ok") or not baseline or not measured:
+        return None
+    try:
+        rows = list_runs(limit=500, machine_key=machine_key)
+    except OSError:
+        return None
+    past = [
+        PastRun(int(r["threads"]), r["decode_tokens_per_s"] / r["baseline_decode_tokens_per_s"])
+        for r in rows
+        if r["checks_ok"]
+        and r["busy"] is False
+        and r["device"] == result["device"]
+        and r["threads"]
+        and r["decode_tokens_per_s"]
+        and r["baseline_decode_tokens_per_s"]
+    ]
+    return thread_hint(past, int(result["threads"]), measured / baseline)
 
 
 def _load_average() -> float | None:

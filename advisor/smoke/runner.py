@@ -4,7 +4,8 @@ outside, and what happened to it in one sentence.
 Everything that can go wrong in native code (a segfault, a hang, the OOM killer) happens in the
 worker (:mod:`advisor.smoke.worker`) and comes back here as a :class:`WorkerOutcome`, never as an
 exception: the worker runs in its own session, is stopped politely and then hard at the timeout,
-and its peak RSS is polled from ``/proc`` (VRAM through :class:`advisor.machine.VramMonitor`).
+its peak RSS is polled from ``/proc`` (VRAM through :class:`advisor.machine.VramMonitor`), and the
+CPUs other work kept busy meanwhile are measured (:class:`advisor.machine.CpuClock`).
 :func:`failure_message` turns an outcome that did not finish normally into the sentence the
 result carries (which signal, in which phase).
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from advisor.machine import VramMonitor
+from advisor.machine import CpuClock, VramMonitor
 from advisor.smoke.units import mib
 
 KILL_GRACE_S = 2.0
@@ -70,6 +71,7 @@ class WorkerOutcome:
     vram_peak_bytes: int | None
     stderr_tail: str
     wall_s: float
+    others_busy_cpus: float | None = None
 
     @property
     def signal_number(self) -> int | None:
@@ -95,6 +97,7 @@ def run_worker(
             json.dumps({**request, "result_path": str(result_path), "progress_path": str(progress_path)}), "utf-8"
         )
         command = [sys.executable, "-P", "-m", "advisor.smoke.worker", str(request_path)]
+        clock = CpuClock().start()
         started = time.perf_counter()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
@@ -112,6 +115,7 @@ def run_worker(
                 _, status, usage = os.wait4(proc.pid, 0)
                 waited["returncode"] = os.waitstatus_to_exitcode(status)
                 waited["maxrss"] = usage.ru_maxrss
+                waited["cpu_s"] = usage.ru_utime + usage.ru_stime
             else:  # pragma: no cover - Windows has no wait4; no peak RSS there
                 waited["returncode"] = proc.wait()
 
@@ -128,6 +132,7 @@ def run_worker(
                 _kill_group(proc, hard=True)
                 waiter.join()
         wall = time.perf_counter() - started
+        others = clock.others_busy_cpus(waited.get("cpu_s", 0.0))
         vram = monitor.stop() if monitor is not None else None
         polled = rss.stop()
         returncode = waited.get("returncode")
@@ -145,6 +150,7 @@ def run_worker(
             vram_peak_bytes=vram,
             stderr_tail=_tail(log_path),
             wall_s=wall,
+            others_busy_cpus=others,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
