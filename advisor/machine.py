@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import json
 import os
 import platform
 import shutil
@@ -26,12 +25,13 @@ import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from advisor.catalog.records import HardwareRecord
     from advisor.estimate.fit import Device
+
+from advisor.files.cache import cache_dir, read_json, write_json
 
 MIB = 1024**2
 
@@ -82,33 +82,6 @@ class MachineInfo:
 
 # --------------------------------------------------------------------------------------------
 # Cache directory
-
-
-def cache_dir() -> Path:
-    """``$ADVISOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/model-advisor``, else ``~/.cache/model-advisor``."""
-    explicit = os.environ.get("ADVISOR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "model-advisor"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    """A cache file's content; a missing or corrupt file is an empty cache, never an error."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write a cache file so that a crash never leaves half a file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,7 +607,7 @@ def measure_memory_bandwidth_gb_s(
     ``machine.json`` in :func:`cache_dir`, keyed by CPU model, core count and RAM."""
     machine = machine or detect_machine(with_gpus=False)
     path = cache_dir() / "machine.json"
-    data = _read_json(path)
+    data = read_json(path)
     entries = data.get("bandwidth")
     entries = entries if isinstance(entries, dict) else {}
     cached = entries.get(machine.key)
@@ -650,5 +623,5 @@ def measure_memory_bandwidth_gb_s(
     }
     data["bandwidth"] = entries
     with contextlib.suppress(OSError):
-        write_json_atomic(path, data)
+        write_json(path, data)
     return gb_s

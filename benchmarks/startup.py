@@ -14,6 +14,7 @@ quartiles of the rounds. Run by hand:
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -42,9 +43,14 @@ class Ratio(NamedTuple):
         return f"{self.median:5.2f}x (IQR {self.low:.2f}-{self.high:.2f}, {self.seconds * 1000:6.0f} ms)"
 
 
+#: Commands run as an installed package runs: with its bytecode cached (pip compiles it on install; an
+#: editable tree under PYTHONDONTWRITEBYTECODE=1 would recompile every module on every run).
+ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _seconds(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(cmd, check=True, capture_output=True, env=ENVIRONMENT)
     return time.perf_counter() - start
 
 
@@ -54,6 +60,8 @@ def interleaved_ratios(commands: dict[str, list[str]], runs: int, seed: int = 0)
     bare: list[float] = []
     ratios: dict[str, list[float]] = {name: [] for name in commands}
     times: dict[str, list[float]] = {name: [] for name in commands}
+    for cmd in [BARE_IMPORT, *commands.values()]:  # a warm-up round: bytecode written, files in the page cache
+        _seconds(cmd)
     for _ in range(runs):
         order = ["", *commands]
         shuffle(order)

@@ -283,9 +283,10 @@ def test_smoke_runs_a_hub_repo_through_the_client(gemma_server: HubServer, tmp_p
         "json",
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr
+    # this test is about the Hub path; whether 8 decoded tokens hold the speed band is test_smoke_gemma's
+    assert proc.returncode in (0, 1), proc.stderr
     result = json.loads(proc.stdout)
-    assert result["ok"] is True
+    assert result["checks_ok"] is True and result["verdict"] in {"pass", "fail", "inconclusive"}
     assert result["quant"] == "Q4_K_M"
     assert Path(result["file"]).name == GEMMA_FILE
     assert result["completion_tokens"] > 0

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from advisor import machine
+from advisor.files.cache import cache_dir
 from advisor.machine import (
     CpuClock,
     GpuInfo,
     MachineInfo,
     VramMonitor,
     busy_cpu_seconds_from_stat,
-    cache_dir,
     cgroup_memory_limit,
     detect_gpus,
     detect_machine,

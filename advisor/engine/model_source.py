@@ -20,7 +20,7 @@ from advisor.errors import InputError
 from advisor.estimate.footprint import WeightsSplit
 from advisor.estimate.tensors import count_parameters
 from advisor.files.structured import architecture_from_json, parse_structured_text
-from advisor.hub import fetch_model, is_hub_repo_id
+from advisor.hub.parsing import is_hub_repo_id
 
 if TYPE_CHECKING:
     from advisor.files.gguf import GgufInfo
@@ -127,6 +127,8 @@ def resolve_model(model: str, catalog: Catalog, *, offline: bool = False) -> Mod
 
 
 def _from_hub(repo_id: str, *, offline: bool) -> ModelSpec:
+    from advisor.hub import fetch_model  # the Hub client only for a repo id
+
     model = fetch_model(repo_id, offline=offline)
     files = {f.quant: f.size_bytes for f in model.gguf_files if f.quant}
     return replace(_spec_from_record(model.record, origin="hub"), published_file_bytes=files)

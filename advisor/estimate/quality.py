@@ -21,24 +21,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.catalog.records import BenchmarkScore, ModelRecord
 from advisor.catalog.tables import load_table
+from advisor.estimate import scaling
 from advisor.estimate.scaling import (
     Boundary,
     BoundarySpec,
     ComputeSource,
+    DataPoint,
     FitSettings,
+    Sigmoid,
     compute_z,
     fit_boundary,
+    fit_sigmoid_quantile,
     training_flops,
 )
+from advisor.files.cache import memoised
 from advisor.model.metrics import Metrics, QualityMetrics
 
 if TYPE_CHECKING:
@@ -254,7 +260,26 @@ def fitted_boundary(name: str, quantile: float) -> Boundary:
     policy = quality_policy()
     lower = [q for q in sorted(policy.prediction.quantiles) if q < quantile]
     floor = fitted_boundary(name, lower[-1]) if lower else None
-    return fit_boundary(policy.spec(name), quantile, policy.compute_source(), policy.fit_settings(), floor)
+    return fit_boundary(
+        policy.spec(name), quantile, policy.compute_source(), policy.fit_settings(), floor, fit=_remembered_fit
+    )
+
+
+def _remembered_fit(points: Sequence[DataPoint], tau: float, settings: FitSettings, floor: Sigmoid | None) -> Sigmoid:
+    """:func:`fit_sigmoid_quantile`, its result kept in the user's cache between runs.
+
+    The same points, quantile, settings, floor and fitting code always give the same curve, but the
+    fit (with the numpy import it needs) is a sixth of an ``advisor plan``; the cache entry is keyed
+    on all of them, so a change to any refits. JSON keeps a float's exact value.
+    """
+    key = repr((tuple((p.z, p.y) for p in points), tau, settings, floor))
+    data = memoised(
+        "boundaries", key, [Path(scaling.__file__)], lambda: asdict(fit_sigmoid_quantile(points, tau, settings, floor))
+    )
+    try:
+        return Sigmoid(**{name: float(data[name]) for name in ("y0", "L", "z_star", "b")})
+    except (KeyError, TypeError, ValueError):
+        return fit_sigmoid_quantile(points, tau, settings, floor)
 
 
 def all_boundaries() -> list[Boundary]:

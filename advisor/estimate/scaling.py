@@ -31,7 +31,7 @@ best constant), i.e. how much of the τ-quantile's spread compute explains.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -104,6 +104,10 @@ class Sigmoid:
 
     def as_dict(self) -> dict[str, float]:
         return {"y0": round(self.y0, 4), "L": round(self.L, 4), "z_star": round(self.z_star, 3), "b": round(self.b, 4)}
+
+
+#: A curve fit: the points, the quantile, the settings and the floor curve (or None) -> the curve.
+CurveFit = Callable[[Sequence["DataPoint"], float, FitSettings, "Sigmoid | None"], "Sigmoid"]
 
 
 @dataclass(frozen=True)
@@ -414,14 +418,17 @@ def fit_boundary(
     compute: ComputeSource,
     settings: FitSettings | None = None,
     floor: Boundary | None = None,
+    fit: CurveFit | None = None,
 ) -> Boundary:
     """Read the shipped data for ``spec`` and fit its τ boundary, with coverage and pseudo-R².
 
     ``floor``: the same benchmark's boundary at a lower quantile, which this one must not cross.
+    ``fit``: what fits the curve (default :func:`fit_sigmoid_quantile`; a caller may keep its
+    results between runs, as :func:`advisor.estimate.quality.fitted_boundary` does).
     """
     settings = settings or FitSettings()
     points = read_points(spec, compute)
-    curve = fit_sigmoid_quantile(points, tau, settings, floor.curve if floor is not None else None)
+    curve = (fit or fit_sigmoid_quantile)(points, tau, settings, floor.curve if floor is not None else None)
     return Boundary(
         spec=spec,
         quantile=tau,

@@ -29,7 +29,7 @@ from advisor.catalog.records import HardwareRecord
 from advisor.catalog.tables import read_yaml
 
 if TYPE_CHECKING:
-    from advisor.estimate.weights import WeightsBreakdown
+    from advisor.estimate.weights import StoredTensor, WeightsBreakdown
 
 
 # ----------------------------------------------------------------------------- the formulas
@@ -204,19 +204,20 @@ def decode_bytes_by_layer(weights: WeightsBreakdown, *, floor_bpw: float | None 
     """
     model = speed_model()
     floor = model.dequant_floor_bpw if floor_bpw is None else floor_bpw
-    per_layer = [0.0] * weights.n_layers
-    outside = 0.0
-    for t in weights.tensors:
-        if t.active_fraction == 0.0:
-            continue
-        size = float(t.bytes)
-        if t.storage in model.dequant_floor_types:
-            size = max(size, t.n_elements * floor / 8.0)
-        if t.layer is None or t.layer >= len(per_layer):
-            outside += size * t.active_fraction
-        else:
-            per_layer[t.layer] += size * t.active_fraction
-    return per_layer, outside
+
+    def read(tensors: tuple[StoredTensor, ...]) -> float:
+        total = 0.0
+        for t in tensors:
+            if t.active_fraction == 0.0:
+                continue
+            size = float(t.bytes)
+            if t.storage in model.dequant_floor_types:
+                size = max(size, t.n_elements * floor / 8.0)
+            total += size * t.active_fraction
+        return total
+
+    per_content = [read(content) for content in weights.layer_contents]  # identical layers share one
+    return [per_content[c] for c in weights.layer_content_of], read(weights.outside_tensors)
 
 
 def decode_bytes_per_token(

@@ -13,17 +13,22 @@ formulas on the same inventory: quantized linear layers, 16-bit embeddings/head/
 Everything is an estimate (``exact=False``); exact sizes come from a file's own tensor table.
 
 A plan sizes every catalog model at several formats, so the work is split by what it depends on:
-what the rules read of each tensor once per architecture (:class:`_Layout`), the rules and the sums
-once per architecture x format (:func:`estimate_weights`, memoised). See docs/hardware-fit.md.
+what the rules read of each tensor once per architecture (:class:`_Layout`, which also sorts the
+tensors into kinds: same role, shape and place), the rules and the sums once per architecture x format
+(:func:`estimate_weights`, memoised). Within a format, a kind's type is worked out once, except for the
+tensors whose llama.cpp rule counts them (ffn_down/gate/up, attn_v-like: ``use_more_bits(i, n)`` and
+friends read the layer index), which run the rules one by one in file order. Identical layers then
+share one tuple of :class:`StoredTensor`, and the per-tensor detail (:attr:`WeightsBreakdown.tensors`)
+is only built when asked for. See docs/hardware-fit.md.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
-from functools import lru_cache
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import Any, Literal, NamedTuple
 
 from advisor.catalog.records import ArchitectureConfig
@@ -111,6 +116,19 @@ class TensorWeight(NamedTuple):
     active_fraction: float
 
 
+class StoredTensor(NamedTuple):
+    """A tensor's storage without its name: what the sums and the decode estimate read.
+
+    Layers that hold the same kinds of tensor with the same types share one tuple of these.
+    """
+
+    storage: str
+    n_elements: int
+    bytes: int
+    routed_expert: bool
+    active_fraction: float
+
+
 @dataclass(frozen=True)
 class WeightsBreakdown:
     """Weights of one model in one format, itemised the way offload and speed need them.
@@ -120,6 +138,11 @@ class WeightsBreakdown:
     the file stores the matrix once, but llama.cpp loads a second copy with the output layer when that
     layer is offloaded: ``output_bytes`` is that copy's size and is not part of ``total_bytes``.
     ``layer_bytes[i]`` includes ``expert_bytes_per_layer[i]`` (the routed-expert part of layer ``i``).
+
+    The tensors are held as layer ``i``'s :class:`StoredTensor` tuple ``layer_contents[layer_content_of[i]]``
+    (in file order; identical layers share one) and ``outside_tensors`` (those of no layer, in file
+    order). :attr:`tensors`, :attr:`tensor_types` and :attr:`active_bytes_per_token` name them again
+    from ``inventory`` when asked (a plan asks for none of them).
     """
 
     quant: str
@@ -134,13 +157,14 @@ class WeightsBreakdown:
     expert_bytes_per_layer: list[int]
     other_bytes: int
     vision_bytes: int
-    active_bytes_per_token: int
     params: int
-    tensor_types: dict[str, str]
-    tensors: tuple[TensorWeight, ...]
+    outside_tensors: tuple[StoredTensor, ...]
+    layer_contents: tuple[tuple[StoredTensor, ...], ...]
+    layer_content_of: tuple[int, ...]
     method: str
     era: str
     assumptions: tuple[str, ...]
+    inventory: tuple[Tensor, ...] = field(repr=False, compare=False)
     exact: bool = False
 
     @property
@@ -151,6 +175,37 @@ class WeightsBreakdown:
     @property
     def n_layers(self) -> int:
         return len(self.layer_bytes)
+
+    def _stored(self) -> Iterator[tuple[Tensor, StoredTensor]]:
+        """Each tensor of the inventory with its storage, in file order."""
+        outside = iter(self.outside_tensors)
+        layers = [iter(self.layer_contents[c]) for c in self.layer_content_of]
+        for t in self.inventory:
+            yield t, next(outside if t.layer is None else layers[t.layer])
+
+    @cached_property
+    def tensors(self) -> tuple[TensorWeight, ...]:
+        """Every tensor with its storage (built on first use)."""
+        return tuple(
+            TensorWeight(t.name, t.role, t.layer, s.storage, s.n_elements, s.bytes, t.routed_expert, s.active_fraction)
+            for t, s in self._stored()
+        )
+
+    @cached_property
+    def tensor_types(self) -> dict[str, str]:
+        """Per role (in file order), its storage types and how many tensors have each, e.g. ``Q4_Kx28, Q6_Kx4``."""
+        roles: dict[str, Counter[str]] = {}
+        for t, s in self._stored():
+            roles.setdefault(t.role, Counter())[s.storage] += 1
+        return {role: _summarise(counts) for role, counts in roles.items()}
+
+    @cached_property
+    def active_bytes_per_token(self) -> int:
+        """Bytes a decoded token reads (each tensor's bytes x its active fraction), summed in file order."""
+        active = 0.0
+        for _, s in self._stored():
+            active += s.bytes * s.active_fraction  # in tensor order, so the float sum never changes
+        return round(active)
 
 
 # ----------------------------------------------------------------------------- llama.cpp rules
@@ -429,35 +484,58 @@ def _active_fraction(t: Tensor, tied: bool, k: int) -> float:
     return 1.0
 
 
+#: Categories whose llama.cpp rules count the tensors (and may read the count or the layer index):
+#: their tensors run the rules one by one, in file order. The rules of every other category read
+#: only the tensor's shape and the model, and touch no counter.
+_COUNTED = frozenset({"FFN_DOWN", "FFN_GATE", "FFN_UP", "ATTENTION_V", "ATTENTION_QKV", "ATTENTION_KV_B"})
+
+
+class _Kind(NamedTuple):
+    """Tensors the rules cannot tell apart (same role, shape, expert flag, in a layer or not)."""
+
+    tensor: Tensor  # the first of them, for the rules
+    category: str
+    quantizable: bool
+    unquantized: str | None
+    n_elements: int
+    routed_expert: bool
+    active_fraction: float
+    counted: bool
+
+
+class _Slot(NamedTuple):
+    """One layer's tensors (or those of no layer), in file order: positions in the inventory and kinds."""
+
+    positions: tuple[int, ...]
+    kinds: tuple[int, ...]
+
+
 @dataclass(frozen=True)
 class _Layout:
     """The tensors a file of one architecture holds, with all that does not depend on the file type.
 
     Built once per architecture (and inventory choice, and GGUF or not: safetensors files lack the
-    RoPE factor tensors the converter adds), so that each file type only runs the rules (their
-    counters walk the tensors in order) and the storage sums. Per tensor, in inventory order: the
-    llama.cpp category, whether llama-quantize may touch it, the type it keeps otherwise (None: the
-    checkpoint's), its element count and the share of it a decoded token reads. Then the positions
-    of the tensors each total of :class:`WeightsBreakdown` sums.
+    RoPE factor tensors the converter adds), so that each file type only runs the rules and the
+    storage sums. The tensors are sorted into :class:`_Kind` (category, whether llama-quantize may
+    touch them, the type they keep otherwise, element count, the share a decoded token reads) and
+    into slots: the tensors of no layer, then each layer. ``counted`` lists, in file order, the
+    positions of the tensors whose rules count them (see :data:`_COUNTED`).
     """
 
     tensors: tuple[Tensor, ...]
-    categories: tuple[str, ...]
-    quantizable: tuple[bool, ...]
-    unquantized: tuple[str | None, ...]
-    n_elements: tuple[int, ...]
-    active_fractions: tuple[float, ...]
+    kinds: tuple[_Kind, ...]
+    kind_of: tuple[int, ...]
+    outside: _Slot
+    layers: tuple[_Slot, ...]
+    counted: tuple[int, ...]
     tied: bool
     #: llama.cpp's ``n_attention_wv``: attn_v-like tensors (attn_kv_b counts since 2024)
     n_attention_wv: int
     n_attention_wv_2023: int
     params: int
+    #: where token_embd and output sit among the tensors of no layer
     token_embd_at: int | None
     output_at: int | None
-    layer_members: tuple[tuple[int, ...], ...]
-    expert_members: tuple[tuple[int, ...], ...]
-    other_members: tuple[int, ...]
-    role_members: tuple[tuple[str, tuple[int, ...]], ...]
 
 
 @lru_cache(maxsize=256)
@@ -466,42 +544,68 @@ def _layout(key: ArchitectureKey, fallback: bool, fused_qkv: bool | None, gguf: 
     tensors = tensor_inventory(arch, fallback=fallback, fused_qkv=fused_qkv)
     if not gguf:
         tensors = tuple(t for t in tensors if t.role not in GGUF_ONLY_ROLES)
-    categories = tuple(_category(t.name) for t in tensors)
     tied = not any(t.name == "output.weight" for t in tensors)
     k = experts_per_token(arch)
+    kind_at: dict[tuple[str, bool, tuple[int, ...], bool], int] = {}
+    kinds: list[_Kind] = []
+    kind_of: list[int] = []
     at: dict[str, int] = {}
-    layers: list[list[int]] = [[] for _ in range(arch.num_hidden_layers)]
-    experts: list[list[int]] = [[] for _ in range(arch.num_hidden_layers)]
-    other: list[int] = []
-    roles: dict[str, list[int]] = defaultdict(list)
+    slots: list[tuple[list[int], list[int]]] = [([], []) for _ in range(arch.num_hidden_layers + 1)]
+    counted: list[int] = []
     for i, t in enumerate(tensors):
-        roles[t.role].append(i)
-        if t.role in ("token_embd", "output"):
-            at[t.role] = i
-        elif t.layer is not None:
-            layers[t.layer].append(i)
-            if t.routed_expert:
-                experts[t.layer].append(i)
-        else:
-            other.append(i)
+        kind_key = (t.role, t.layer is None, t.shape, t.routed_expert)
+        kind = kind_at.get(kind_key)
+        if kind is None:
+            kind = kind_at[kind_key] = len(kinds)
+            category = _category(t.name)
+            quantizable = _allows_quantization(t)
+            kinds.append(
+                _Kind(
+                    t,
+                    category,
+                    quantizable,
+                    _unquantized_type(t),
+                    t.n_elements,
+                    t.routed_expert,
+                    _active_fraction(t, tied, k),
+                    quantizable and category in _COUNTED,
+                )
+            )
+        kind_of.append(kind)
+        positions, slot_kinds = slots[0 if t.layer is None else t.layer + 1]
+        if t.layer is None and t.role in ("token_embd", "output"):
+            at[t.role] = len(positions)
+        positions.append(i)
+        slot_kinds.append(kind)
+        if kinds[kind].counted:
+            counted.append(i)
+    categories = [kinds[kind].category for kind in kind_of]
+    outside, *layers = (_Slot(tuple(positions), tuple(slot_kinds)) for positions, slot_kinds in slots)
     return _Layout(
         tensors=tensors,
-        categories=categories,
-        quantizable=tuple(_allows_quantization(t) for t in tensors),
-        unquantized=tuple(_unquantized_type(t) for t in tensors),
-        n_elements=tuple(t.n_elements for t in tensors),
-        active_fractions=tuple(_active_fraction(t, tied, k) for t in tensors),
+        kinds=tuple(kinds),
+        kind_of=tuple(kind_of),
+        outside=outside,
+        layers=tuple(layers),
+        counted=tuple(counted),
         tied=tied,
         n_attention_wv=sum(c in ("ATTENTION_V", "ATTENTION_QKV", "ATTENTION_KV_B") for c in categories),
         n_attention_wv_2023=sum(c in ("ATTENTION_V", "ATTENTION_QKV") for c in categories),
         params=sum(t.n_elements for t in tensors if t.role not in GGUF_ONLY_ROLES),
         token_embd_at=at.get("token_embd"),
         output_at=at.get("output"),
-        layer_members=tuple(map(tuple, layers)),
-        expert_members=tuple(map(tuple, experts)),
-        other_members=tuple(other),
-        role_members=tuple((role, tuple(members)) for role, members in roles.items()),
     )
+
+
+class _Types(NamedTuple):
+    """The ggml types of one file type: per kind, and per counted tensor (position -> type)."""
+
+    kinds: tuple[str | None, ...]  # None: a counted kind, see ``counted``
+    counted: dict[int, str]
+
+    def of(self, layout: _Layout, position: int) -> str:
+        kind = self.kinds[layout.kind_of[position]]
+        return self.counted[position] if kind is None else kind
 
 
 def _check_gguf_request(quant: str, era: str) -> None:
@@ -520,18 +624,21 @@ def gguf_tensor_types(
     """Each tensor with the ggml type llama-quantize gives it for file type ``quant``."""
     _check_gguf_request(quant, era)
     layout = _layout(architecture_key(arch), False, None, True)
-    return list(zip(layout.tensors, _gguf_types(layout, arch, quant, era, imatrix), strict=True))
+    types = _gguf_types(layout, arch, quant, era, imatrix)
+    return [(t, types.of(layout, i)) for i, t in enumerate(layout.tensors)]
 
 
-def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> list[str]:
-    """The ggml type of each tensor of ``layout`` (in its order) for a checked file type and era."""
+def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> _Types:
+    """The ggml types of ``layout``'s tensors for a checked file type and era.
+
+    A kind outside :data:`_COUNTED` gets its type from its first tensor (its rules read no counter
+    and no layer index); the counted tensors run the rules in file order, as llama-quantize does.
+    """
     r = recipes()
     default = r.gguf_ftypes[quant]
     source_type = "BF16" if default == "BF16" else "F16"
     if default in ("F16", "BF16", "F32"):
-        return [
-            default if q else (u or source_type) for q, u in zip(layout.quantizable, layout.unquantized, strict=True)
-        ]
+        return _Types(tuple(default if k.quantizable else (k.unquantized or source_type) for k in layout.kinds), {})
     state = _QuantState(
         ftype=quant,
         era=era,
@@ -544,15 +651,19 @@ def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str,
         imatrix=quant in r.imatrix_required if imatrix is None else imatrix,
         n_attention_wv=layout.n_attention_wv_2023 if era == "2023" else layout.n_attention_wv,
     )
-    types: list[str] = []
-    for t, category, quantizable, unquantized in zip(
-        layout.tensors, layout.categories, layout.quantizable, layout.unquantized, strict=True
-    ):
-        if quantizable:
-            types.append(_fallback(t, _rule_type(state, t, category, default)))
-        else:
-            types.append(unquantized or source_type)
-    return types
+    kinds = tuple(
+        None
+        if k.counted
+        else _fallback(k.tensor, _rule_type(state, k.tensor, k.category, default))
+        if k.quantizable
+        else (k.unquantized or source_type)
+        for k in layout.kinds
+    )
+    counted = {}
+    for i in layout.counted:
+        t = layout.tensors[i]
+        counted[i] = _fallback(t, _rule_type(state, t, layout.kinds[layout.kind_of[i]].category, default))
+    return _Types(kinds, counted)
 
 
 # ----------------------------------------------------------------------------- GGUF metadata
@@ -671,14 +782,19 @@ def _estimate(key: ArchitectureKey, quant: str, era: str, imatrix: bool | None, 
         assumptions.append("Phi-2 files of 2023 were converted from the original fused-Wqkv checkpoint (attn_qkv)")
     inventory = inventory_method(arch)
     vision_params = vision_tower_params(arch)
+    n_tensors = len(layout.tensors)
     if gguf:
         fmt: Literal["gguf", "hf"] = "gguf"
         _check_gguf_request(quant, era)
-        storages = _gguf_types(layout, arch, quant, era, imatrix)
-        sizes = [ggml_type_bytes(s, n) for s, n in zip(storages, layout.n_elements, strict=True)]
-        metadata = gguf_metadata_bytes(arch, len(sizes))
+        types = _gguf_types(layout, arch, quant, era, imatrix)
+        kinds: list[tuple[str, int] | None] = [
+            None if storage is None else (storage, ggml_type_bytes(storage, k.n_elements))
+            for storage, k in zip(types.kinds, layout.kinds, strict=True)
+        ]
+        counted = {
+            i: (storage, ggml_type_bytes(storage, layout.tensors[i].n_elements)) for i, storage in types.counted.items()
+        }
         align = int(r.metadata["alignment"])
-        metadata += sum(-(-size // align) * align - size for size in sizes)
         vision_bytes = 0
         imatrix_used = quant in r.imatrix_required if imatrix is None else imatrix
         method = f"per-tensor, llama.cpp rules ({era}); {inventory}"
@@ -690,12 +806,14 @@ def _estimate(key: ArchitectureKey, quant: str, era: str, imatrix: bool | None, 
     elif quant in r.hf_formats:
         fmt = "hf"
         spec = r.hf_formats[quant]
-        stored = [_hf_tensor_bytes(t, spec, arch) for t in layout.tensors]
-        sizes = [size for size, _ in stored]
-        storages = [storage for _, storage in stored]
+        kinds = []
+        for k in layout.kinds:
+            size, storage = _hf_tensor_bytes(k.tensor, spec, arch)
+            kinds.append((storage, size))
+        counted = {}
+        align = 1
         other = int(spec.get("other_bytes_per_weight", spec.get("bytes_per_weight", 2)))
         vision_bytes = vision_params * other
-        metadata = 8 + 160 * len(sizes)  # safetensors JSON header: ~160 bytes per tensor entry
         method = f"per-tensor, {quant} storage formula (hardware_fit.md section 2.7); {inventory}"
         if vision_params:
             assumptions.append("vision tower and projector included at 16-bit (the released checkpoint holds them)")
@@ -704,19 +822,47 @@ def _estimate(key: ArchitectureKey, quant: str, era: str, imatrix: bool | None, 
     else:
         raise ValueError(f"unknown quant {quant!r}; expected one of {', '.join(supported_quants())}")
 
-    active = 0.0
-    for size, fraction in zip(sizes, layout.active_fractions, strict=True):
-        active += size * fraction  # in tensor order, so the float sum never changes
-    tensors = layout.tensors
-    weights = tuple(
-        TensorWeight(t.name, t.role, t.layer, storage, n, size, t.routed_expert, fraction)
-        for t, storage, n, size, fraction in zip(
-            tensors, storages, layout.n_elements, sizes, layout.active_fractions, strict=True
-        )
-    )
-    token_embd = 0 if layout.token_embd_at is None else sizes[layout.token_embd_at]
-    output = 0 if layout.output_at is None else sizes[layout.output_at]
-    tensor_bytes = sum(sizes)
+    def stored(slot: _Slot) -> tuple[StoredTensor, ...]:
+        out = []
+        for i, kind in zip(slot.positions, slot.kinds, strict=True):
+            storage, size = kinds[kind] or counted[i]
+            k = layout.kinds[kind]
+            out.append(StoredTensor(storage, k.n_elements, size, k.routed_expert, k.active_fraction))
+        return tuple(out)
+
+    outside = stored(layout.outside)
+    padding = sum(-(-s.bytes // align) * align - s.bytes for s in outside)
+    content_at: dict[tuple[tuple[int, ...], tuple[str, ...]], int] = {}
+    contents: list[tuple[StoredTensor, ...]] = []
+    content_of: list[int] = []
+    layer_bytes: list[int] = []
+    expert_bytes: list[int] = []
+    sums: list[tuple[int, int, int]] = []  # per content: bytes, routed-expert bytes, alignment padding
+    for slot in layout.layers:
+        content_key = (slot.kinds, tuple(counted[i][0] for i in slot.positions if kinds[layout.kind_of[i]] is None))
+        c = content_at.get(content_key)
+        if c is None:
+            c = content_at[content_key] = len(contents)
+            content = stored(slot)
+            contents.append(content)
+            sums.append(
+                (
+                    sum(s.bytes for s in content),
+                    sum(s.bytes for s in content if s.routed_expert),
+                    sum(-(-s.bytes // align) * align - s.bytes for s in content),
+                )
+            )
+        content_of.append(c)
+        layer_bytes.append(sums[c][0])
+        expert_bytes.append(sums[c][1])
+        padding += sums[c][2]
+    outside_bytes = [s.bytes for s in outside]
+    token_embd = 0 if layout.token_embd_at is None else outside_bytes[layout.token_embd_at]
+    output = 0 if layout.output_at is None else outside_bytes[layout.output_at]
+    other_bytes = sum(outside_bytes) - token_embd - output
+    tensor_bytes = sum(outside_bytes) + sum(layer_bytes)
+    # safetensors: a JSON header of ~160 bytes per tensor entry
+    metadata = gguf_metadata_bytes(arch, n_tensors) + padding if gguf else 8 + 160 * n_tensors
     total = tensor_bytes + metadata + vision_bytes
     if layout.tied:
         output = token_embd
@@ -730,17 +876,16 @@ def _estimate(key: ArchitectureKey, quant: str, era: str, imatrix: bool | None, 
         token_embd_bytes=token_embd,
         output_bytes=output,
         output_tied=layout.tied,
-        layer_bytes=[sum(map(sizes.__getitem__, members)) for members in layout.layer_members],
-        expert_bytes_per_layer=[sum(map(sizes.__getitem__, members)) for members in layout.expert_members],
-        other_bytes=sum(map(sizes.__getitem__, layout.other_members)),
+        layer_bytes=layer_bytes,
+        expert_bytes_per_layer=expert_bytes,
+        other_bytes=other_bytes,
         vision_bytes=vision_bytes,
-        active_bytes_per_token=round(active),
         params=layout.params,
-        tensor_types={
-            role: _summarise(Counter(map(storages.__getitem__, members))) for role, members in layout.role_members
-        },
-        tensors=weights,
+        outside_tensors=outside,
+        layer_contents=tuple(contents),
+        layer_content_of=tuple(content_of),
         method=method,
         era=era if fmt == "gguf" else "n/a",
         assumptions=tuple(assumptions),
+        inventory=layout.tensors,
     )

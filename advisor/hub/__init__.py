@@ -26,17 +26,29 @@ The names below are what the rest of the advisor uses; the submodules import eac
 this package.
 """
 
-from advisor.hub.fetch import download_gguf, fetch_model, model_record_for
-from advisor.hub.parsing import is_hub_repo_id
-from advisor.hub.records import HubModel
-from advisor.hub.search import hub_models_for_requirements, search_models
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "HubModel",
-    "download_gguf",
-    "fetch_model",
-    "hub_models_for_requirements",
-    "is_hub_repo_id",
-    "model_record_for",
-    "search_models",
-]
+from advisor.lazy import lazy_attributes
+
+_EXPORTS: dict[str, str] = {
+    "HubModel": "advisor.hub.records",
+    "download_gguf": "advisor.hub.fetch",
+    "fetch_model": "advisor.hub.fetch",
+    "hub_models_for_requirements": "advisor.hub.search",
+    "is_hub_repo_id": "advisor.hub.parsing",
+    "model_record_for": "advisor.hub.fetch",
+    "search_models": "advisor.hub.search",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from advisor.hub.fetch import download_gguf as download_gguf
+    from advisor.hub.fetch import fetch_model as fetch_model
+    from advisor.hub.fetch import model_record_for as model_record_for
+    from advisor.hub.parsing import is_hub_repo_id as is_hub_repo_id
+    from advisor.hub.records import HubModel as HubModel
+    from advisor.hub.search import hub_models_for_requirements as hub_models_for_requirements
+    from advisor.hub.search import search_models as search_models
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _EXPORTS)

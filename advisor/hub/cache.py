@@ -7,30 +7,23 @@ answers have no such cache, so :func:`~advisor.hub.fetch.fetch_model` keeps what
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from advisor.files.cache import cache_dir, read_json, write_json
 from advisor.hub.records import HubModel
 
 
 def metadata_cache_dir() -> Path:
     """Where the facts built from API answers are kept for offline use: ``<advisor cache>/hub``.
 
-    The advisor cache is ``$ADVISOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/model-advisor``, else
-    ``~/.cache/model-advisor`` (the rule advisor.machine uses for its own cache). Not inside the
-    Hub cache: huggingface_hub's cache scanner would report a foreign folder as a corrupted repo.
+    The advisor cache is :func:`advisor.files.cache.cache_dir`. Not inside the Hub cache:
+    huggingface_hub's cache scanner would report a foreign folder as a corrupted repo.
     """
-    explicit = os.environ.get("ADVISOR_CACHE_DIR")
-    if explicit:
-        base = Path(explicit).expanduser()
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        base = (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "model-advisor"
-    return base / "hub"
+    return cache_dir() / "hub"
 
 
 def _cache_file(repo_id: str) -> Path:
@@ -39,12 +32,7 @@ def _cache_file(repo_id: str) -> Path:
 
 def read_cache(repo_id: str) -> dict[str, Any] | None:
     """The repo's cache file as a JSON object; None when missing or unreadable."""
-    path = _cache_file(repo_id)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json(_cache_file(repo_id)) or None
 
 
 def write_cache(repo_id: str, **entries: Any) -> None:
@@ -52,13 +40,8 @@ def write_cache(repo_id: str, **entries: Any) -> None:
     path = _cache_file(repo_id)
     data = read_cache(repo_id) or {}
     data.update(entries)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        return
+    with contextlib.suppress(OSError):
+        write_json(path, data)
 
 
 def cached_model(repo_id: str) -> HubModel | None:

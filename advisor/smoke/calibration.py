@@ -32,7 +32,8 @@ from typing import Any, NamedTuple
 
 from advisor.errors import AdvisorError
 from advisor.estimate.speed import decode_constants_for
-from advisor.machine import cache_dir, detect_machine, write_json_atomic
+from advisor.files.cache import cache_dir, write_json
+from advisor.machine import detect_machine
 from advisor.smoke.backend import BACKEND
 from advisor.smoke.history import list_runs
 from advisor.smoke.policy import smoke_policy
@@ -210,7 +211,7 @@ def store_calibration(calibration: Calibration) -> Path:
     path = calibration_path()
     data = _read_calibrations(path)
     data.setdefault(calibration.machine_key, {})[calibration.regime] = asdict(calibration)
-    write_json_atomic(path, {"machines": data})
+    write_json(path, {"machines": data})
     return path
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from advisor.machine import cache_dir
+from advisor.files.cache import cache_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
