@@ -24,7 +24,7 @@ from advisor.catalog.records import (
     ModelRecord,
     QuantRecord,
 )
-from advisor.catalog.tables import packaged_file
+from advisor.catalog.tables import packaged_file, parse_catalog_yaml
 from advisor.errors import InputError
 from advisor.files.structured import format_validation_error, parse_structured_text
 from advisor.model.extensions import CatalogSource
@@ -63,7 +63,9 @@ def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, 
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where}: cannot read: {exc}") from None
-    data = parse_structured_text(text, where, Path(str(path)).suffix)
+    suffix = Path(str(path)).suffix
+    is_yaml = suffix in {".yaml", ".yml"}
+    data = parse_catalog_yaml(text, where) if is_yaml else parse_structured_text(text, where, suffix)
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: expected a mapping with keys among {', '.join(CATALOG_KINDS)}")
     result: dict[str, list[BaseModel]] = {}

@@ -39,7 +39,7 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write a cache file atomically, so that a crash never leaves half a file behind (raises OSError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str) + "\n", "utf-8")
+    tmp.write_text(json.dumps(data, indent=1, default=str) + "\n", "utf-8")  # key order kept: it can matter
     os.replace(tmp, path)
 
 
