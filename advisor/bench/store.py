@@ -8,16 +8,13 @@ report is kept as JSON in each row, so columns can be added without losing anyth
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from advisor.smoke.history import history_path
+from advisor.smoke.history import open_history
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bench_runs (
@@ -46,25 +43,6 @@ CREATE TABLE IF NOT EXISTS bench_runs (
     report_json TEXT NOT NULL
 );
 """
-
-
-@contextlib.contextmanager
-def _connect(path: Path | None) -> Iterator[sqlite3.Connection]:
-    path = path or history_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(path)
-    except (OSError, sqlite3.Error) as exc:
-        raise OSError(f"cannot open the history {path}: {exc}") from None
-    try:
-        connection.row_factory = sqlite3.Row
-        connection.execute(SCHEMA)
-        yield connection
-        connection.commit()
-    except sqlite3.DatabaseError as exc:
-        raise OSError(f"the history {path} is not usable: {exc}") from None
-    finally:
-        connection.close()
 
 
 def record_sweep(report: dict[str, Any], machine_key: str, path: Path | None = None) -> str:
@@ -107,6 +85,6 @@ def record_sweep(report: dict[str, Any], machine_key: str, path: Path | None = N
         return sweep_id
     columns = ", ".join(rows[0])
     marks = ", ".join("?" for _ in rows[0])
-    with _connect(path) as connection:
+    with open_history(SCHEMA, path=path) as connection:
         connection.executemany(f"INSERT INTO bench_runs ({columns}) VALUES ({marks})", [list(r.values()) for r in rows])
     return sweep_id

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,26 +63,39 @@ def history_path() -> Path:
 
 
 @contextlib.contextmanager
-def _connect(path: Path | None = None) -> Iterator[sqlite3.Connection]:
+def open_history(
+    schema: str, added_columns: Mapping[str, Mapping[str, str]] | None = None, path: Path | None = None
+) -> Iterator[sqlite3.Connection]:
+    """The local history database (smoke runs, and ``advisor bench`` sweeps beside them).
+
+    ``schema`` is created when missing and ``added_columns`` (table -> column -> SQL type) are added
+    to a file an older version wrote. Committed when the block succeeds, always closed; a failure
+    is one OSError naming the file.
+    """
     path = path or history_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path)
-    except sqlite3.Error as exc:
+    except (OSError, sqlite3.Error) as exc:
         raise OSError(f"cannot open the smoke history {path}: {exc}") from None
     try:
         connection.row_factory = sqlite3.Row
-        connection.execute(SCHEMA)
-        present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
-        for name, kind in ADDED_COLUMNS.items():
-            if name not in present:
-                connection.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        connection.execute(schema)
+        for table, columns in (added_columns or {}).items():
+            present = {row["name"] for row in connection.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns.items():
+                if name not in present:
+                    connection.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         yield connection
         connection.commit()
     except sqlite3.DatabaseError as exc:
         raise OSError(f"the smoke history {path} is not usable: {exc}") from None
     finally:
         connection.close()
+
+
+def _connect(path: Path | None = None) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    return open_history(SCHEMA, {"runs": ADDED_COLUMNS}, path)
 
 
 def record_run(result: dict[str, Any], machine_key: str, path: Path | None = None) -> int:
