@@ -712,7 +712,9 @@ def _prediction(tiny_info: Any, threads: int = 2, **kwargs: Any) -> Any:
     )
 
 
-def _result_for(tiny_info: Any, measured_tok_s: float, load: MachineLoad) -> dict[str, Any]:
+def _result_for(
+    tiny_info: Any, measured_tok_s: float, load: MachineLoad, peak_rss_bytes: int | None = None
+) -> dict[str, Any]:
     prediction = _prediction(tiny_info)
     n_eval = 7
     perf = {"t_p_eval_ms": 50.0, "n_p_eval": 6, "t_eval_ms": n_eval / measured_tok_s * 1000, "n_eval": n_eval}
@@ -727,7 +729,7 @@ def _result_for(tiny_info: Any, measured_tok_s: float, load: MachineLoad) -> dic
         context=256,
         threads=2,
         prediction=prediction,
-        outcome=_outcome(worker, peak_rss_bytes=None),
+        outcome=_outcome(worker, peak_rss_bytes=peak_rss_bytes),
         machine=_machine(8 * 2**30),
         load=load,
     )
@@ -748,27 +750,9 @@ def test_result_json_carries_the_verdict_and_ok_only_for_pass(tiny_info: Any) ->
 
 def test_a_busy_miss_with_memory_in_band_is_inconclusive(tiny_info: Any) -> None:
     prediction = _prediction(tiny_info)
-    perf = {
-        "t_p_eval_ms": 50.0,
-        "n_p_eval": 6,
-        "t_eval_ms": 7 / (prediction.decode_tokens_per_s * 0.1) * 1000,
-        "n_eval": 7,
-    }
-    worker = _worker_result(output_token_ids=list(range(8)), output="abcdefgh", completion_tokens=8, llama_perf=perf)
     in_band = (prediction.resident_floor_bytes + prediction.total_bytes) // 2 + 40 * 2**20
     for load, verdict in ((_busy_before(), "inconclusive"), (_quiet(), "fail")):
-        result = build_result(
-            model="tiny",
-            info=tiny_info,
-            quant=None,
-            options=SmokeOptions(max_tokens=8),
-            context=256,
-            threads=2,
-            prediction=prediction,
-            outcome=_outcome(worker, peak_rss_bytes=in_band),
-            machine=_machine(8 * 2**30),
-            load=load,
-        )
+        result = _result_for(tiny_info, prediction.decode_tokens_per_s * 0.1, load, peak_rss_bytes=in_band)
         assert result["memory"]["within_band"] is True
         assert result["verdict"] == verdict and result["ok"] is False
         assert_verdict_follows_the_bands(result)
