@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from advisor.ask import load_specs
-from advisor.cli.options import make_session
+from advisor.cli.options import SessionOptions
 from advisor.model.requirements import load_requirements
 
 pexpect = pytest.importorskip("pexpect")
@@ -108,7 +108,7 @@ def answer_until(child: pexpect.spawn, prompts: dict[str, str], stop: str, answe
 def test_ask_in_a_real_terminal_with_a_wrong_answer_ctrl_c_and_resume(tmp_path: Path) -> None:
     plugin = tmp_path / "pty_questions.py"
     plugin.write_text(PLUGIN)
-    session = make_session(plugins=(str(plugin),))
+    session = SessionOptions(plugins=(str(plugin),)).session()
     specs = load_specs(session.questions(), session.host.record_error)
     prompts = {s.id: s.question.prompt for s in specs}
     for qid, text in prompts.items():  # recognising questions by prompt needs unambiguous prompts

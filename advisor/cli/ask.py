@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, render_plan, selection_options
+from advisor.cli.options import SessionOptions, render_plan, session_options
 
 
 @click.command(name="ask")
@@ -56,8 +56,7 @@ from advisor.cli.options import make_session, plugin_options, render_plan, selec
     show_default=True,
     help="Report format (as `advisor plan`).",
 )
-@plugin_options
-@selection_options
+@session_options(selection=True)
 def ask(
     answers: Path | None,
     out: Path | None,
@@ -65,11 +64,7 @@ def ask(
     no_input: bool,
     resume: Path | None,
     fmt: str,
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
+    options: SessionOptions,
 ) -> None:
     """Answer the questionnaire (about 15 questions, each with a default), review, then get the plan."""
     from advisor.ask import (
@@ -93,7 +88,7 @@ def ask(
     if answers is not None and resume is not None:
         raise InputError("--answers and --resume: give one (a partial answers file is an answers file)")
     given = resume or answers
-    session = make_session(plugins, strict_plugins, catalog_dir, select, ignore)
+    session = options.session()
     specs = load_specs(session.questions(), session.host.record_error)
     for error in session.host.errors:
         click.echo(f"advisor: warning: {error}", err=True)
@@ -111,9 +106,9 @@ def ask(
         # say so before the first question, not after the last one
         raise InputError(f"--out {out}: directory {out.parent} does not exist")
     keep = resume if resume is not None else partial_path(out)
-    options = _options(plugins, strict_plugins, catalog_dir, select, ignore)
-    rerun = shlex.join(["advisor", "plan", "--answers", str(out), *options, *_format(fmt)])
-    resume_command = shlex.join(["advisor", "ask", "--resume", str(keep), *options])
+    again = options.as_arguments()
+    rerun = shlex.join(["advisor", "plan", "--answers", str(out), *again, *_format(fmt)])
+    resume_command = shlex.join(["advisor", "ask", "--resume", str(keep), *again])
 
     def save_partial() -> None:
         header = f"Partial answers from `advisor ask`, {date.today()}. Continue: {resume_command}"
@@ -144,7 +139,7 @@ def ask(
             # nothing was asked and every default equals the answers-file default: the given file
             # already plans the same, so it is the one to name (and no new file is left behind)
             write = False
-            rerun = shlex.join(["advisor", "plan", "--answers", str(answers), *options, *_format(fmt)])
+            rerun = shlex.join(["advisor", "plan", "--answers", str(answers), *again, *_format(fmt)])
 
     requirements = questionnaire.requirements()
     if write:
@@ -158,7 +153,7 @@ def ask(
         return
 
     # a fresh session: the plan must not carry question-registration warnings `advisor plan` lacks
-    plan = run_plan(requirements, make_session(plugins, strict_plugins, catalog_dir, select, ignore))
+    plan = run_plan(requirements, options.session())
     render_plan(plan, fmt, None)
     click.echo(f"\nRe-run without questions: {rerun}", err=True)
     if not plan.ranked:
@@ -172,28 +167,6 @@ def _is_terminal(stream: object) -> bool:
         return bool(isatty()) if callable(isatty) else False
     except (OSError, ValueError):
         return False
-
-
-def _options(
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-) -> list[str]:
-    """The planning options of this run, to repeat in the commands it prints (same plugins, same plan)."""
-    words: list[str] = []
-    for plugin in plugins:
-        words += ["--plugin", plugin]
-    if strict_plugins:
-        words.append("--strict-plugins")
-    if catalog_dir is not None:
-        words += ["--catalog-dir", str(catalog_dir)]
-    for value in select:
-        words += ["--select", value]
-    for value in ignore:
-        words += ["--ignore", value]
-    return words
 
 
 def _format(fmt: str) -> list[str]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from advisor.cli.options import make_session, print_table
+from advisor.cli.options import SessionOptions, print_table
 
 if TYPE_CHECKING:
     from advisor.bench.client import Endpoint
@@ -196,7 +196,7 @@ def _prediction(
     from advisor.bench.predict import default_quant, predict_from_answers, predict_from_spec
     from advisor.catalog.loader import require_quant
 
-    catalog = make_session().catalog
+    catalog = SessionOptions().session().catalog
     quant_id = require_quant(catalog, quant).id if quant is not None else default_quant()
     if spec is not None:
         return predict_from_spec(catalog, spec, quant_id, context)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from advisor.catalog.kinds import CATALOG_KINDS
-from advisor.cli.options import make_session, plugin_options, print_table
+from advisor.cli.options import SessionOptions, print_table, session_options
 
 
 @click.command(name="catalog")
 @click.argument("kind", type=click.Choice(CATALOG_KINDS))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
+@session_options()
 def catalog_command(
-    kind: str, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None
+    kind: str, fmt: str, options: SessionOptions
 ) -> None:
     """List the catalog's models, APIs, hardware, licences or weight formats."""
-    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
+    catalog = options.session().catalog
     records = [catalog.records[kind][k] for k in sorted(catalog.records[kind])]
     rows = [r.model_dump(mode="json") for r in records]
     if fmt == "json":

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, report, selection_options
+from advisor.cli.options import SessionOptions, report, session_options
 
 
 @click.command()
@@ -16,8 +16,7 @@ from advisor.cli.options import make_session, plugin_options, report, selection_
 @click.option("--hardware", default=None, help="Hardware catalog id to run it on (overrides the answers).")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("--offline", is_flag=True, help="Use only the local Hub cache for a Hub repo id.")
-@plugin_options
-@selection_options
+@session_options(selection=True)
 def check(
     model: str,
     answers: Path,
@@ -25,11 +24,7 @@ def check(
     hardware: str | None,
     fmt: str,
     offline: bool,
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
+    options: SessionOptions,
 ) -> None:
     """Assess one model (catalog id or Hub repo) against the answers; exit 1 when no variant is acceptable."""
     from advisor.catalog.loader import require_quant
@@ -41,7 +36,7 @@ def check(
     requirements = load_requirements(answers)
     if hardware is not None:
         requirements = requirements.model_copy(update={"hardware": [HardwareItem(gpu=hardware)]})
-    session = make_session(plugins, strict_plugins, catalog_dir, select, ignore)
+    session = options.session()
     catalog = session.catalog
     if hardware is not None and catalog.find_hardware(hardware) is None:
         raise InputError(f"--hardware {hardware}: not in the hardware catalog (see `advisor catalog hardware`)")

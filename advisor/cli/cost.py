@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, print_table
+from advisor.cli.options import SessionOptions, print_table, session_options
 
 COLUMNS = [
     "road",
@@ -35,8 +35,8 @@ COLUMNS = [
 @click.command(name="cost")
 @click.option("--answers", type=click.Path(path_type=Path), required=True, help="Answers file (YAML or JSON).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
-def cost(answers: Path, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None) -> None:
+@session_options()
+def cost(answers: Path, fmt: str, options: SessionOptions) -> None:
     """Monthly and total cost per road (API, open weights, build), with break-even and payback."""
     from advisor.engine.economics import cost_summary
     from advisor.engine.run import run_plan
@@ -47,7 +47,7 @@ def cost(answers: Path, fmt: str, plugins: tuple[str, ...], strict_plugins: bool
     settings = CostSettings(
         constants=cost_constants(), answers=cost_answers(requirements.plugins.get("cost"), str(answers))
     )
-    session = make_session(plugins, strict_plugins, catalog_dir)
+    session = options.session()
     summary = cost_summary(run_plan(requirements, session), requirements, settings)
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

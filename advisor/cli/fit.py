@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, print_table
+from advisor.cli.options import SessionOptions, print_table, session_options
 
 if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog
@@ -114,7 +113,7 @@ def row(sizing: Sizing, hardware: str | None, params: int, max_context: int | No
 )
 @click.option("--offline", is_flag=True, help="Use only the local Hub cache for Hub repo ids.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
+@session_options()
 def fit(
     model: str,
     hardware: tuple[str, ...],
@@ -129,9 +128,7 @@ def fit(
     min_tokens_per_s: float | None,
     offline: bool,
     fmt: str,
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
+    options: SessionOptions,
 ) -> None:
     """Memory footprint, fit and speed of MODEL (catalog id, Hub repo, config.json or .gguf) on hardware."""
     from advisor.catalog.loader import require_quant
@@ -144,7 +141,7 @@ def fit(
     from advisor.engine.model_source import resolve_model
     from advisor.engine.sizing import Machine, size_spec
 
-    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
+    catalog = options.session().catalog
     spec = resolve_model(model, catalog, offline=offline)
     quant_ids = list(quants) or (
         [spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(planning_defaults().quants.fit)
@@ -181,7 +178,7 @@ def fit(
             best = best_quant_that_fits(spec, catalog, machine, context, kv_cache_type)
             result["best_quant"][label] = best.quant.id if best else None
     if min_tokens_per_s is not None:
-        options = smallest_hardware_for_speed(spec, catalog, quant_records[0].id, context, min_tokens_per_s)
+        hardware_options = smallest_hardware_for_speed(spec, catalog, quant_records[0].id, context, min_tokens_per_s)
         result["hardware_for_speed"] = [
             {
                 "hardware": o.hardware,
@@ -190,7 +187,7 @@ def fit(
                 "decode_tokens_per_s": round(o.sizing.fit.decode_tokens_per_s or 0, 1),
                 "usd_per_hour": o.usd_per_hour,
             }
-            for o in options
+            for o in hardware_options
         ]
     result["assumptions"] = [
         "weights: " + ", ".join(sorted({r["weights_method"] for r in rows})),

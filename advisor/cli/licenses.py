@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, print_table
+from advisor.cli.options import SessionOptions, print_table, session_options
 from advisor.engine.licensing import Lineage, licence_lineage
 
 if TYPE_CHECKING:
@@ -30,9 +29,9 @@ LABEL_WIDTH = 20
 @click.command(name="licenses")
 @click.argument("license_id", metavar="[ID]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
+@session_options()
 def licenses(
-    license_id: str | None, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None
+    license_id: str | None, fmt: str, options: SessionOptions
 ) -> None:
     """Show what each model licence allows, one licence in full, or a model's licence lineage.
 
@@ -40,7 +39,7 @@ def licenses(
     """
     from advisor.errors import InputError
 
-    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
+    catalog = options.session().catalog
     if license_id is None:
         records = [catalog.licenses[k] for k in sorted(catalog.licenses)]
         if fmt == "json":

@@ -6,11 +6,13 @@ command module imports this one and nothing imports a command.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -25,57 +27,91 @@ def _split_ids(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(part.strip().upper() for v in values for part in v.split(",") if part.strip())
 
 
-def plugin_options(func: F) -> F:
-    """The options every command that loads plugins shares."""
-    options = [
-        click.option(
-            "--plugin",
-            "plugins",
-            multiple=True,
-            metavar="PATH_OR_MODULE",
-            help="Load a plugin from a .py file, a directory of them, or a module (repeatable).",
-        ),
-        click.option(
-            "--strict-plugins",
-            is_flag=True,
-            default=False,
-            help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1).",
-        ),
-        click.option(
-            "--catalog-dir",
-            type=click.Path(path_type=Path),
-            default=None,
-            help="Overlay catalog records from YAML/JSON files in this directory (same id overrides).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+@dataclass(frozen=True)
+class SessionOptions:
+    """The plugin and check-selection options of one command run, as one value.
+
+    :meth:`session` loads the plugins only when the command asks, so that bad answers are reported
+    before any plugin is imported.
+    """
+
+    plugins: tuple[str, ...] = ()
+    strict_plugins: bool = False
+    catalog_dir: Path | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def session(self) -> Session:
+        """Load the plugins: the engine session these options describe."""
+        from advisor.engine.host import PluginHost, strict_from_env
+        from advisor.engine.session import Session
+
+        host = PluginHost(strict=self.strict_plugins or strict_from_env()).load(extra=self.plugins)
+        return Session(
+            host=host, catalog_dir=self.catalog_dir, select=_split_ids(self.select), ignore=_split_ids(self.ignore)
+        )
+
+    def as_arguments(self) -> list[str]:
+        """The options as command-line words, to repeat in a command printed for the user."""
+        words: list[str] = []
+        for plugin in self.plugins:
+            words += ["--plugin", plugin]
+        if self.strict_plugins:
+            words.append("--strict-plugins")
+        if self.catalog_dir is not None:
+            words += ["--catalog-dir", str(self.catalog_dir)]
+        for value in self.select:
+            words += ["--select", value]
+        for value in self.ignore:
+            words += ["--ignore", value]
+        return words
 
 
-def selection_options(func: F) -> F:
-    func = click.option(
-        "--ignore", multiple=True, metavar="IDS", help="Skip checks by id or prefix, e.g. COST,LIC002."
-    )(func)
-    func = click.option("--select", multiple=True, metavar="IDS", help="Run only checks by id or prefix, e.g. HW,LIC.")(
-        func
-    )
-    return func
+_PLUGIN_OPTIONS = (
+    click.option(
+        "--plugin",
+        "plugins",
+        multiple=True,
+        metavar="PATH_OR_MODULE",
+        help="Load a plugin from a .py file, a directory of them, or a module (repeatable).",
+    ),
+    click.option(
+        "--strict-plugins",
+        is_flag=True,
+        default=False,
+        help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1).",
+    ),
+    click.option(
+        "--catalog-dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Overlay catalog records from YAML/JSON files in this directory (same id overrides).",
+    ),
+)
+_SELECTION_OPTIONS = (
+    click.option("--select", multiple=True, metavar="IDS", help="Run only checks by id or prefix, e.g. HW,LIC."),
+    click.option("--ignore", multiple=True, metavar="IDS", help="Skip checks by id or prefix, e.g. COST,LIC002."),
+)
 
 
-def make_session(
-    plugins: tuple[str, ...] = (),
-    strict_plugins: bool = False,
-    catalog_dir: Path | None = None,
-    select: tuple[str, ...] = (),
-    ignore: tuple[str, ...] = (),
-) -> Session:
-    """Load the plugins for one command run: the engine session its options describe."""
-    from advisor.engine.host import PluginHost, strict_from_env
-    from advisor.engine.session import Session
+def session_options(*, selection: bool = False) -> Callable[[F], F]:
+    """Give a command the plugin options (and, with ``selection``, ``--select``/``--ignore``).
 
-    host = PluginHost(strict=strict_plugins or strict_from_env()).load(extra=plugins)
-    return Session(host=host, catalog_dir=catalog_dir, select=_split_ids(select), ignore=_split_ids(ignore))
+    The command receives them as one ``options`` argument, a :class:`SessionOptions`.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in SessionOptions.__dataclass_fields__ if name in kwargs}
+            return func(*args, options=SessionOptions(**given), **kwargs)
+
+        decorated: Any = command
+        for option in reversed((*_PLUGIN_OPTIONS, *(_SELECTION_OPTIONS if selection else ()))):
+            decorated = option(decorated)
+        return cast(F, decorated)
+
+    return decorate
 
 
 def emit(text: str, out: Path | None = None) -> None:

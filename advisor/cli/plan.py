@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, report, selection_options
+from advisor.cli.options import SessionOptions, report, session_options
 
 
 @click.command()
@@ -22,26 +22,21 @@ from advisor.cli.options import make_session, plugin_options, report, selection_
     help="Also assess the top N matching models from the Hugging Face Hub.",
 )
 @click.option("--offline", is_flag=True, help="Use only the local Hub cache (HF_HUB_OFFLINE=1).")
-@plugin_options
-@selection_options
+@session_options(selection=True)
 def plan(
     answers: Path,
     fmt: str,
     out: Path | None,
     hub_count: int,
     offline: bool,
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
+    options: SessionOptions,
 ) -> None:
     """Assess every catalog candidate against the answers and recommend a road and a model."""
     from advisor.engine.run import run_plan
     from advisor.model.requirements import load_requirements
 
     requirements = load_requirements(answers)
-    session = make_session(plugins, strict_plugins, catalog_dir, select, ignore)
+    session = options.session()
     if hub_count:
         from advisor.hub import hub_models_for_requirements
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
-from advisor.cli.options import make_session, plugin_options, print_table
+from advisor.cli.options import SessionOptions, print_table, session_options
 from advisor.model.requirements import UseCase
 
 if TYPE_CHECKING:
@@ -50,9 +50,9 @@ def boundary_rows(boundaries: Sequence[Boundary], catalog: Catalog) -> list[dict
 @quality.command(name="fit")
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write the boundaries as an SVG file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
+@session_options()
 def fit_command(
-    plot: Path | None, fmt: str, plugins: tuple[str, ...], strict_plugins: bool, catalog_dir: Path | None
+    plot: Path | None, fmt: str, options: SessionOptions
 ) -> None:
     """Refit the capability boundaries on the shipped data and print parameters, R² and coverage."""
     from advisor.errors import InputError
@@ -61,7 +61,7 @@ def fit_command(
     if plot is not None and plot.suffix.lower() != ".svg":
         raise InputError(f"--plot {plot}: only SVG is written; give a file name ending in .svg")
     boundaries = all_boundaries()
-    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
+    catalog = options.session().catalog
     rows = boundary_rows(boundaries, catalog)
     if plot is not None:
         svg = boundaries_svg(boundaries, _data_points(), _catalog_points(catalog))
@@ -123,21 +123,19 @@ def fit_command(
 )
 @click.option("--quant", default=None, help="Weight format of an open model (applies its quantization loss).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@plugin_options
+@session_options()
 def show_command(
     model: str,
     use_case: str,
     quant: str | None,
     fmt: str,
-    plugins: tuple[str, ...],
-    strict_plugins: bool,
-    catalog_dir: Path | None,
+    options: SessionOptions,
 ) -> None:
     """One model's quality (0–1) with its basis: scores, normalisation, weights, prediction, quant loss."""
     from advisor.catalog.loader import require_quant
     from advisor.errors import InputError
 
-    catalog = make_session(plugins, strict_plugins, catalog_dir).catalog
+    catalog = options.session().catalog
     if quant is not None:
         require_quant(catalog, quant)
     if model in catalog.models:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from advisor.cli.options import make_session, print_table
+from advisor.cli.options import SessionOptions, print_table
 from advisor.smoke.options import DEFAULT_MAX_TOKENS, DEFAULT_TIMEOUT_S
 
 RUN = "run"
@@ -115,7 +115,7 @@ def run(
     from advisor.smoke import DEFAULT_PROMPT, SmokeOptions, check_backend, run_smoke
 
     layers = _gpu_layers(gpu_layers)
-    context_obj = make_session()
+    context_obj = SessionOptions().session()
     check_backend([backend for _, backend in context_obj.backends()])
     path, name, wanted_quant = resolve_gguf(model_or_gguf, quant, offline=offline)
     options = SmokeOptions(
