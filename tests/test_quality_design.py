@@ -9,14 +9,16 @@ plan say so in a stable shape.
 from __future__ import annotations
 
 import json
-import math
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from advisor.cli import main
+from advisor.engine.evaluation_design import evaluate_first
+from advisor.engine.session import Session
 from advisor.estimate.design import (
     DesignCandidate,
     DesignSettings,
@@ -32,6 +34,9 @@ from advisor.estimate.design import (
     variance_reduction,
 )
 from advisor.estimate.scaling import Sigmoid
+from advisor.model.candidate import Candidate
+from advisor.model.plan import Assessment
+from tests.conftest import ROOT
 
 CURVE = Sigmoid(y0=0.25, L=0.7, z_star=23.0, b=1.2)
 
@@ -153,3 +158,133 @@ def test_evaluation_cost_scales_with_size() -> None:
     assert evaluation_gpu_hours(70e9, 14042 * 2400, 989.4, 0.3) == pytest.approx(10 * small)
     with pytest.raises(ValueError):
         evaluation_gpu_hours(7e9, 1e6, 989.4, 0.0)
+
+
+# --------------------------------------------------------------------------------------------- the command
+
+
+def advisor(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def designed() -> tuple[dict[str, Any], str]:
+    proc = advisor("quality", "design", "--budget", "8", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stdout
+
+
+def test_design_json_has_the_documented_shape(designed: tuple[dict[str, Any], str]) -> None:
+    """The keys of docs/design.md §7 are there: benchmark, budget, pool, selected[model, bin,
+    variance_reduction, cumulative_cost], baselines{random_median_pinball, design_pinball}."""
+    payload, _ = designed
+    assert payload["benchmark"] == "mmlu" and payload["budget"] == 8 and payload["pool"] >= 100
+    assert len(payload["selected"]) == 8
+    for step in payload["selected"]:
+        assert set(step) >= {"model", "bin", "variance_reduction", "cumulative_cost", "leverage", "gpu_hours", "reason"}
+    costs = [s["cumulative_cost"] for s in payload["selected"]]
+    assert costs == sorted(costs) and payload["total_gpu_hours"] == pytest.approx(costs[-1], abs=1e-3)
+    # the default binning gives every eighth of the compute range exactly one model
+    assert sorted(s["bin"] for s in payload["selected"]) == list(range(1, 9))
+    base = payload["baselines"]
+    assert set(base) >= {"random_median_pinball", "design_pinball", "largest_first_pinball", "seeds"}
+    assert base["seeds"] >= 50 and base["held_out"] == payload["pool"] - 8
+
+
+def test_design_output_is_deterministic(designed: tuple[dict[str, Any], str]) -> None:
+    """The same pool and budget give the same bytes (the issue's second criterion)."""
+    _, first = designed
+    again = advisor("quality", "design", "--budget", "8", "--format", "json")
+    assert again.returncode == 0 and again.stdout == first
+
+
+def test_design_table_fits_100_columns() -> None:
+    proc = advisor("quality", "design", "--budget", "6", "--benchmark", "arc_c")
+    assert proc.returncode == 0, proc.stderr
+    assert "ARC-Challenge" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 100
+
+
+def test_gpu_hour_budget_is_respected_on_a_pool_file(tmp_path: Path) -> None:
+    """A user's YAML pool: big models cost more, the budget is never exceeded, the greedy works per hour."""
+    pool = tmp_path / "pool.yaml"
+    rows = [{"model": f"org/m{i}", "params": 10 ** (8.5 + i / 4), "tokens": 2e12} for i in range(12)]
+    pool.write_text(json.dumps({"models": rows}), encoding="utf-8")  # JSON is YAML
+    proc = advisor("quality", "design", "--budget-gpu-hours", "3", "--pool", str(pool), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["criterion"] == "variance reduction per GPU-hour"
+    assert payload["selected"] and payload["total_gpu_hours"] <= 3.0
+    assert payload["baselines"] is None  # no scores in the pool: nothing to check against
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--budget", "5", "--benchmark", "nope"), "--benchmark nope: unknown; expected one of mmlu, arc_c"),
+        (("--budget", "5", "--pool", "hub"), "--pool hub: unknown; expected one of leaderboard, catalog"),
+        (("--pool", "catalog"), "--budget: give --budget K"),
+        (("--budget", "5", "--pool", "missing.csv"), "--pool missing.csv: cannot read"),
+    ],
+)
+def test_design_bad_input_exits_2_with_one_line(args: tuple[str, ...], expected: str) -> None:
+    proc = advisor("quality", "design", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_pool_file_row_without_compute_names_the_field(tmp_path: Path) -> None:
+    pool = tmp_path / "pool.csv"
+    pool.write_text("model,params\norg/a,7e9\n", encoding="utf-8")
+    proc = advisor("quality", "design", "--budget", "1", "--pool", str(pool))
+    assert proc.returncode == 2
+    assert "model 1 (org/a): give `tokens`" in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------- the plan
+
+
+def _assessment(model: str, quality: float, params: float, rank: int) -> Assessment:
+    candidate = Candidate(
+        id=model, kind="open_source", name=model, params=int(params), pretraining_tokens=1.5e13, quant="Q4_K_M"
+    )
+    return Assessment(candidate=candidate, metrics={"quality": quality}, rank=rank)
+
+
+def test_plan_section_appears_only_when_candidates_are_close(session: Session) -> None:
+    """Five models within 0.05 of the best: the design picks 3 to evaluate, each with a cost; when
+    the best is far ahead of the rest (published scores already decide), there is no section."""
+    catalog = session.catalog
+    sizes = (1e9, 4e9, 8e9, 30e9, 70e9)
+    close = [_assessment(f"org/close-{i}", 0.70 - 0.01 * i, p, i + 1) for i, p in enumerate(sizes)]
+    section = evaluate_first(close, catalog)
+    assert section is not None
+    assert len(section["selected"]) == 3 and len(section["close"]) == 5
+    assert all(s["gpu_hours"] > 0 for s in section["selected"])
+    by_model = {s["model"]: s["gpu_hours"] for s in section["selected"]}
+    assert len(set(by_model.values())) == 3  # each evaluation's own cost, from its size
+    apart = [_assessment(f"org/far-{i}", 0.80 - 0.10 * i, p, i + 1) for i, p in enumerate(sizes)]
+    assert evaluate_first(apart, catalog) is None
+
+
+def test_plan_markdown_and_json_carry_the_section(session: Session) -> None:
+    """The section is a Markdown heading with one row per model and its GPU-hours, and the plan JSON's
+    ``evaluate_first`` key (null when there is nothing to choose between)."""
+    from advisor.model.plan import Plan, StrategyDecision
+    from advisor.report.json_report import plan_to_json
+    from advisor.report.markdown import plan_to_markdown
+
+    sizes = (1e9, 4e9, 8e9, 30e9, 70e9)
+    assessments = [_assessment(f"org/close-{i}", 0.70 - 0.01 * i, p, i + 1) for i, p in enumerate(sizes)]
+    strategy = StrategyDecision(recommended="open_source", scores={}, reasons=[], flip_conditions=[])
+    section = evaluate_first(assessments, session.catalog)
+    plan = Plan(requirements={}, strategy=strategy, assessments=assessments, evaluate_first=section)
+    text = plan_to_markdown(plan)
+    assert "## Evaluate these first on your own data" in text
+    for step in section["selected"] if section else []:
+        assert f"| {step['model']} |" in text.split("## Evaluate these first", 1)[1]
+    assert plan_to_json(plan)["evaluate_first"] == section
+    bare = Plan(requirements={}, strategy=strategy, assessments=assessments)
+    assert "Evaluate these first" not in plan_to_markdown(bare) and plan_to_json(bare)["evaluate_first"] is None

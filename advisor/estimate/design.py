@@ -27,12 +27,14 @@ j gives, by Sherman–Morrison, M⁻¹ ← M⁻¹ − u uᵀ / (1 + jᵀu) with 
 
 at O(p²) per candidate, with no inversion.
 
-**Balanced, greedy, under a budget.** Candidates are split into ``bins`` equal-count bins of z
-(sorted by z then id). At each step the eligible candidates are the unselected, affordable ones in
-the bins that have, among bins with an affordable candidate left, the fewest picks: every region
-gets its k-th model before any gets a (k+1)-th. Among them the greedy takes the largest ΔV (with a
-cost budget, the largest ΔV per GPU-hour); ties go to the smaller id. It stops when the count or
-the cost budget is used, or no affordable candidate is left. Everything is deterministic.
+**Balanced, greedy, under a budget.** Candidates are split into B equal-count bins of z (sorted by
+z then id); by default B is the number of models to select (K, or what a GPU-hour budget buys at
+the median cost), so every K-th of the compute range gets exactly one model. At each step the
+eligible candidates are the unselected, affordable ones in the bins that have, among bins with an
+affordable candidate left, the fewest picks: every region gets its k-th model before any gets a
+(k+1)-th. Among them the greedy takes the largest ΔV (with a cost budget, the largest ΔV per GPU-
+hour); ties go to the smaller id. It stops when the count or the cost budget is used, or no
+affordable candidate is left. Everything is deterministic.
 
 Pure maths in plain Python (p = 4: a plan that shows the section need not import numpy), no file I/O.
 """
@@ -61,10 +63,13 @@ class DesignCandidate:
 
 @dataclass(frozen=True)
 class DesignSettings:
-    """The ridge λ of M₀ = λI, the number of z bins and of grid points of the integral."""
+    """The ridge λ of M₀ = λI, the number of z bins and of grid points of the integral.
+
+    ``bins`` = 0 means one bin per model to select (see :func:`bin_count`).
+    """
 
     ridge: float = 1e-3
-    bins: int = 4
+    bins: int = 0
     grid: int = 101
 
 
@@ -236,6 +241,22 @@ def quantile_bins(candidates: Sequence[DesignCandidate], bins: int) -> dict[str,
     return result
 
 
+def bin_count(
+    settings: DesignSettings, candidates: Sequence[DesignCandidate], count: int | None, cost_budget: float | None
+) -> int:
+    """How many equal-count bins: ``settings.bins``, or with 0 one per model the budget selects —
+    ``count``, else as many as the cost budget buys at the median candidate cost."""
+    if settings.bins > 0:
+        return settings.bins
+    if count is not None:
+        return max(1, count)
+    costs = sorted(c.cost for c in candidates)
+    if not costs or cost_budget is None:
+        return 1
+    median = costs[len(costs) // 2]
+    return max(1, min(len(costs), int(cost_budget / median) if median > 0 else len(costs)))
+
+
 def balanced_design(
     candidates: Sequence[DesignCandidate],
     curve: Sigmoid,
@@ -270,7 +291,7 @@ def balanced_design(
     for z in prior:  # M = λI + Σ_prior J Jᵀ, inverted one rank-one update at a time
         m_inverse = sherman_morrison(m_inverse, boundary_gradient(curve, z))
     gradients = {c.id: boundary_gradient(curve, c.z) for c in candidates}
-    bin_of = quantile_bins(candidates, settings.bins)
+    bin_of = quantile_bins(candidates, bin_count(settings, candidates, count, cost_budget))
     n_bins = max(bin_of.values(), default=0)
     picks = dict.fromkeys(range(1, n_bins + 1), 0)
     remaining = sorted(candidates, key=lambda c: c.id)

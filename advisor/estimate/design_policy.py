@@ -25,7 +25,7 @@ class _Strict(BaseModel):
 
 class DesignSection(_Strict):
     ridge: float = Field(gt=0.0)
-    bins: int = Field(ge=1)
+    bins: int = Field(ge=0)
     grid: int = Field(ge=2)
     default_benchmark: str
 
