@@ -25,6 +25,7 @@ from advisor.estimate.design import (
     holdout_score,
     largest_first,
     random_selection,
+    significant,
 )
 from advisor.estimate.design_policy import benchmark_boundary, benchmark_spec, design_policy, evaluation_cost
 from advisor.estimate.scaling import DataPoint, compute_z
@@ -307,8 +308,8 @@ def design_payload(
         "settings": {"ridge": policy.design.ridge, "bins": policy.design.bins, "grid": policy.design.grid},
         "z_range": [round(design.z_range[0], 3), round(design.z_range[1], 3)],
         "variance": {
-            "start": design.variance_start,
-            "end": design.variance_end,
+            "start": significant(design.variance_start),
+            "end": significant(design.variance_end),
             "unit": "score noise variance σ² (only ratios matter)",
         },
         "bins": [b.as_dict() for b in design.bins],

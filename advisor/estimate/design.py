@@ -95,9 +95,9 @@ class DesignStep:
             "model": self.model,
             "z": round(self.z, 3),
             "bin": self.bin,
-            "leverage": _sig(self.leverage),
-            "variance_before": _sig(self.variance_before),
-            "variance_reduction": _sig(self.variance_reduction),
+            "leverage": significant(self.leverage),
+            "variance_before": significant(self.variance_before),
+            "variance_reduction": significant(self.variance_reduction),
             "relative_reduction": round(self.variance_reduction / self.variance_before, 4)
             if self.variance_before > 0
             else 0.0,
@@ -148,7 +148,7 @@ class Design:
         return self.steps[-1].cumulative_cost if self.steps else 0.0
 
 
-def _sig(value: float, digits: int = 4) -> float:
+def significant(value: float, digits: int = 4) -> float:
     """``value`` rounded to ``digits`` significant digits (variances span many decades)."""
     if value == 0 or not math.isfinite(value):
         return value
