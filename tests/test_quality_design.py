@@ -288,3 +288,13 @@ def test_plan_markdown_and_json_carry_the_section(session: Session) -> None:
     assert plan_to_json(plan)["evaluate_first"] == section
     bare = Plan(requirements={}, strategy=strategy, assessments=assessments)
     assert "Evaluate these first" not in plan_to_markdown(bare) and plan_to_json(bare)["evaluate_first"] is None
+
+
+def test_catalog_pool_has_no_baseline_and_counts_what_it_skips() -> None:
+    """Catalog models have no score on the user's task: no held-out check; models without published
+    pre-training tokens cannot be placed on the compute axis and are counted, not silently dropped."""
+    proc = advisor("quality", "design", "--budget", "4", "--pool", "catalog", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["pool_source"] == "catalog" and payload["pool_skipped"] > 0
+    assert len(payload["selected"]) == 4 and payload["baselines"] is None

@@ -163,14 +163,11 @@ def file_pool(path: Path) -> Pool:
     if suffix == ".csv":
         rows = list(csv.DictReader(io.StringIO(text)))
     elif suffix in {".yaml", ".yml", ".json"}:
-        try:
-            if suffix == ".json":
-                rows = json.loads(text)
-            else:
-                import yaml
+        import yaml
 
-                rows = yaml.safe_load(text)
-        except (ValueError, Exception) as exc:  # yaml.YAMLError and json errors alike
+        try:
+            rows = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as exc:  # json.JSONDecodeError is a ValueError
             raise InputError(f"--pool {path}: not valid {suffix[1:].upper()}: {str(exc).splitlines()[0]}") from None
         if isinstance(rows, Mapping):
             rows = rows.get("models")
