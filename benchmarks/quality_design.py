@@ -138,6 +138,60 @@ def evaluate(name: str, pool: Pool, prior: Sigmoid, tau: float, seeds: int, bins
     }
 
 
+#: GPU-hour budgets as shares of the cost of evaluating the whole pool.
+COST_SHARES = (0.02, 0.05, 0.10)
+
+
+def random_within(cands: Sequence[DesignCandidate], budget: float, seed: int) -> list[str]:
+    """A random order of the pool, each model taken when it still fits the budget."""
+    import random
+
+    order = sorted(cands, key=lambda c: c.id)
+    random.Random(seed).shuffle(order)
+    chosen, spent = [], 0.0
+    for c in order:
+        if spent + c.cost <= budget:
+            chosen.append(c.id)
+            spent += c.cost
+    return chosen
+
+
+def cost_budgets(name: str, pool: Pool, prior: Sigmoid, tau: float, seeds: int, tflops: float) -> list[dict[str, Any]]:
+    """Under a GPU-hour budget: the design (ΔV per GPU-hour, prior linearisation) against random orders
+    filled up to the same budget; both scored on the models they leave out."""
+    from advisor.engine.evaluation_design import candidates
+
+    points = _points(pool)
+    ids = sorted(points)
+    cands = candidates(pool, name, tflops)
+    total = sum(c.cost for c in cands)
+    rows = []
+    for share in COST_SHARES:
+        budget = share * total
+
+        def score(selected: Sequence[str]) -> float | None:
+            if len(selected) < 5:
+                return None
+            chosen = set(selected)
+            curve = _fit([points[i] for i in sorted(chosen)], tau)
+            return holdout_score(curve, [points[i] for i in ids if i not in chosen], tau).pinball
+
+        design = balanced_design(cands, prior, design_policy().settings(), cost_budget=budget).models
+        randoms = [random_within(cands, budget, seed) for seed in range(seeds)]
+        scores = [x for x in (score(r) for r in randoms) if x is not None]
+        rows.append(
+            {
+                "share": share,
+                "gpu_hours": budget,
+                "design_models": len(design),
+                "design_pinball": score(design),
+                "random_models_median": statistics.median(len(r) for r in randoms),
+                "random_median_pinball": statistics.median(scores) if scores else None,
+            }
+        )
+    return rows
+
+
 def temporal(name: str, pool: Pool, tau: float) -> dict[str, Any] | None:
     release = design_policy().release
     early, late, unknown = [], [], []
@@ -181,14 +235,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tau = quality_policy().prediction.quantile
     names = list(design_policy().benchmarks) if args.all else list(MAIN)
-    pools = {name: leaderboard_pool(name) for name in names}
+    everything = list(design_policy().benchmarks)
+    pools = {name: leaderboard_pool(name) for name in everything}
+    tflops = _tflops()
     fulls = {name: _fit(list(_points(pool).values()), tau) for name, pool in pools.items()}
     results, temporals = [], []
     for name in names:
-        # the prior: the other benchmarks' boundaries (of the same data file), parameter-wise median
-        others = [fulls[o] for o in names if o != name and pools[o].models and _same_file(o, name)]
-        prior = _median_curve(others or [fulls[o] for o in names if o != name])
+        # the prior: the parameter-wise median of the other benchmarks' boundaries of the same data file
+        # (all of them, with or without --all, so a benchmark's numbers do not depend on the run)
+        prior = _median_curve([fulls[o] for o in everything if o != name and _same_file(o, name)])
         results.append(evaluate(name, pools[name], prior, tau, args.seeds, args.bins))
+        if name in MAIN:
+            results[-1]["cost"] = cost_budgets(name, pools[name], prior, tau, args.seeds, tflops)
         t = temporal(name, pools[name], tau)
         if t:
             temporals.append(t)
@@ -197,6 +255,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump({"design": results, "temporal": temporals}, handle, indent=2)
     return 0
+
+
+def _tflops() -> float:
+    from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
+
+    device = design_policy().evaluation.device
+    for records in read_catalog_file(builtin_catalog_path("hardware")).values():
+        for record in records:
+            tflops = getattr(record, "bf16_tflops", None)
+            if getattr(record, "id", None) == device and tflops:
+                return float(tflops)
+    raise SystemExit(f"catalog/hardware.yaml: no bf16_tflops for {device}")
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -238,6 +308,23 @@ def _print(results: list[dict[str, Any]], temporals: list[dict[str, Any]], tau: 
             for row in r["rows"]
         ]
         print(f"- {r['benchmark']}: " + ", ".join(parts))
+    costed = [r for r in results if r.get("cost")]
+    if costed:
+        print()
+        print("Under a GPU-hour budget (share of evaluating the whole pool): design per GPU-hour vs random orders")
+        print(
+            "| benchmark | budget share | GPU-hours | design: models | design pinball | random: models (median) "
+            "| random median pinball |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for r in costed:
+            for row in r["cost"]:
+                d, m = row["design_pinball"], row["random_median_pinball"]
+                print(
+                    f"| {r['benchmark']} | {row['share']:.0%} | {row['gpu_hours']:.1f} | {row['design_models']} "
+                    f"| {'-' if d is None else f'{d:.4f}'} | {row['random_models_median']:g} "
+                    f"| {'-' if m is None else f'{m:.4f}'} |"
+                )
     if temporals:
         print()
         print("Temporal: boundary fitted on families released before the split year, scored on later ones")
