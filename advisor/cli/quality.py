@@ -1,10 +1,12 @@
-"""``advisor quality fit`` and ``advisor quality show MODEL``: the capability boundaries and one
-model's quality, with everything behind the number (docs/quality.md)."""
+"""``advisor quality fit``, ``advisor quality show MODEL`` and ``advisor quality design``: the
+capability boundaries, one model's quality with everything behind the number, and which models to
+evaluate first (docs/quality.md)."""
 
 from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -108,6 +110,103 @@ def fit_command(plot: Path | None, fmt: str, options: SessionOptions) -> None:
         "4 equal-count bins of z; r2: Koenker–Machado pseudo-R²; catalog: published catalog scores at or below "
         "the base-model boundary (out of sample); predicts: used to fill missing scores (catalog/quality_policy.yaml)"
     )
+
+
+@quality.command(name="design")
+@click.option("--budget", type=click.IntRange(min=1), default=None, help="How many models you can evaluate.")
+@click.option(
+    "--budget-gpu-hours",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="GPU-hours you can spend (estimated per model from its size); the greedy then maximises reduction per hour.",
+)
+@click.option(
+    "--pool",
+    default="leaderboard",
+    show_default=True,
+    help="leaderboard (packaged base models), catalog, or a .csv/.yaml/.json file of models.",
+)
+@click.option("--benchmark", default="mmlu", show_default=True, help="Benchmark as the leaderboard data names it.")
+@click.option(
+    "--quantile",
+    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    default=None,
+    help="Boundary quantile τ (default: the policy's prediction quantile).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@session_options()
+def design_command(
+    budget: int | None,
+    budget_gpu_hours: float | None,
+    pool: str,
+    benchmark: str,
+    quantile: float | None,
+    fmt: str,
+    options: SessionOptions,
+) -> None:
+    """Which models to evaluate first: the balanced I-optimal design over a pool (docs/quality.md §6)."""
+    from advisor.engine.evaluation_design import design_payload, gpu_tflops, require_benchmark, resolve_pool
+    from advisor.errors import InputError
+    from advisor.estimate.quality import quality_policy
+
+    if budget is None and budget_gpu_hours is None:
+        raise InputError("--budget: give --budget K (models) and/or --budget-gpu-hours H")
+    require_benchmark(benchmark)
+    catalog = options.session().catalog
+    models = resolve_pool(pool, benchmark, catalog)
+    tau = quantile if quantile is not None else quality_policy().prediction.quantile
+    payload = design_payload(models, benchmark, tau, gpu_tflops(catalog), budget, budget_gpu_hours)
+    if fmt == "json":
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    _print_design(payload)
+
+
+def _print_design(payload: dict[str, Any]) -> None:
+    """The design as a table that fits 100 columns, with its summary lines."""
+    click.echo(
+        textwrap.fill(
+            f"{payload['label']}, τ = {payload['quantile']:g}; pool {payload['pool_source']}: {payload['pool']} "
+            f"models; criterion: {payload['criterion']}",
+            width=100,
+        )
+    )
+    rows = []
+    for s in payload["selected"]:
+        name = s["model"] if len(s["model"]) <= 42 else s["model"][:41] + "…"
+        rows.append(
+            {
+                "#": s["step"],
+                "model": name,
+                "z": f"{s['z']:.2f}",
+                "bin": s["bin"],
+                "leverage": f"{s['leverage']:.3g}",
+                "ΔV %": f"{100 * s['relative_reduction']:.1f}",
+                "GPU-h": f"{s['gpu_hours']:.3g}",
+                "total": f"{s['cumulative_cost']:.3g}",
+            }
+        )
+    print_table(rows, ["#", "model", "z", "bin", "leverage", "ΔV %", "GPU-h", "total"])
+    variance = payload["variance"]
+    lines = [
+        f"integrated variance {variance['start']:.3g} -> {variance['end']:.3g} (σ² units); {payload['stopped']}",
+        "bins (equal-count, log10 FLOPs: range, selected/candidates): "
+        + "; ".join(
+            f"{b['bin']}: {b['z_range'][0]:.1f}–{b['z_range'][1]:.1f} {b['selected']}/{b['candidates']}"
+            for b in payload["bins"]
+        ),
+        f"GPU-hours are an {payload['cost_basis']}",
+    ]
+    base = payload.get("baselines")
+    if base:
+        lines.append(
+            f"held-out pinball (τ = {payload['quantile']:g}, {base['held_out']} models not selected): design "
+            f"{base['design_pinball']:.4f}, random median {base['random_median_pinball']:.4f} ({base['seeds']} seeds), "
+            f"largest first {base['largest_first_pinball']:.4f}"
+        )
+    click.echo("")
+    for line in lines:
+        click.echo(textwrap.fill(line, width=100, subsequent_indent="  ", break_on_hyphens=False))
 
 
 @quality.command(name="show")

@@ -13,6 +13,8 @@ Modules:
 - ``licensing``: licence lineage along ``base_model``.
 - ``economics``: cost per road, the comparable API, break-even and payback: the strategy plugin,
   ``advisor cost`` and the HTML report all read it here.
+- ``evaluation_design``: which models to evaluate first: pools (leaderboard, catalog, a file), the
+  design's payload with its held-out check, and the plan's "evaluate these first" section.
 
 The maths itself is pure and lives in :mod:`advisor.estimate`; the engine feeds it catalog data.
 """

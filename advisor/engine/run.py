@@ -6,6 +6,7 @@ import functools
 import inspect
 from collections.abc import Iterable
 
+from advisor.engine.evaluation_design import evaluate_first
 from advisor.engine.session import Session
 from advisor.engine.variants import build_candidates
 from advisor.errors import InputError, PluginError
@@ -166,4 +167,5 @@ def run_plan(requirements: Requirements, session: Session, candidates: list[Cand
         assessments=assessments,
         deployment=deployment,
         plugin_errors=list(session.host.errors),
+        evaluate_first=evaluate_first(assessments, session.catalog),
     )

@@ -91,6 +91,9 @@ class Plan(BaseModel):
     deployment: Deployment | None = None
     plugin_errors: list[str] = Field(default_factory=list)
     assumptions: list[str] = Field(default_factory=list)
+    evaluate_first: dict[str, Any] | None = Field(
+        default=None, description="models to evaluate first on the user's data (docs/quality.md §6), or None"
+    )
 
     @property
     def ranked(self) -> list[Assessment]:

@@ -70,6 +70,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "candidates": [assessment_to_json(a) for a in ordered_assessments(plan)],
         "deployment": plan.deployment.model_dump(mode="json") if plan.deployment else None,
         "plugin_errors": plan.plugin_errors,
+        "evaluate_first": plan.evaluate_first,
     }
 
 

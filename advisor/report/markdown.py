@@ -41,6 +41,21 @@ def _best_per_model(plan: Plan) -> list[Assessment]:
     return best
 
 
+def _evaluate_first(plan: Plan) -> list[str]:
+    """The "evaluate these first on your own data" section (docs/quality.md §6); none when absent."""
+    section = plan.evaluate_first
+    if not section:
+        return []
+    lines = ["## Evaluate these first on your own data", "", section["reason"] + ".", ""]
+    lines += ["| # | model | quality | compute bin | GPU-hours | cumulative |", "|---|---|---|---|---|---|"]
+    for i, s in enumerate(section["selected"], start=1):
+        lines.append(
+            f"| {i} | {s['model']} | {_fmt(s['quality'], '{:.2f}')} | {s['bin']} | {s['gpu_hours']:.3g} "
+            f"| {s['cumulative_gpu_hours']:.3g} |"
+        )
+    return [*lines, "", f"Chosen by the balanced I-optimal design; {section['cost_basis']}.", ""]
+
+
 def plan_to_markdown(plan: Plan) -> str:
     strategy = plan.strategy
     lines = ["# model-advisor plan", ""]
@@ -89,6 +104,7 @@ def plan_to_markdown(plan: Plan) -> str:
         if len({a.candidate.id for a in plan.assessments}) == 1:  # `advisor check`: say why, clause included
             reasons = sorted({(f.check, f.message) for a in rejected for f in a.findings if f.severity == "fail"})
             lines += ["Why:", *[f"- {check}: {message}" for check, message in reasons], ""]
+    lines += _evaluate_first(plan)
     if plan.deployment is not None:
         d = plan.deployment
         lines += [
