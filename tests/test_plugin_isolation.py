@@ -388,3 +388,80 @@ def test_a_plugin_load_error_is_redacted(tmp_path: Path) -> None:
     proc = advisor("plugins", "--format", "json", "--plugin", path)
     assert proc.returncode == 0 and HF_SECRET not in proc.stdout
     assert "cannot log in" in proc.stdout
+
+
+# --- the guard itself, in process ---------------------------------------------------------------------
+
+
+def test_the_guard_leaves_the_process_as_it_found_it() -> None:
+    """After plugin code (even code that timed out) the alarm is off, the signal handlers, stdout,
+    os._exit and the address-space limit are what they were: nothing of the guard leaks into the
+    rest of the run (a late alarm would kill the report; a left-over memory cap the smoke worker)."""
+    import resource
+
+    from advisor.engine.guard import Guard, PluginFault, PluginLimits
+
+    before = (
+        signal.getsignal(signal.SIGALRM),
+        signal.getsignal(signal.SIGINT),
+        sys.stdout,
+        os._exit,
+        resource.getrlimit(resource.RLIMIT_AS),
+    )
+    guard = Guard(PluginLimits(call_s=0.2, load_s=0.2, memory_mb=512))
+    with pytest.raises(PluginFault, match=r"timed out after 0\.2 s"):
+        guard.call(lambda: time.sleep(30), seconds=0.2, setting="test")
+    with pytest.raises(PluginFault, match=r"called os\._exit\(3\)"):
+        guard.call(lambda: os._exit(3), seconds=1, setting="test")
+    assert guard.call(lambda: 42, seconds=1, setting="test") == 42
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    after = (
+        signal.getsignal(signal.SIGALRM),
+        signal.getsignal(signal.SIGINT),
+        sys.stdout,
+        os._exit,
+        resource.getrlimit(resource.RLIMIT_AS),
+    )
+    assert after == before
+
+
+def test_a_nested_call_is_charged_to_the_outer_limit() -> None:
+    """A registration hook reading the catalog runs other plugins' sources inside its own call: the
+    inner call shares the outer timer, and a failure inside it is the inner plugin's."""
+    from advisor.engine.guard import Guard, PluginFault, PluginLimits
+
+    guard = Guard(PluginLimits(call_s=0.3))
+
+    def outer() -> str:
+        with pytest.raises(PluginFault, match=r"sys\.exit"):
+            guard.call(lambda: sys.exit(1), seconds=0.3, setting="test")
+        guard.call(lambda: time.sleep(30), seconds=0.3, setting="test")
+        return "not reached"
+
+    with pytest.raises(PluginFault, match="timed out"):
+        guard.call(outer, seconds=0.3, setting="test")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens by shape and secret-named environment values; ordinary text untouched."""
+    from advisor.engine.guard import redact_secrets
+
+    monkeypatch.setenv("OPENAI_API_KEY", "plain-looking-value-123")
+    monkeypatch.setenv("HF_TOKEN", HF_SECRET)
+    text = (
+        f"{HF_SECRET} plain-looking-value-123 {OPENAI_SECRET} Authorization: Bearer eyJhbGciOi.x.y "
+        "https://alice:s3cret@example.com/repo ghp_0123456789abcdefghij model Qwen/Qwen2.5-7B-Instruct"
+    )
+    out = redact_secrets(text)
+    for secret in (HF_SECRET, "plain-looking-value-123", OPENAI_SECRET, "eyJhbGciOi", "s3cret", "ghp_0123456789"):
+        assert secret not in out
+    assert "Qwen/Qwen2.5-7B-Instruct" in out and "https://***@example.com/repo" in out
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_limit_setting_is_bad_input(value: str) -> None:
+    """ADVISOR_PLUGIN_TIMEOUT that is not a finite number >= 0 is exit 2 naming the variable."""
+    proc = advisor("plan", "--answers", ANSWERS, env={"ADVISOR_PLUGIN_TIMEOUT": value})
+    assert proc.returncode == 2 and "ADVISOR_PLUGIN_TIMEOUT" in proc.stderr
+    assert_no_traceback(proc)

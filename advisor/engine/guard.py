@@ -311,54 +311,59 @@ class Guard:
         ``InputError`` and ``PluginError`` pass through (a plugin's verdict on the answers, or
         strict mode stopping the run), as does the user's Ctrl-C.
         """
-        with self.shield():
-            depth = self._calls
-            armed = depth == 0 and self._timers and bool(seconds)
-            self._calls = depth + 1
+        if not self._shields:
+            with self.shield():
+                return self._call(function, seconds, setting)
+        return self._call(function, seconds, setting)
+
+    def _call(self, function: Callable[[], T], seconds: float | None, setting: str) -> T:
+        depth = self._calls
+        armed = depth == 0 and self._timers and bool(seconds)
+        self._calls = depth + 1
+        try:
             try:
-                try:
-                    if armed:
-                        assert seconds is not None
-                        self._armed, self._fired = True, False
-                        signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_SECONDS)
-                    result = function()
-                    if armed and self._fired:
-                        raise _Timeout  # the plugin swallowed the alarm and went on: still over its limit
-                finally:
-                    self._calls = depth
-                    if armed:
-                        self._disarm()
-            except _Timeout:
+                if armed:
+                    assert seconds is not None
+                    self._armed, self._fired = True, False
+                    signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT_SECONDS)
+                result = function()
+                if armed and self._fired:
+                    raise _Timeout  # the plugin swallowed the alarm and went on: still over its limit
+            finally:
                 self._calls = depth
-                if not armed:
-                    raise  # the outer call's limit: its plugin is charged
-                self._disarm()
-                raise PluginFault(f"timed out after {seconds:g} s (the limit is {setting})", stops=True) from None
-            except (InputError, PluginError) as exc:
-                exc.args = (redact_secrets(str(exc)),)
-                raise
-            except KeyboardInterrupt:
-                if self._interrupted:
-                    raise
-                raise PluginFault("raised KeyboardInterrupt (not the user's Ctrl-C)", stops=True) from None
-            except SystemExit as exc:
-                raise PluginFault(redact_secrets(f"called sys.exit({exc.code!r})"), stops=True) from None
-            except _ProcessExit as exc:
-                raise PluginFault(f"called {exc.call}", stops=True) from None
-            except MemoryError:
-                if self._memory_capped:
-                    detail = f"went over its memory limit ({self.limits.memory_mb} MiB, ADVISOR_PLUGIN_MEMORY_MB)"
-                    raise PluginFault(detail, stops=True) from None
-                raise PluginFault("raised MemoryError", stops=True) from None
-            except BadAnswer as exc:
-                raise PluginFault(redact_secrets(str(exc)), stops=False) from None
-            except Exception as exc:
-                raise PluginFault(f"raised {describe(exc)}", stops=False) from None
-            except BaseException as exc:
-                raise PluginFault(f"raised {describe(exc)} (a BaseException)", stops=True) from None
+                if armed:
+                    self._disarm()
+        except _Timeout:
+            self._calls = depth
+            if not armed:
+                raise  # the outer call's limit: its plugin is charged
+            self._disarm()
+            raise PluginFault(f"timed out after {seconds:g} s (the limit is {setting})", stops=True) from None
+        except (InputError, PluginError) as exc:
+            exc.args = (redact_secrets(str(exc)),)
+            raise
+        except KeyboardInterrupt:
             if self._interrupted:
-                raise KeyboardInterrupt  # the user's Ctrl-C, swallowed by the plugin
-            return result
+                raise
+            raise PluginFault("raised KeyboardInterrupt (not the user's Ctrl-C)", stops=True) from None
+        except SystemExit as exc:
+            raise PluginFault(redact_secrets(f"called sys.exit({exc.code!r})"), stops=True) from None
+        except _ProcessExit as exc:
+            raise PluginFault(f"called {exc.call}", stops=True) from None
+        except MemoryError:
+            if self._memory_capped:
+                detail = f"went over its memory limit ({self.limits.memory_mb} MiB, ADVISOR_PLUGIN_MEMORY_MB)"
+                raise PluginFault(detail, stops=True) from None
+            raise PluginFault("raised MemoryError", stops=True) from None
+        except BadAnswer as exc:
+            raise PluginFault(redact_secrets(str(exc)), stops=False) from None
+        except Exception as exc:
+            raise PluginFault(f"raised {describe(exc)}", stops=False) from None
+        except BaseException as exc:
+            raise PluginFault(f"raised {describe(exc)} (a BaseException)", stops=True) from None
+        if self._interrupted:
+            raise KeyboardInterrupt  # the user's Ctrl-C, swallowed by the plugin
+        return result
 
     def _disarm(self) -> None:
         self._armed = False
