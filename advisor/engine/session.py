@@ -108,13 +108,13 @@ class Session:
 
     def questions(self) -> list[tuple[str, Question]]:
         """Questions plugins add to the questionnaire, sorted by plugin then id; ``when`` runs guarded
-        (a failing one asks the question)."""
+        (a failing one skips the question, as docs/questionnaire.md says)."""
         found = [
             (
                 plugin,
                 q
                 if q.when is None
-                else dataclasses.replace(q, when=self._guarded(plugin, f"question {q.id!r} when", q.when, True)),
+                else dataclasses.replace(q, when=self._guarded(plugin, f"question {q.id!r}: when()", q.when, False)),
             )
             for plugin, q in self._registered("advisor_register_questions", Question)
         ]
@@ -126,7 +126,7 @@ class Session:
             (
                 plugin,
                 dataclasses.replace(
-                    b, is_available=self._guarded(plugin, f"backend {b.name!r} is_available", b.is_available, False)
+                    b, is_available=self._guarded(plugin, f"backend {b.name!r}: is_available()", b.is_available, False)
                 ),
             )
             for plugin, b in self._registered("advisor_register_backends", Backend)
@@ -143,7 +143,8 @@ class Session:
             try:
                 return host.call_plugin(plugin, lambda: function(*args))
             except PluginFault as fault:
-                host.record_error(plugin, f"{what} {fault.detail}" + (host.stop_note(plugin) if fault.stops else ""))
+                detail = fault.detail.removeprefix("raised ")
+                host.record_error(plugin, f"{what} failed: {detail}" + (host.stop_note(plugin) if fault.stops else ""))
                 return fallback
 
         return call
