@@ -245,6 +245,22 @@ def test_a_check_allocating_10_gb_hits_the_memory_limit(tmp_path: Path) -> None:
     assert len(over) == 1 and "ADVISOR_PLUGIN_MEMORY_MB" in over[0]["message"]
 
 
+def test_a_thread_a_plugin_leaves_running_does_not_keep_the_command_alive(tmp_path: Path) -> None:
+    """A plugin starting a thread that never ends (at import, or in a check) made every command wait
+    for it at exit, forever; such threads are made daemon threads."""
+    path = check_plugin(
+        tmp_path,
+        "threader",
+        "THRD001",
+        "threading.Thread(target=time.sleep, args=(3600,)).start()\nreturn None",
+        preamble="import threading\nthreading.Thread(target=time.sleep, args=(3600,)).start()\n",
+    )
+    listing = advisor("plugins", "--format", "json", "--plugin", path, timeout=60)
+    assert listing.returncode == 0 and json.loads(listing.stdout)
+    plan = plan_json(advisor("plan", "--answers", ANSWERS, "--format", "json", "--plugin", path, timeout=60))
+    assert plan["candidates"]
+
+
 # --- 8. bad answers fall back -----------------------------------------------------------------------
 
 

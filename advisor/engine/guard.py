@@ -17,6 +17,8 @@ turns each of those into a :class:`PluginFault` the host records against the plu
 - **memory**: ``RLIMIT_AS`` is lowered to the address space in use plus the limit while plugins
   run, so an allocation past it raises ``MemoryError`` in the plugin (Linux; an approximation: the
   budget is shared by the calls of one stage, see docs/plugins.md).
+- **threads**: a thread plugin code starts and leaves running is made a daemon thread, so it cannot
+  keep the command from exiting (the CLI waits for non-daemon threads).
 - **secrets**: :func:`redact_secrets` removes tokens and secret environment values from every
   message the host builds from plugin text.
 
@@ -31,6 +33,7 @@ import os
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,6 +188,7 @@ class Guard:
         self._armed = False
         self._fired = False
         self._memory_capped = False
+        self._threads: set[threading.Thread] = set()
 
     # the stage-wide protections ------------------------------------------------------------------
     @contextmanager
@@ -199,6 +203,7 @@ class Guard:
             return
         self._shields = 1
         self._interrupted = False
+        self._threads = set(threading.enumerate())
         undo: list[Callable[[], None]] = []
         try:
             undo.append(_stdout_to_stderr())
@@ -320,6 +325,7 @@ class Guard:
         depth = self._calls
         armed = depth == 0 and self._timers and bool(seconds)
         self._calls = depth + 1
+        threads = threading.active_count()
         try:
             try:
                 if armed:
@@ -333,6 +339,8 @@ class Guard:
                 self._calls = depth
                 if armed:
                     self._disarm()
+                if threading.active_count() > threads:
+                    self._daemonise_new_threads()
         except _Timeout:
             self._calls = depth
             if not armed:
@@ -364,6 +372,13 @@ class Guard:
         if self._interrupted:
             raise KeyboardInterrupt  # the user's Ctrl-C, swallowed by the plugin
         return result
+
+    def _daemonise_new_threads(self) -> None:
+        """Threads plugin code started and left running must not keep the command from exiting."""
+        for thread in threading.enumerate():
+            if thread not in self._threads and not thread.daemon:
+                thread._daemonic = True  # type: ignore[attr-defined]  # the setter refuses a started thread
+        self._threads = set(threading.enumerate())
 
     def _disarm(self) -> None:
         self._armed = False
