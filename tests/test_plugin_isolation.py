@@ -261,6 +261,67 @@ def test_a_thread_a_plugin_leaves_running_does_not_keep_the_command_alive(tmp_pa
     assert plan["candidates"]
 
 
+def test_an_exit_handler_a_plugin_registers_cannot_change_the_output_or_the_exit_code(tmp_path: Path) -> None:
+    """An atexit handler runs after the report: printing then would append to the JSON document, and
+    os._exit(0) would replace the command's exit code. Both are guarded like the plugin's other code."""
+    answers = tmp_path / "strict.yaml"
+    answers.write_text("budget: {monthly_usd: 0.0001}\nprivacy: {air_gapped: true}\nhardware: [{ram_gb: 1}]\n")
+    plain = advisor("plan", "--answers", str(answers), "--format", "json")
+    path = plugin(tmp_path, "farewell", "import atexit, os\natexit.register(lambda: (print('bye'), os._exit(0)))\n")
+    proc = advisor("plan", "--answers", str(answers), "--format", "json", "--plugin", path)
+    assert proc.returncode == plain.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout) and "bye" in proc.stderr and "os._exit(0)" in proc.stderr
+
+
+def test_an_exception_that_cannot_be_printed_is_still_a_finding(tmp_path: Path) -> None:
+    """A check raising an exception whose __str__ itself raises SystemExit (or hangs) must not end
+    the run or hang it: the finding says the message could not be printed."""
+    path = check_plugin(
+        tmp_path,
+        "unprintable",
+        "UNPR001",
+        "raise Nasty()",
+        preamble="class Nasty(Exception):\n    def __str__(self):\n        raise SystemExit(0)\n",
+    )
+    plan = plan_json(advisor("plan", "--answers", ANSWERS, "--format", "json", "--plugin", path))
+    assert all("Nasty" in f["message"] for f in findings_of(plan, "UNPR001"))
+    hangs = check_plugin(
+        tmp_path,
+        "hangs_str",
+        "UNPR002",
+        "raise Slow()",
+        preamble="class Slow(Exception):\n    def __str__(self):\n        time.sleep(3600)\n        return ''\n",
+    )
+    plan = plan_json(
+        advisor("plan", "--answers", ANSWERS, "--format", "json", "--plugin", hangs, "--plugin-timeout", "1")
+    )
+    assert any("timed out" in f["message"] for f in findings_of(plan, "UNPR002"))
+
+
+def test_a_check_with_hostile_kinds_is_a_registration_error(tmp_path: Path) -> None:
+    """Check.kinds is tested on every candidate outside the plugin's own call: an object whose
+    __contains__ raises made that an internal error; kinds must be candidate kinds, checked at
+    registration."""
+    path = plugin(
+        tmp_path,
+        "kinds",
+        """
+        from advisor import hookimpl, Check
+
+        class Kinds(tuple):
+            def __contains__(self, item):
+                raise SystemExit(0)
+
+        @hookimpl
+        def advisor_register_checks(register):
+            register(Check(id="KIND001", category="policy", summary="x", run=lambda c, r: None, kinds=Kinds()))
+            register(Check(id="KIND002", category="policy", summary="x", run=lambda c, r: None, kinds=("gpu",)))
+        """,
+    )
+    plan = plan_json(advisor("plan", "--answers", ANSWERS, "--format", "json", "--plugin", path))
+    assert not findings_of(plan, "KIND001") and any("kinds" in e for e in plan["plugin_errors"])
+
+
 # --- 8. bad answers fall back -----------------------------------------------------------------------
 
 

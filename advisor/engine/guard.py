@@ -19,6 +19,7 @@ turns each of those into a :class:`PluginFault` the host records against the plu
   budget is shared by the calls of one stage, see docs/plugins.md).
 - **threads**: a thread plugin code starts and leaves running is made a daemon thread, so it cannot
   keep the command from exiting (the CLI waits for non-daemon threads).
+- **exit handlers**: ``atexit`` handlers registered by plugin code run under the same guard.
 - **secrets**: :func:`redact_secrets` removes tokens and secret environment values from every
   message the host builds from plugin text.
 
@@ -48,6 +49,9 @@ T = TypeVar("T")
 DEFAULT_CALL_SECONDS = 10.0
 DEFAULT_LOAD_SECONDS = 20.0
 DEFAULT_MEMORY_MB = 4096
+
+#: How much of a plugin's exception message is quoted (its first line, cut here).
+_MAX_MESSAGE = 500
 
 #: How often the alarm fires again after the limit when a plugin swallows the first one.
 _REPEAT_SECONDS = 1.0
@@ -135,8 +139,23 @@ def redact_secrets(text: str) -> str:
 
 def describe(exc: BaseException) -> str:
     """``Type: first line of the message``, redacted: how a plugin's exception is quoted."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = _text(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if len(first) > _MAX_MESSAGE:
+        first = first[:_MAX_MESSAGE] + "..."
     return redact_secrets(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
+
+
+def _text(value: object, render: Callable[[object], str] = str) -> str:
+    """``str(value)`` (or ``render``) of a plugin's object, which may itself raise: never raises,
+    except for the guard's own alarm."""
+    try:
+        text = render(value)
+        return text if isinstance(text, str) else "<unprintable>"
+    except _Timeout:
+        raise
+    except BaseException:
+        return "<unprintable>"
 
 
 # --- faults ---------------------------------------------------------------------------------------
@@ -208,6 +227,7 @@ class Guard:
         try:
             undo.append(_stdout_to_stderr())
             undo.append(self._patch_exits())
+            undo.append(self._guard_exit_handlers())
             undo.append(self._watch_sigint())
             undo.append(self._install_alarm())
             undo.append(self._cap_memory())
@@ -239,6 +259,32 @@ class Guard:
             for module in modules:
                 setattr(module, "_exit", _REAL_EXIT)  # noqa: B010
                 setattr(module, "abort", _REAL_ABORT)  # noqa: B010
+
+        return undo
+
+    def _guard_exit_handlers(self) -> Callable[[], None]:
+        """``atexit`` handlers plugin code registers run guarded too (after the command's output)."""
+        import atexit
+
+        real_register = atexit.register
+        guard = self
+
+        def register(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+            def guarded() -> None:
+                try:
+                    guard.call(
+                        lambda: func(*args, **kwargs), seconds=guard.limits.call_s, setting=guard.limits.call_setting
+                    )
+                except PluginFault as fault:
+                    print(f"advisor: warning: a plugin's exit handler {fault.detail}", file=sys.stderr)
+
+            real_register(guarded)
+            return func
+
+        setattr(atexit, "register", register)  # noqa: B010
+
+        def undo() -> None:
+            setattr(atexit, "register", real_register)  # noqa: B010
 
         return undo
 
@@ -326,6 +372,7 @@ class Guard:
         armed = depth == 0 and self._timers and bool(seconds)
         self._calls = depth + 1
         threads = threading.active_count()
+        fault: PluginFault | None = None
         try:
             try:
                 if armed:
@@ -335,6 +382,17 @@ class Guard:
                 result = function()
                 if armed and self._fired:
                     raise _Timeout  # the plugin swallowed the alarm and went on: still over its limit
+            except _Timeout:
+                raise
+            except (InputError, PluginError) as exc:
+                exc.args = (redact_secrets(_text(exc)),)
+                raise
+            except KeyboardInterrupt:
+                if self._interrupted:
+                    raise
+                fault = PluginFault("raised KeyboardInterrupt (not the user's Ctrl-C)", stops=True)
+            except BaseException as exc:
+                fault = self._fault(exc)  # under the timer: describing plugin objects runs plugin code
             finally:
                 self._calls = depth
                 if armed:
@@ -347,31 +405,28 @@ class Guard:
                 raise  # the outer call's limit: its plugin is charged
             self._disarm()
             raise PluginFault(f"timed out after {seconds:g} s (the limit is {setting})", stops=True) from None
-        except (InputError, PluginError) as exc:
-            exc.args = (redact_secrets(str(exc)),)
-            raise
-        except KeyboardInterrupt:
-            if self._interrupted:
-                raise
-            raise PluginFault("raised KeyboardInterrupt (not the user's Ctrl-C)", stops=True) from None
-        except SystemExit as exc:
-            raise PluginFault(redact_secrets(f"called sys.exit({exc.code!r})"), stops=True) from None
-        except _ProcessExit as exc:
-            raise PluginFault(f"called {exc.call}", stops=True) from None
-        except MemoryError:
-            if self._memory_capped:
-                detail = f"went over its memory limit ({self.limits.memory_mb} MiB, ADVISOR_PLUGIN_MEMORY_MB)"
-                raise PluginFault(detail, stops=True) from None
-            raise PluginFault("raised MemoryError", stops=True) from None
-        except BadAnswer as exc:
-            raise PluginFault(redact_secrets(str(exc)), stops=False) from None
-        except Exception as exc:
-            raise PluginFault(f"raised {describe(exc)}", stops=False) from None
-        except BaseException as exc:
-            raise PluginFault(f"raised {describe(exc)} (a BaseException)", stops=True) from None
         if self._interrupted:
             raise KeyboardInterrupt  # the user's Ctrl-C, swallowed by the plugin
+        if fault is not None:
+            raise fault
         return result
+
+    def _fault(self, exc: BaseException) -> PluginFault:
+        """What a plugin's exception (or exit) means for the run."""
+        if isinstance(exc, SystemExit):
+            return PluginFault(redact_secrets(f"called sys.exit({_text(exc.code, repr)})"), stops=True)
+        if isinstance(exc, _ProcessExit):
+            return PluginFault(f"called {exc.call}", stops=True)
+        if isinstance(exc, MemoryError):
+            if self._memory_capped:
+                limit = f"{self.limits.memory_mb} MiB, ADVISOR_PLUGIN_MEMORY_MB"
+                return PluginFault(f"went over its memory limit ({limit})", stops=True)
+            return PluginFault("raised MemoryError", stops=True)
+        if isinstance(exc, BadAnswer):
+            return PluginFault(redact_secrets(_text(exc)), stops=False)
+        if isinstance(exc, Exception):
+            return PluginFault(f"raised {describe(exc)}", stops=False)
+        return PluginFault(f"raised {describe(exc)} (a BaseException)", stops=True)
 
     def _daemonise_new_threads(self) -> None:
         """Threads plugin code started and left running must not keep the command from exiting."""
