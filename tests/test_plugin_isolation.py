@@ -354,6 +354,45 @@ def test_a_deployment_plugin_returning_nonsense_falls_back(tmp_path: Path) -> No
     assert any("advisor_deployment_plan returned str" in e for e in plan["plugin_errors"])
 
 
+def test_answers_that_are_not_plain_json_are_refused(tmp_path: Path) -> None:
+    """A Finding with a NaN metric or an object in its evidence, one built with model_construct, and
+    a strategy vote weighing infinity used to reach the renderer (NaN in the JSON, or exit 70);
+    each is refused as a bad answer and the JSON stays strict."""
+    path = plugin(
+        tmp_path,
+        "sloppy",
+        """
+        from advisor import hookimpl, Check, Finding, StrategySignal
+
+        def nan_metric(candidate, requirements):
+            yield Finding(severity="info", message="nan", metrics={"quality": float("nan")})
+
+        def odd_evidence(candidate, requirements):
+            yield Finding(severity="info", message="odd", evidence={"object": object()})
+
+        def constructed(candidate, requirements):
+            yield Finding.model_construct(severity="bogus", message=None)
+
+        @hookimpl
+        def advisor_register_checks(register):
+            register(Check(id="SLOP001", category="policy", summary="x", run=nan_metric))
+            register(Check(id="SLOP002", category="policy", summary="x", run=odd_evidence))
+            register(Check(id="SLOP003", category="policy", summary="x", run=constructed))
+
+        @hookimpl
+        def advisor_strategy_signals():
+            return StrategySignal(strategy="build", weight=float("inf"), reason="infinite ambition")
+        """,
+    )
+    proc = advisor("plan", "--answers", ANSWERS, "--format", "json", "--plugin", path)
+    plan = json.loads(proc.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    for check_id in ("SLOP001", "SLOP002", "SLOP003"):
+        found = findings_of(plan, check_id)
+        assert found and all(f["severity"] == "error" and "not valid plain JSON" in f["message"] for f in found)
+    assert "infinite ambition" not in plan["strategy"]["reasons"]
+    assert any("advisor_strategy_signals" in e for e in plan["plugin_errors"])
+
+
 HARDWARE = (
     "{'id': 'acme-box', 'name': 'ACME box', 'kind': 'gpu', 'vendor': 'acme', 'backend': 'cuda',"
     " 'memory_gib': 48, 'bandwidth_gb_s': 864, 'source': 'https://example.com/box', 'as_of': '2026-11-01'}"

@@ -113,10 +113,14 @@ _SECRET_PATTERNS = (
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{16,}"), "gh*_***"),  # GitHub
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{8,}"), "xox*-***"),  # Slack
     (re.compile(r"\bAKIA[0-9A-Z]{16}\b"), "AKIA***"),  # AWS access key id
-    (re.compile(r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 ***"),
+    (re.compile(r"\b([Bb]earer)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),  # an Authorization header
+    (re.compile(r"\b(Basic)\s+(?=[A-Za-z0-9+/=]*[0-9+/=])[A-Za-z0-9+/=]{12,}"), r"\1 ***"),
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1***@"),  # user:password@ in a URL
 )
-_SECRET_NAME = re.compile(r"(?i)(token|secret|passw|api_?key|access_?key|credential|auth)")
+#: Names of environment variables that hold secrets: HF_TOKEN, OPENAI_API_KEY, AWS_SECRET_ACCESS_KEY, DB_PASSWORD...
+_SECRET_NAME = re.compile(
+    r"(?i)(^|_)(token|secret|password|passwd|api_?key|access_?key|private_?key|credentials?|auth)(_|$)"
+)
 
 
 def _secret_values() -> list[str]:

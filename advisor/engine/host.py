@@ -274,10 +274,15 @@ class PluginHost:
             self.record_error(plugin, f"{hook_name} {fault.detail}" + (self.stop_note(plugin) if fault.stops else ""))
             return self._FAILED
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of a collecting hook on its own; failures are recorded."""
+    def call_each(
+        self, hook_name: str, accept: Callable[[Any], Any] | None = None, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
+        """Call every implementation of a collecting hook on its own; failures (and answers ``accept``
+        refuses) are recorded and left out."""
         with self.shield():
-            results = [(impl.plugin_name, self._call(impl, hook_name, kwargs)) for impl in self._impls(hook_name)]
+            results = [
+                (impl.plugin_name, self._call(impl, hook_name, kwargs, accept)) for impl in self._impls(hook_name)
+            ]
         return [(name, value) for name, value in results if value is not self._FAILED]
 
     def collect_registrations(self, hook_name: str, context: Any) -> list[tuple[str, Any]]:

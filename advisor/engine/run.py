@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from advisor.engine.guard import BadAnswer, PluginFault, redact_secrets
 from advisor.engine.session import Session
@@ -31,6 +34,8 @@ from advisor.model.plan import (
     StrategySignal,
 )
 from advisor.model.requirements import Requirements
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def active_checks(session: Session) -> list[RegisteredCheck]:
@@ -51,6 +56,24 @@ def evaluate(check: Check, candidate: Candidate, requirements: Requirements, con
         if not isinstance(item, Finding):
             raise TypeError(f"check {check.id} yielded {type(item).__name__}, expected Finding")
     return findings
+
+
+def _plain(value: M, model: type[M], verb: str = "returned") -> M:
+    """A plugin's answer rebuilt as a plain, validated ``model`` (no subclass, nothing built with
+    ``model_construct``), holding only strict JSON (no NaN or infinity): called inside the guard."""
+    try:
+        data = json.loads(json.dumps(value.model_dump(mode="json"), allow_nan=False))
+        return model.model_validate(data)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BadAnswer(f"{verb} a {model.__name__} that is not valid plain JSON ({reason})") from None
+
+
+def _plain_findings(
+    check: Check, candidate: Candidate, requirements: Requirements, context: AdvisorContext
+) -> list[Finding]:
+    """:func:`evaluate` for a plugin that is not built in: every finding rebuilt plain."""
+    return [_plain(f, Finding, "yielded") for f in evaluate(check, candidate, requirements, context)]
 
 
 @functools.cache
@@ -109,8 +132,9 @@ def assess(
                 seen = candidate
             else:
                 own, seen = requirements.model_copy(deep=True), candidate.model_copy(deep=True)
+            run = evaluate if builtin else _plain_findings
             try:
-                produced = host.call_plugin(plugin, functools.partial(evaluate, check, seen, own, session.context))
+                produced = host.call_plugin(plugin, functools.partial(run, check, seen, own, session.context))
             except PluginFault as fault:
                 message = f"check {check.id} of plugin {plugin!r} {fault.detail}"
                 if host.strict:
@@ -209,18 +233,12 @@ def decide_strategy(requirements: Requirements, assessments: list[Assessment], s
     signals: list[StrategySignal] = []
     for plugin, value in session.host.call_each(
         "advisor_strategy_signals",
+        accept=_signals,
         requirements=requirements.model_copy(deep=True),
         assessments=assessments,
         context=session.context,
     ):
-        items = value if isinstance(value, list | tuple) else [value]
-        for item in items:
-            if item is None:
-                continue
-            if not isinstance(item, StrategySignal):
-                session.host.record_error(plugin, f"advisor_strategy_signals returned {type(item).__name__}")
-                continue
-            signals.append(item.model_copy(update={"plugin": plugin}))
+        signals.extend(item.model_copy(update={"plugin": plugin}) for item in value or [])
     signals.sort(key=lambda s: (-s.weight, s.strategy, s.reason))
     # a road none of whose candidates passes the hard requirements cannot be recommended,
     # whatever votes it gets (unless no road has an acceptable candidate)
@@ -259,7 +277,20 @@ def _deployment(value: Any) -> Deployment:
     """The check on ``advisor_deployment_plan``'s answer."""
     if not isinstance(value, Deployment):
         raise BadAnswer(f"returned {type(value).__name__}, expected a Deployment (or None)")
-    return value
+    return _plain(value, Deployment)
+
+
+def _signals(value: Any) -> list[StrategySignal]:
+    """The check on ``advisor_strategy_signals``' answer: one signal or a list of them (None skipped)."""
+    items = value if isinstance(value, list | tuple) else [value]
+    signals = []
+    for item in items:
+        if item is None:
+            continue
+        if not isinstance(item, StrategySignal):
+            raise BadAnswer(f"returned {type(item).__name__}, expected StrategySignal (or a list of them)")
+        signals.append(_plain(item, StrategySignal))
+    return signals
 
 
 def run_plan(requirements: Requirements, session: Session, candidates: list[Candidate] | None = None) -> Plan:
