@@ -2,6 +2,8 @@
 
 Every record is validated when it is loaded; a bad one stops the run with a line naming the
 file, the record and the field, because a silently skipped record would change a recommendation.
+A plugin's source is the exception: the engine skips its bad record and reports it as a plugin
+error (``on_error``), fatal with ``--strict-plugins``.
 Later layers override earlier ones by id (built-in < plugin sources < ``--catalog-dir``).
 """
 
@@ -37,8 +39,13 @@ def builtin_catalog_path(kind: str) -> Traversable:
     return packaged_file(f"{kind}.yaml")
 
 
-def parse_records(kind: CatalogKind, raw_records: Iterable[Any], where: str) -> list[BaseModel]:
-    """Validate raw mappings as ``kind`` records; errors name ``where``, the record and the field."""
+def parse_records(
+    kind: CatalogKind, raw_records: Iterable[Any], where: str, on_error: Callable[[str], None] | None = None
+) -> list[BaseModel]:
+    """Validate raw mappings as ``kind`` records; errors name ``where``, the record and the field.
+
+    With ``on_error`` (a plugin's source) a bad record is reported through it and skipped.
+    """
     record_type = RECORD_TYPES[kind]
     parsed: list[BaseModel] = []
     for index, raw in enumerate(raw_records):
@@ -47,16 +54,23 @@ def parse_records(kind: CatalogKind, raw_records: Iterable[Any], where: str) -> 
             continue
         label = raw.get("id") if isinstance(raw, Mapping) else None
         record_where = f"{where}: {kind}[{index}]" + (f" ({label})" if label else "")
-        if not isinstance(raw, Mapping):
-            raise InputError(f"{record_where}: expected a mapping, got {type(raw).__name__}")
         try:
-            parsed.append(record_type.model_validate(dict(raw)))
-        except ValidationError as exc:
-            raise InputError(format_validation_error(record_where, exc)) from None
+            if not isinstance(raw, Mapping):
+                raise InputError(f"{record_where}: expected a mapping, got {type(raw).__name__}")
+            try:
+                parsed.append(record_type.model_validate(dict(raw)))
+            except ValidationError as exc:
+                raise InputError(format_validation_error(record_where, exc)) from None
+        except InputError as exc:
+            if on_error is None:
+                raise
+            on_error(str(exc))
     return parsed
 
 
-def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, list[BaseModel]]:
+def read_catalog_file(
+    path: Any, expected_kind: str | None = None, on_error: Callable[[str], None] | None = None
+) -> dict[str, list[BaseModel]]:
     """Read one catalog file (a Path or a package resource): kind name -> list of records."""
     where = str(path)
     try:
@@ -76,7 +90,7 @@ def read_catalog_file(path: Any, expected_kind: str | None = None) -> dict[str, 
             raise InputError(f"{where}: holds {kind!r} records, expected {expected_kind!r}")
         if not isinstance(records, list):
             raise InputError(f"{where}: {kind}: expected a list of records")
-        result[kind] = parse_records(kind, records, where)
+        result[kind] = parse_records(kind, records, where, on_error)
     return result
 
 
@@ -170,12 +184,12 @@ def require_quant(catalog: Catalog, quant_id: str) -> QuantRecord:
     return record
 
 
-def load_source(source: CatalogSource) -> list[BaseModel]:
-    """Read and validate one plugin-registered source."""
+def load_source(source: CatalogSource, on_error: Callable[[str], None] | None = None) -> list[BaseModel]:
+    """Read and validate one plugin-registered source (``on_error``: report and skip bad records)."""
     if source.path is not None:
-        return read_catalog_file(source.path, expected_kind=source.kind).get(source.kind, [])
+        return read_catalog_file(source.path, expected_kind=source.kind, on_error=on_error).get(source.kind, [])
     assert source.load is not None
-    return parse_records(source.kind, source.load(), source.name)
+    return parse_records(source.kind, source.load(), source.name, on_error)
 
 
 def load_catalog(loaded: Iterable[tuple[str, list[BaseModel], str]], overlay_dir: Path | None = None) -> Catalog:

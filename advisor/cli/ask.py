@@ -89,9 +89,7 @@ def ask(
         raise InputError("--answers and --resume: give one (a partial answers file is an answers file)")
     given = resume or answers
     session = options.session()
-    specs = load_specs(session.questions(), session.host.record_error)
-    for error in session.host.errors:
-        click.echo(f"advisor: warning: {error}", err=True)
+    specs = load_specs(session.questions(), session.host.record_error)  # errors: warnings on stderr
     data = None
     if given is not None:
         data = read_structured_file(given)

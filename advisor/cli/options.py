@@ -37,16 +37,20 @@ class SessionOptions:
 
     plugins: tuple[str, ...] = ()
     strict_plugins: bool = False
+    plugin_timeout: float | None = None
     catalog_dir: Path | None = None
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
 
     def session(self) -> Session:
         """Load the plugins: the engine session these options describe."""
+        from advisor.engine.guard import PluginLimits
         from advisor.engine.host import PluginHost, strict_from_env
         from advisor.engine.session import Session
 
-        host = PluginHost(strict=self.strict_plugins or strict_from_env()).load(extra=self.plugins)
+        limits = PluginLimits.resolve(call_s=self.plugin_timeout)
+        strict = self.strict_plugins or strict_from_env()
+        host = PluginHost(strict=strict, limits=limits, on_error=warn_once).load(extra=self.plugins)
         return Session(
             host=host, catalog_dir=self.catalog_dir, select=_split_ids(self.select), ignore=_split_ids(self.ignore)
         )
@@ -58,6 +62,8 @@ class SessionOptions:
             words += ["--plugin", plugin]
         if self.strict_plugins:
             words.append("--strict-plugins")
+        if self.plugin_timeout is not None:
+            words += ["--plugin-timeout", f"{self.plugin_timeout:g}"]
         if self.catalog_dir is not None:
             words += ["--catalog-dir", str(self.catalog_dir)]
         for value in self.select:
@@ -80,6 +86,14 @@ _PLUGIN_OPTIONS = (
         is_flag=True,
         default=False,
         help="Fail when any plugin fails to import, register or run (ADVISOR_STRICT_PLUGINS=1).",
+    ),
+    click.option(
+        "--plugin-timeout",
+        type=click.FloatRange(min=0, max=86400),
+        default=None,
+        metavar="SECONDS",
+        help="Time limit for each plugin call, e.g. one check on one candidate (default 10; 0: none; "
+        "ADVISOR_PLUGIN_TIMEOUT). Loading a plugin: ADVISOR_PLUGIN_LOAD_TIMEOUT (default 20).",
     ),
     click.option(
         "--catalog-dir",
@@ -112,6 +126,16 @@ def session_options(*, selection: bool = False) -> Callable[[F], F]:
         return cast(F, decorated)
 
     return decorate
+
+
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """``advisor: warning: MESSAGE`` on stderr, once per process (a command may build two sessions)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        click.echo(f"advisor: warning: {message}", err=True)
 
 
 def emit(text: str, out: Path | None = None) -> None:

@@ -6,6 +6,8 @@ Modules:
 - ``session``: one run's plugin host and what its plugins registered (catalog, checks, questions,
   backends); it builds the :class:`~advisor.model.context.AdvisorContext` the hooks see.
 - ``host``: the plugin host: loads built-ins, entry points and local plugins; calls hooks in isolation.
+- ``guard``: running plugin code under guard: stdout kept clean, exits and Ctrl-C told apart, time and
+  memory limits, secrets redacted from what plugins say.
 - ``variants``: which candidates and deployment variants (quant x hardware) are assessed.
 - ``model_source``: what a MODEL argument names (catalog id, Hub repo, config.json, .gguf).
 - ``sizing``: one variant on one machine: footprint, fit and speed (memoised per architecture).

@@ -2,8 +2,11 @@
 
 pluggy stops a hook call at the first exception and leaves a half-registered plugin behind on a
 validation error, so the host does both jobs itself: each plugin is imported and registered in
-its own try block, and each hook implementation is called on its own. A failure is recorded
-against the plugin's name and the run goes on, unless strict mode asks for it to be fatal.
+its own try block, and each hook implementation is called on its own, every time through the
+:class:`~advisor.engine.guard.Guard` (stdout, exits, Ctrl-C, time and memory limits). A failure is
+recorded against the plugin's name (redacted) and the run goes on, unless strict mode asks for it
+to be fatal. A plugin that tried to end or stall the run (an exit, a ``BaseException``, a limit) is
+*stopped*: none of its code runs again in this run.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from advisor import hookspecs
-from advisor.errors import InputError, PluginError
+from advisor.engine.guard import Guard, PluginFault, PluginLimits, redact_secrets
+from advisor.errors import PluginError
+
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 
@@ -80,11 +86,6 @@ def strict_from_env() -> bool:
     return os.environ.get("ADVISOR_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
 def _import_from_path(path: Path) -> ModuleType:
     """Import a one-off plugin file under a private module name so two files cannot collide."""
     module_name = f"advisor_local_plugin_{abs(hash(str(path.resolve())))}_{path.stem}"
@@ -104,12 +105,23 @@ def _import_from_path(path: Path) -> ModuleType:
 class PluginHost:
     """A pluggy manager plus the bookkeeping to list, isolate and attribute plugins."""
 
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        limits: PluginLimits | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.strict = strict
+        self.guard = Guard(limits if limits is not None else PluginLimits.resolve())
         self.infos: dict[str, PluginInfo] = {}
         self.errors: list[str] = []
+        #: told of each recorded error as it happens (the CLI prints it as a warning)
+        self.on_error = on_error
+        #: plugins stopped for the rest of the run, with the reason
+        self.stopped: dict[str, str] = {}
         self.disabled = set(_split_env("ADVISOR_DISABLE_PLUGINS"))
         for name in self.disabled:
             self.pm.set_blocked(name)
@@ -123,6 +135,11 @@ class PluginHost:
         extra: Iterable[str] = (),
     ) -> PluginHost:
         """Load every plugin source: built-ins, the entry-point group, ``ADVISOR_PLUGINS`` and ``extra``."""
+        with self.guard.shield():
+            self._load_all(builtins, entrypoints, extra)
+        return self
+
+    def _load_all(self, builtins: bool, entrypoints: bool, extra: Iterable[str]) -> None:
         if builtins:
             for name, module in BUILTIN_PLUGINS.items():
                 self._load(name, "builtin", module, functools.partial(importlib.import_module, module))
@@ -130,7 +147,6 @@ class PluginHost:
             self._load_entrypoints()
         for spec in [*_split_env("ADVISOR_PLUGINS"), *extra]:
             self.load_spec(spec)
-        return self
 
     def load_spec(self, spec: str) -> None:
         """Load ``--plugin PATH_OR_MODULE``: a ``.py`` file or a directory of them, or a module name."""
@@ -165,24 +181,31 @@ class PluginHost:
         if name in self.disabled or self.pm.is_blocked(name):
             info.disabled = True
             return
+        limits = self.guard.limits
         try:
-            plugin = importer()
-        except Exception as exc:
-            self._fail(name, origin, module, f"import failed: {_describe(exc)}")
+            plugin = self.guard.call(importer, seconds=limits.load_s, setting=limits.load_setting)
+        except PluginFault as fault:
+            self._fail(name, origin, module, f"import {fault.detail}")
             return
         if info.version is None:
-            info.version = getattr(plugin, "__version__", None)
+            version_attribute = getattr(plugin, "__version__", None)
+            info.version = version_attribute if isinstance(version_attribute, str) else None
         try:
-            self.pm.register(plugin, name=name)
-            unknown = [hook.name for hook in (self.pm.get_hookcallers(plugin) or []) if not hook.has_spec()]
-            if unknown:
-                raise pluggy.PluginValidationError(plugin, f"unknown hook(s): {', '.join(sorted(unknown))}")
-        except Exception as exc:
+            self.guard.call(
+                functools.partial(self._register, plugin, name), seconds=limits.load_s, setting=limits.load_setting
+            )
+        except PluginFault as fault:
             if self.pm.get_plugin(name) is not None:
                 self.pm.unregister(name=name)
-            self._fail(name, origin, module, f"registration failed: {_describe(exc)}")
+            self._fail(name, origin, module, f"registration {fault.detail}")
             return
         info.hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []))
+
+    def _register(self, plugin: Any, name: str) -> None:
+        self.pm.register(plugin, name=name)
+        unknown = [hook.name for hook in (self.pm.get_hookcallers(plugin) or []) if not hook.has_spec()]
+        if unknown:
+            raise pluggy.PluginValidationError(plugin, f"unknown hook(s): {', '.join(sorted(unknown))}")
 
     def _fail(self, name: str, origin: str, module: str, message: str) -> None:
         info = self.infos.setdefault(name, PluginInfo(name=name, origin=origin, module=module))
@@ -190,11 +213,36 @@ class PluginHost:
         self.record_error(name, message)
 
     def record_error(self, plugin: str, message: str) -> None:
-        """Remember a plugin failure; in strict mode stop the run instead."""
-        line = f"plugin {plugin!r}: {message}"
+        """Remember a plugin failure (redacted); in strict mode stop the run instead."""
+        line = redact_secrets(f"plugin {plugin!r}: {message}")
         if self.strict:
             raise PluginError(line + " (strict plugins: failing)")
         self.errors.append(line)
+        if self.on_error is not None:
+            self.on_error(line)
+
+    # guarded calls ----------------------------------------------------------------------------
+    def shield(self) -> Any:
+        """The guard's protections for a stage of many plugin calls (installed once for all)."""
+        return self.guard.shield()
+
+    def call_plugin(self, plugin: str, function: Callable[[], T]) -> T:
+        """Run plugin code under the guard with the per-call limit; raise :class:`PluginFault`.
+
+        A fault that tried to end or stall the run stops the plugin (:attr:`stopped`); the caller
+        records the fault, in its own words.
+        """
+        limits = self.guard.limits
+        try:
+            return self.guard.call(function, seconds=limits.call_s, setting=limits.call_setting)
+        except PluginFault as fault:
+            if fault.stops:
+                self.stopped.setdefault(plugin, fault.detail)
+            raise
+
+    def stop_note(self, plugin: str) -> str:
+        """What a message about a stopping fault adds."""
+        return f"; plugin {plugin!r} is stopped: none of its code runs again in this run"
 
     # calling --------------------------------------------------------------------------------
     def _impls(self, hook_name: str) -> list[Any]:
@@ -204,47 +252,70 @@ class PluginHost:
 
     _FAILED = object()
 
-    def _call(self, impl: Any, hook_name: str, kwargs: dict[str, Any]) -> Any:
-        """Call one implementation with the arguments it asks for; a failure is recorded, not raised."""
-        try:
-            return impl.function(*[kwargs[arg] for arg in impl.argnames])
-        except (PluginError, InputError):
-            raise  # strict mode, or bad answers that a plugin validated: not a plugin failure
-        except Exception as exc:
-            self.record_error(impl.plugin_name, f"{hook_name} raised {_describe(exc)}")
+    def _call(
+        self, impl: Any, hook_name: str, kwargs: dict[str, Any], accept: Callable[[Any], Any] | None = None
+    ) -> Any:
+        """Call one implementation with the arguments it asks for; a failure is recorded, not raised.
+
+        ``accept`` checks (and may normalise) the answer inside the guard; it raises
+        :class:`~advisor.engine.guard.BadAnswer` for a wrong one, which counts as a failure.
+        """
+        plugin = impl.plugin_name
+        if plugin in self.stopped:
             return self._FAILED
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of a collecting hook on its own; failures are recorded."""
-        results = [(impl.plugin_name, self._call(impl, hook_name, kwargs)) for impl in self._impls(hook_name)]
+        def invoke() -> Any:
+            value = impl.function(*[kwargs[arg] for arg in impl.argnames])
+            return accept(value) if accept is not None and value is not None else value
+
+        try:
+            return self.call_plugin(plugin, invoke)
+        except PluginFault as fault:
+            self.record_error(plugin, f"{hook_name} {fault.detail}" + (self.stop_note(plugin) if fault.stops else ""))
+            return self._FAILED
+
+    def call_each(
+        self, hook_name: str, accept: Callable[[Any], Any] | None = None, **kwargs: Any
+    ) -> list[tuple[str, Any]]:
+        """Call every implementation of a collecting hook on its own; failures (and answers ``accept``
+        refuses) are recorded and left out."""
+        with self.shield():
+            results = [
+                (impl.plugin_name, self._call(impl, hook_name, kwargs, accept)) for impl in self._impls(hook_name)
+            ]
         return [(name, value) for name, value in results if value is not self._FAILED]
 
     def collect_registrations(self, hook_name: str, context: Any) -> list[tuple[str, Any]]:
         """Call a ``register``-style hook and return ``(plugin, object)`` pairs; a plugin whose hook
         raises contributes nothing, not even what it registered before raising."""
         collected: list[tuple[str, Any]] = []
-        for impl in self._impls(hook_name):
-            registered: list[Any] = []
-            kwargs = {"register": registered.append, "context": context}
-            if self._call(impl, hook_name, kwargs) is not self._FAILED:
-                collected.extend((impl.plugin_name, obj) for obj in registered)
+        with self.shield():
+            for impl in self._impls(hook_name):
+                registered: list[Any] = []
+                kwargs = {"register": registered.append, "context": context}
+                if self._call(impl, hook_name, kwargs) is not self._FAILED:
+                    collected.extend((impl.plugin_name, obj) for obj in registered)
         return collected
 
-    def first_result(self, hook_name: str, **kwargs: Any) -> tuple[str, Any] | None:
+    def first_result(
+        self, hook_name: str, accept: Callable[[Any], Any] | None = None, **kwargs: Any
+    ) -> tuple[str, Any] | None:
         """Call a firstresult hook: tryfirst, normal, then trylast impls; first non-None wins.
 
         A plugin that raises is recorded and skipped, so a broken ranker falls back to the next
-        one (ultimately the built-in) instead of ending the run. Inside each tier plugins are
-        tried by name, so the answer never depends on load order.
+        one (ultimately the built-in) instead of ending the run; so does one whose answer
+        ``accept`` refuses. Inside each tier plugins are tried by name, so the answer never
+        depends on load order.
         """
 
         def order(impl: Any) -> tuple[int, str]:
             return (0 if impl.tryfirst else 2 if impl.trylast else 1, impl.plugin_name)
 
-        for impl in sorted(self._impls(hook_name), key=order):
-            value = self._call(impl, hook_name, kwargs)
-            if value is not None and value is not self._FAILED:
-                return impl.plugin_name, value
+        with self.shield():
+            for impl in sorted(self._impls(hook_name), key=order):
+                value = self._call(impl, hook_name, kwargs, accept)
+                if value is not None and value is not self._FAILED:
+                    return impl.plugin_name, value
         return None
 
     def is_builtin(self, name: str) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.model.candidate import CandidateKind
 
 Severity = Literal["pass", "info", "warn", "fail", "error"]
 
@@ -19,6 +21,9 @@ Severity = Literal["pass", "info", "warn", "fail", "error"]
 SEVERITY_ORDER: dict[str, int] = {"pass": 0, "info": 1, "warn": 2, "fail": 3, "error": -1}
 
 CHECK_ID = re.compile(r"^[A-Z]+[0-9]{3}$")
+
+#: The candidate kinds a check may apply to (``Check.kinds``).
+CANDIDATE_KINDS: tuple[str, ...] = get_args(CandidateKind)
 
 
 class Finding(BaseModel):
@@ -52,13 +57,21 @@ class Check:
     category: str
     summary: str
     run: CheckRun = field(repr=False, compare=False)
-    kinds: tuple[str, ...] = ("api", "open_source", "build")
+    kinds: tuple[str, ...] = CANDIDATE_KINDS
 
     def __post_init__(self) -> None:
-        if not CHECK_ID.match(self.id):
+        if not isinstance(self.id, str) or not CHECK_ID.match(self.id):
             raise ValueError(f"check id {self.id!r} must be capital letters then three digits, like LIC001")
+        for name in ("category", "summary"):
+            if type(getattr(self, name)) is not str:
+                raise ValueError(f"check {self.id}: {name} must be a string")
         if not callable(self.run):
             raise ValueError(f"check {self.id}: run must be callable")
+        kinds = (self.kinds,) if isinstance(self.kinds, str) else self.kinds
+        if not isinstance(kinds, tuple | list | set | frozenset) or not set(kinds) <= set(CANDIDATE_KINDS):
+            raise ValueError(f"check {self.id}: kinds must be among {', '.join(CANDIDATE_KINDS)}")
+        # a plain tuple of plain strings: the engine tests membership on every candidate
+        object.__setattr__(self, "kinds", tuple(k for k in CANDIDATE_KINDS if k in set(kinds)))
 
 
 @dataclass(frozen=True)
