@@ -30,9 +30,7 @@ LABEL_WIDTH = 20
 @click.argument("license_id", metavar="[ID]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
-def licenses(
-    license_id: str | None, fmt: str, options: SessionOptions
-) -> None:
+def licenses(license_id: str | None, fmt: str, options: SessionOptions) -> None:
     """Show what each model licence allows, one licence in full, or a model's licence lineage.
 
     ID is a licence id or alias (llama3.1, apache-2.0, mrl) or a catalog model id.
@@ -186,6 +184,7 @@ def catalog_lineage(catalog: Catalog, model_id: str) -> Lineage:
         base_model=model.base_model,
         base_model_license=model.base_model_license,
         modalities=model.modalities,
+        ancestors=model.base_lineage,
     )
 
 
@@ -205,6 +204,8 @@ def model_lineage(catalog: Catalog, model_id: str) -> list[dict[str, Any]]:
             "identified": link.identified,
             "binds": link.binding,
             "in_catalog": link.in_catalog,
+            "base_of": link.derived,
+            "relation": link.relation,
         }
         for link in catalog_lineage(catalog, model_id).links
     ]
