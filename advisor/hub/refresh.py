@@ -95,12 +95,19 @@ def _architecture(hub: HubSettings, record: ModelRecord, sha: str | None) -> tup
             return None, f"architecture not checked: {error}"
         raise error from None
     try:
-        fresh = architecture_from_json(json.loads(path.read_text(encoding="utf-8")), f"{record.id}: config.json")
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        fresh = architecture_from_json(raw, f"{record.id}: config.json")
     except (OSError, UnicodeDecodeError, ValueError, InputError) as exc:
         return None, f"{record.id}: config.json not usable ({exc}); architecture not checked"
+    stated = set(raw) | set(raw.get("text_config") or {}) if isinstance(raw, dict) else set()
     current = record.architecture.model_dump(mode="json")
     for name in ArchitectureConfig.model_fields:
-        current[name] = getattr(fresh, name)
+        value = getattr(fresh, name)
+        # a value the config leaves out (head_dim, a default flag) is the model class's default, which
+        # the catalog may spell out: only what the config states can contradict the catalog
+        if value is None or (isinstance(value, bool) and name not in stated):
+            continue
+        current[name] = value
     return current, None
 
 
