@@ -161,8 +161,8 @@ def refresh_model(
     kept = [a for a in ancestors if a.found or not in_catalog(a.model)]
     fields["base_lineage"] = [a.model_dump(mode="json") for a in kept]
     first = next((a for a in kept if a.derived == record.id and a.found), None)
-    if first is not None and first.license:
-        fields["base_model_license"] = first.license
+    if first is not None and first.license and record.base_model_license is not None:
+        fields["base_model_license"] = first.license  # kept in step; base_lineage carries it otherwise
 
     architecture, note = _architecture(hub, record, getattr(info, "sha", None))
     if architecture is not None:
