@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from advisor.catalog.loader import Catalog, builtin_catalog_path, load_catalog, read_catalog_file
-from advisor.catalog.overlay import overlay_path, read_overlay, write_overlay
+from advisor.catalog.overlay import overlay_path, write_overlay
 from advisor.catalog.records import ApiRecord, ModelRecord
 from advisor.catalog.update import SearchFilter, field_changes, field_patch, update_catalog
 from advisor.errors import EnvironmentProblem, InputError
@@ -99,7 +99,11 @@ def upstream(env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
     (env / "gguf").mkdir()
     gguf = write_tiny_gguf(env / "gguf" / "qwen2.5-7b-instruct-q4_k_m.gguf", n_layers=2, ctx=256)
     with HubServer() as hub:
-        hub.add(repo_with(QWEN25_7B_INSTRUCT, qwen_card, CONFIGS[QWEN25_7B_INSTRUCT], safetensors=SAFETENSORS[QWEN25_7B_INSTRUCT]))
+        hub.add(
+            repo_with(
+                QWEN25_7B_INSTRUCT, qwen_card, CONFIGS[QWEN25_7B_INSTRUCT], safetensors=SAFETENSORS[QWEN25_7B_INSTRUCT]
+            )
+        )
         hub.add(
             repo_with(
                 LLAMA_31_8B_INSTRUCT,
@@ -141,7 +145,7 @@ def test_the_diff_names_every_change_with_old_and_new(upstream: HubServer) -> No
     (Llama's licence, gating, every other config value) appears at all."""
     result = update_catalog(three_models(), today=TODAY, kinds=("models",)).to_json()
     changes = _by_field(result["changed"])
-    gguf_size = (upstream.repos[QWEN_GGUF].size(next(p for p in upstream.repos[QWEN_GGUF].files if p.endswith(".gguf"))))
+    gguf_size = upstream.repos[QWEN_GGUF].size(next(p for p in upstream.repos[QWEN_GGUF].files if p.endswith(".gguf")))
     assert changes[(QWEN25_7B_INSTRUCT, "license")] == ("apache-2.0", "cc-by-nc-4.0")
     assert changes[(LLAMA_31_8B_INSTRUCT, "architecture.max_position_embeddings")] == (131072, 262144)
     assert changes[(QWEN25_7B_INSTRUCT, "gguf_file_bytes.Q4_K_M")] == (None, gguf_size)
@@ -176,7 +180,9 @@ def test_a_gated_config_without_a_token_is_said_and_the_rest_still_checked(
 
 def test_json_shape_is_the_contract(upstream: HubServer, tmp_path: Path) -> None:
     """`--format json` prints {as_of, checked, changed: [{id, field, old, new}], added, missing} (docs/design.md §7)."""
-    proc = advisor(_cli_env(tmp_path, upstream.url), "catalog", "update", "--only", "models", "--dry-run", "--format", "json")
+    proc = advisor(
+        _cli_env(tmp_path, upstream.url), "catalog", "update", "--only", "models", "--dry-run", "--format", "json"
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {"as_of", "checked", "changed", "added", "missing"} <= set(data)
@@ -258,7 +264,12 @@ def test_a_second_update_reports_only_what_changed_since(upstream: HubServer) ->
     again = update_catalog(three_models(), today=TODAY, kinds=("models",))
     assert again.changed == []
     upstream.add(
-        repo_with(QWEN25_7B_INSTRUCT, CARDS[QWEN25_7B_INSTRUCT], CONFIGS[QWEN25_7B_INSTRUCT], safetensors=SAFETENSORS[QWEN25_7B_INSTRUCT])
+        repo_with(
+            QWEN25_7B_INSTRUCT,
+            CARDS[QWEN25_7B_INSTRUCT],
+            CONFIGS[QWEN25_7B_INSTRUCT],
+            safetensors=SAFETENSORS[QWEN25_7B_INSTRUCT],
+        )
     )
     reverted = update_catalog(three_models(), today=TODAY, kinds=("models",))
     assert ("license", "cc-by-nc-4.0", "apache-2.0") in {(c.field, c.old, c.new) for c in reverted.changed}
@@ -280,9 +291,7 @@ def test_a_corrupt_overlay_is_one_line_naming_the_file_and_how_to_remove_it(tmp_
 
 
 def test_an_overlay_patch_the_schema_refuses_is_an_error_naming_the_record(env: Path) -> None:
-    write_overlay(
-        read_overlay_or_new(patches={"models": {QWEN25_7B_INSTRUCT: {"context_length": -5}}})
-    )
+    write_overlay(read_overlay_or_new(patches={"models": {QWEN25_7B_INSTRUCT: {"context_length": -5}}}))
     with pytest.raises(InputError, match=rf"patches\.models\.{QWEN25_7B_INSTRUCT}.*context_length.*rm '"):
         small_catalog(shipped(QWEN25_7B_INSTRUCT))
 
@@ -399,7 +408,9 @@ def test_prices_are_refreshed_from_the_price_table(env: Path) -> None:
 def test_an_unreachable_price_table_is_exit_3(env: Path) -> None:
     catalog = small_catalog(apis=(shipped_api("gpt-4o"),))
     with pytest.raises(EnvironmentProblem, match="cannot reach the price table"):
-        update_catalog(catalog, today=TODAY, kinds=("apis",), price_table_url=f"http://127.0.0.1:{closed_port()}/p.json")
+        update_catalog(
+            catalog, today=TODAY, kinds=("apis",), price_table_url=f"http://127.0.0.1:{closed_port()}/p.json"
+        )
 
 
 # --- search -------------------------------------------------------------------------------------------------
@@ -418,9 +429,7 @@ def test_search_adds_hub_models_the_catalog_lacks(upstream: HubServer) -> None:
             downloads=100,
         )
     )
-    result = update_catalog(
-        three_models(), today=TODAY, kinds=(), search=SearchFilter(license="apache-2.0", limit=5)
-    )
+    result = update_catalog(three_models(), today=TODAY, kinds=(), search=SearchFilter(license="apache-2.0", limit=5))
     assert result.added == ["someone/new-model"]
     added = result.overlay.added["models"][0]
     assert added["source"] == "https://huggingface.co/someone/new-model"
