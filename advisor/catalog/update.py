@@ -242,8 +242,12 @@ def update_catalog(
     builder.overlay.sources = sources
 
     if "models" in kinds:
+        from advisor.hub.parsing import is_hub_repo_id
+
         models = catalog.models
         for record_id in sorted(models):
+            if not is_hub_repo_id(record_id):
+                continue  # a plugin's record named otherwise: no Hub repo to compare with
             if on_progress:
                 on_progress(record_id)
             refreshed = refresh_model(hub, models[record_id], in_catalog=lambda repo: repo in models)
