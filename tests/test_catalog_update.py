@@ -456,3 +456,47 @@ def test_field_patch_keeps_only_what_differs_from_the_shipped_record() -> None:
     assert field_patch(shipped_fields, {"license": "cc-by-nc-4.0"}, {"license": "mit", "gated": True}) == {
         "gated": True
     }
+
+
+# --- age ------------------------------------------------------------------------------------------------------
+
+
+def test_freshness_warns_past_the_stated_age_and_for_records_gone_upstream() -> None:
+    """Age runs from the newer of as_of and the last check; past the limit the warning names the record, its
+    date and age; a record gone upstream is said whatever its age; a fresh one is not mentioned."""
+    from advisor.catalog.freshness import freshness_warnings
+
+    old, fresh, gone = shipped_api("gpt-4o"), shipped_api("gpt-4o-mini"), shipped_api("gpt-4.1-nano")
+    catalog = small_catalog(apis=(old, fresh, gone))
+    catalog.checked[("apis", fresh.id)] = TODAY - dt.timedelta(days=3)
+    catalog.checked[("apis", gone.id)] = TODAY
+    catalog.missing[("apis", gone.id)] = TODAY
+    keys = [("apis", old.id), ("apis", fresh.id), ("apis", gone.id)]
+    lines = freshness_warnings(catalog, keys, TODAY, max_age_days=90)
+    age = (TODAY - old.as_of).days
+    assert age > 90
+    assert len(lines) == 2
+    assert f"gpt-4o ({old.as_of}, {age} d)" in lines[0] and "gpt-4o-mini" not in lines[0]
+    assert lines[1].startswith("gpt-4.1-nano: its upstream source no longer has it")
+    assert freshness_warnings(catalog, keys[:2], TODAY, max_age_days=age) == []
+
+
+def test_a_plan_warns_about_old_prices_until_an_update_checks_them(env: Path, tmp_path: Path) -> None:
+    """The shipped API prices are months old: a plan that ranks APIs first says so (citing planning.yaml's
+    limit); after `catalog update --only apis` finds them unchanged upstream, the same plan does not."""
+    from advisor.catalog.planning import planning_defaults
+
+    apis = [r for r in read_catalog_file(builtin_catalog_path("apis"))["apis"] if isinstance(r, ApiRecord)]
+    if all((dt.date.today() - r.as_of).days <= planning_defaults().record_max_age_days for r in apis):
+        pytest.skip("the shipped prices are younger than the limit: nothing to warn about")
+    cli_env = _cli_env(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    answers = str(EXAMPLES / "small-team-api.yaml")
+    before = advisor(cli_env, "plan", "--answers", answers, "--format", "json")
+    assert before.returncode in (0, 1), before.stderr
+    assert "last checked more than" in before.stderr and "advisor catalog update" in before.stderr
+    with PriceTable({r.id: litellm_entry(r) for r in apis}) as prices:
+        update = advisor(cli_env, "catalog", "update", "--only", "apis", "--prices-url", prices.url, "--format", "json")
+    assert update.returncode == 0, update.stderr
+    assert json.loads(update.stdout)["changed"] == []  # the table gives back exactly the shipped prices
+    after = advisor(cli_env, "plan", "--answers", answers, "--format", "json")
+    assert "last checked more than" not in after.stderr, after.stderr

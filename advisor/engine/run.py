@@ -83,7 +83,9 @@ def assess(
     return Assessment(candidate=candidate, findings=findings, metrics=metrics)
 
 
-def assess_all(candidates: Iterable[Candidate], requirements: Requirements, session: Session) -> list[Assessment]:
+def assess_all(
+    candidates: Iterable[Candidate], requirements: Requirements, session: Session
+) -> list[Assessment]:
     checks = active_checks(session)
     return [assess(c, requirements, checks, session) for c in candidates]
 
@@ -103,7 +105,9 @@ def rank(assessments: list[Assessment], requirements: Requirements, session: Ses
             position += 1
 
 
-def decide_strategy(requirements: Requirements, assessments: list[Assessment], session: Session) -> StrategyDecision:
+def decide_strategy(
+    requirements: Requirements, assessments: list[Assessment], session: Session
+) -> StrategyDecision:
     """Sum the plugins' weighted votes per road; the highest share wins."""
     signals: list[StrategySignal] = []
     for plugin, value in session.host.call_each(
@@ -135,7 +139,9 @@ def decide_strategy(requirements: Requirements, assessments: list[Assessment], s
     )
 
 
-def plan_deployment(assessments: list[Assessment], requirements: Requirements, session: Session) -> Deployment | None:
+def plan_deployment(
+    assessments: list[Assessment], requirements: Requirements, session: Session
+) -> Deployment | None:
     """The deployment plan for the best-ranked open-weights candidate, if any."""
     ranked = sorted((a for a in assessments if a.rank is not None), key=lambda a: a.rank or 0)
     top = next((a for a in ranked if a.candidate.kind == "open_source"), None)

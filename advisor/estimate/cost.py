@@ -144,6 +144,8 @@ def api_cost(
     return ApiCost(total, input_usd, cached_usd, output_usd, batch_usd, prices, hit, share, tuple(notes))
 
 
+
+
 @dataclass(frozen=True)
 class RateLimitExcess:
     """A published limit the peak traffic exceeds."""
@@ -221,6 +223,8 @@ def replicas_for_load(
     by_rate = math.ceil(peak_requests_per_s / capacity.requests_per_s) if capacity.requests_per_s > 0 else 1
     by_streams = math.ceil(peak_concurrency / max(max_streams, 1))
     return max(1, by_rate, by_streams)
+
+
 
 
 def streams_per_replica(aggregate_tokens_per_s: float, max_streams: int, min_tokens_per_s: float) -> int:
@@ -469,6 +473,8 @@ def log_volumes(low: float, high: float, steps: int) -> list[float]:
 def training_device_hours(flops: float, device_tflops: float, mfu: float) -> float:
     """Accelerator-hours to spend ``flops`` at a model FLOPs utilisation ``mfu``."""
     return flops / (device_tflops * 1e12 * mfu) / 3600.0
+
+
 
 
 @dataclass(frozen=True)
