@@ -180,3 +180,17 @@ def test_a_catalogued_base_wins_over_what_a_card_says_of_it() -> None:
         ancestors=ancestors,
     )
     assert lineage.links[1].declared == "llama3.1" and lineage.links[1].in_catalog
+
+
+def test_licenses_shows_a_hub_models_lineage_up_to_the_non_commercial_base(hub: HubServer, tmp_path: Path) -> None:
+    """`advisor licenses REPO` for a Hub repo the catalog lacks lists the chain, each base's resolved licence,
+    and what it is the base of -- the same lineage LIC001-LIC008 read."""
+    proc = advisor(hub_env(tmp_path, hub.url), "licenses", FINE_TUNE, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["lineage"]
+    assert [(r["model"], r["resolved"], r["base_of"]) for r in rows] == [
+        (FINE_TUNE, "apache-2.0", None),
+        (MERGE, "apache-2.0", FINE_TUNE),
+        (NC_BASE, "cc-by-nc-4.0", MERGE),
+    ]
+    assert all(r["binds"] for r in rows)
