@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -126,9 +128,22 @@ def update(
     search_filter = _search_filter(search)
     catalog = options.session().catalog
     kinds = (only,) if only else ("models", "apis")
+
+    def show_progress(record_id: str) -> None:
+        click.echo(f"\r\033[Kchecking {record_id} on the Hub", nl=False, err=True)
+
+    progress: Callable[[str], None] | None = show_progress if sys.stderr.isatty() else None
+
     result = update_catalog(
-        catalog, today=dt.date.today(), kinds=kinds, search=search_filter, price_table_url=prices_url
+        catalog,
+        today=dt.date.today(),
+        kinds=kinds,
+        search=search_filter,
+        price_table_url=prices_url,
+        on_progress=progress,
     )
+    if progress is not None:
+        click.echo("\r\033[K", nl=False, err=True)
     for note in result.notes:
         click.echo(f"advisor: warning: {note}", err=True)
     path = overlay_path()
