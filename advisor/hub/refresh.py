@@ -127,6 +127,13 @@ def _gguf_sizes(hub: HubSettings, repos: list[str]) -> tuple[dict[str, int], lis
     return sizes, notes
 
 
+def gguf_repos_of(record: ModelRecord) -> list[str]:
+    """The GGUF repos a record lists: ``gguf_repos``, then the publisher's GGUF ``quantized_releases``."""
+    releases = getattr(record, "quantized_releases", None) or []  # the publisher's own quantized repos
+    official = [str(r.repo) for r in releases if str(getattr(r, "format", "")).upper() == "GGUF"]
+    return list(dict.fromkeys([*record.gguf_repos, *official]))
+
+
 def refresh_model(
     hub: HubSettings, record: ModelRecord, in_catalog: Callable[[str], bool] = lambda _: False
 ) -> HubRefresh:
@@ -169,8 +176,9 @@ def refresh_model(
         fields["architecture"] = architecture
     if note:
         notes.append(note)
-    if record.gguf_repos:
-        sizes, gguf_notes = _gguf_sizes(hub, record.gguf_repos)
+    repos = gguf_repos_of(record)
+    if repos:
+        sizes, gguf_notes = _gguf_sizes(hub, repos)
         fields["gguf_file_bytes"] = sizes
         notes += gguf_notes
     return HubRefresh(record.id, True, fields, notes)
