@@ -93,6 +93,7 @@ def _candidate_lineage(candidate: Candidate, catalog: Catalog) -> Lineage:
         base_model=candidate.base_model,
         base_model_license=own.base_model_license if own else _text(extra.get("base_model_license")),
         modalities=own.modalities if own is not None and own.modalities is not None else card_modalities,
+        ancestors=own.base_lineage if own is not None else (),
     )
 
 
@@ -467,8 +468,10 @@ def imposes_terms(record: LicenseRecord) -> bool:
 def lineage_consistent(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
     """LIC008: a fine-tune's label must not hide its base model's terms."""
     links = resolve_lineage(candidate, context.catalog).links
+    by_model = {link.model: link for link in links}
     for index in range(1, len(links)):
-        base, derived = links[index], links[index - 1]
+        base = links[index]
+        derived = by_model.get(base.derived or "", links[index - 1])
         if not base.binding:
             continue
         evidence: dict[str, Any] = {
@@ -477,8 +480,12 @@ def lineage_consistent(candidate: Candidate, requirements: Requirements, context
             "base_model": base.model,
             "base_license": base.declared,
         }
+        if base.relation:
+            evidence["relation"] = base.relation
         if not base.identified or base.record is None:
             status = f"declared as {base.label}" if base.declared or base.license_name else "not recorded"
+            if not base.on_hub:
+                status = "unknown (the Hub has no such repository)"
             yield Finding(
                 severity="warn",
                 message=f"{derived.model} is derived from {base.model}, whose licence is {status} in the "

@@ -24,7 +24,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +31,14 @@ from typing import Any
 
 import yaml
 
+from advisor.catalog.prices import price as _price
+from advisor.catalog.prices import price_fields
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PRICES = REPO_ROOT / ".." / "shared" / "data" / "litellm_prices.json"
 DEFAULT_OUT = REPO_ROOT / "catalog" / "apis.yaml"
 DEFAULT_MODELS = REPO_ROOT / "catalog" / "models.yaml"
 DEFAULT_CURATED = REPO_ROOT / "catalog" / "apis_curated.yaml"
-PER_MILLION = 1_000_000
 
 HEADER = """\
 # Hosted chat APIs: prices (USD per 1M tokens) and context limits.
@@ -143,51 +144,6 @@ def benchmarks_for(item: Curated, open_models: dict[str, dict[str, Any]]) -> tup
     return merged, bool(copied)
 
 
-_TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
-
-
-def per_million(usd_per_token: float) -> float:
-    """USD per token -> USD per 1M tokens, without float noise (0.15000000000000002 -> 0.15)."""
-    return float(f"{usd_per_token * PER_MILLION:.6g}")
-
-
-def _price(entry: dict[str, Any], field: str) -> float | None:
-    value = entry.get(field)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return per_million(float(value))
-    return None
-
-
-def long_context_tiers(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tiers from ``input/output_cost_per_token_above_<N>k_tokens`` (N thousand input tokens)."""
-    tiers = []
-    for field in entry:
-        match = _TIER_KEY.match(field)
-        if not match:
-            continue
-        size = match.group(1)
-        tier_in = _price(entry, field)
-        tier_out = _price(entry, f"output_cost_per_token_above_{size}k_tokens")
-        if tier_out is None:
-            tier_out = _price(entry, "output_cost_per_token")
-        if tier_in is None or tier_out is None:
-            continue
-        tiers.append(
-            {
-                "above_input_tokens": int(size) * 1000,
-                "input_usd_per_1m": tier_in,
-                "output_usd_per_1m": tier_out,
-            }
-        )
-    return sorted(tiers, key=lambda tier: int(tier["above_input_tokens"]))
-
-
-def _positive_int(value: Any) -> int | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return int(value)
-    return None
-
-
 def build_record(
     item: Curated,
     entry: dict[str, Any],
@@ -200,13 +156,12 @@ def build_record(
     """
     if entry.get("mode") != "chat":
         return None, f"mode is {entry.get('mode')!r}, not 'chat'"
-    input_price = _price(entry, "input_cost_per_token")
-    output_price = _price(entry, "output_cost_per_token")
-    if input_price is None or output_price is None:
+    fields = price_fields(entry)
+    if "input_usd_per_1m" not in fields or "output_usd_per_1m" not in fields:
         return None, "no input/output price"
 
     notes: list[str] = []
-    context = _positive_int(entry.get("max_input_tokens")) or _positive_int(entry.get("max_tokens"))
+    context = fields.get("context_window")
     if context is None and item.context_fallback is not None:
         context = item.context_fallback.context_window
         notes.append(
@@ -220,20 +175,16 @@ def build_record(
         "id": item.key,
         "name": item.name,
         "provider": entry.get("litellm_provider", item.key.split("/", 1)[0]),
-        "input_usd_per_1m": input_price,
-        "output_usd_per_1m": output_price,
+        "input_usd_per_1m": fields["input_usd_per_1m"],
+        "output_usd_per_1m": fields["output_usd_per_1m"],
     }
-    optional = {
-        "cached_input_usd_per_1m": _price(entry, "cache_read_input_token_cost"),
-        "batch_input_usd_per_1m": _price(entry, "input_cost_per_token_batches"),
-        "batch_output_usd_per_1m": _price(entry, "output_cost_per_token_batches"),
-    }
-    record.update({field: value for field, value in optional.items() if value is not None})
+    for optional in ("cached_input_usd_per_1m", "batch_input_usd_per_1m", "batch_output_usd_per_1m"):
+        if optional in fields:
+            record[optional] = fields[optional]
     record["context_window"] = context
-    max_output = _positive_int(entry.get("max_output_tokens"))
-    if max_output is not None:
-        record["max_output_tokens"] = max_output
-    tiers = long_context_tiers(entry)
+    if "max_output_tokens" in fields:
+        record["max_output_tokens"] = fields["max_output_tokens"]
+    tiers = fields.get("long_context_tiers") or []
     if tiers:
         record["long_context_tiers"] = tiers
         if any(tier["above_input_tokens"] >= context for tier in tiers):

@@ -23,6 +23,18 @@ def _clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="session")
+def _empty_data_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-data")
+
+
+@pytest.fixture(autouse=True)
+def _no_user_overlay(monkeypatch: pytest.MonkeyPatch, _empty_data_home: Path) -> None:
+    """No test reads the developer's `advisor catalog update` overlay (subprocesses inherit XDG_DATA_HOME)."""
+    monkeypatch.delenv("ADVISOR_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(_empty_data_home))
+
+
 @pytest.fixture
 def host() -> PluginHost:
     return PluginHost(strict=False).load(entrypoints=False)

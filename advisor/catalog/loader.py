@@ -4,11 +4,14 @@ Every record is validated when it is loaded; a bad one stops the run with a line
 file, the record and the field, because a silently skipped record would change a recommendation.
 A plugin's source is the exception: the engine skips its bad record and reports it as a plugin
 error (``on_error``), fatal with ``--strict-plugins``.
-Later layers override earlier ones by id (built-in < plugin sources < ``--catalog-dir``).
+Later layers override earlier ones by id (built-in < plugin sources < the update overlay <
+``--catalog-dir``). The update overlay (:mod:`advisor.catalog.overlay`, written by ``advisor catalog
+update``) patches fields of records rather than replacing them, and adds the records it found.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from advisor.catalog.kinds import CATALOG_KINDS, CatalogKind
+from advisor.catalog.overlay import Overlay, overlay_path, read_overlay
 from advisor.catalog.records import (
     RECORD_TYPES,
     ApiRecord,
@@ -108,6 +112,12 @@ class Catalog:
     #: memo of derived values (e.g. sizings) that are pure functions of the records; cleared on add()
     derived: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     _views: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: the update overlay applied (None: none), the records as they were before it patched them, when
+    #: each record was last checked upstream and when upstream stopped having it
+    overlay: Path | None = None
+    unpatched: dict[tuple[str, str], BaseModel] = field(default_factory=dict, repr=False, compare=False)
+    checked: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    missing: dict[tuple[str, str], dt.date] = field(default_factory=dict)
 
     def add(self, kind: str, records: Iterable[BaseModel], origin: str) -> None:
         """Add records; a record with an id already present replaces it (overlay semantics)."""
@@ -118,6 +128,14 @@ class Catalog:
             record_id = getattr(record, "id")  # noqa: B009 - every record type has an id
             bucket[record_id] = record
             self.origins[(kind, record_id)] = origin
+
+    def last_checked(self, kind: str, record_id: str) -> dt.date | None:
+        """The newest of the record's ``as_of`` and the day an update last checked it upstream."""
+        record = self.records[kind].get(record_id)
+        as_of: dt.date | None = getattr(record, "as_of", None)
+        checked = self.checked.get((kind, record_id))
+        dates = [d for d in (as_of, checked) if d is not None]
+        return max(dates) if dates else None
 
     def _typed(self, kind: str, record_type: type[R]) -> dict[str, R]:
         view: dict[str, R] | None = self._views.get(kind)
@@ -192,11 +210,52 @@ def load_source(source: CatalogSource, on_error: Callable[[str], None] | None = 
     return parse_records(source.kind, source.load(), source.name, on_error)
 
 
-def load_catalog(loaded: Iterable[tuple[str, list[BaseModel], str]], overlay_dir: Path | None = None) -> Catalog:
-    """Build the catalog from loaded ``(kind, records, origin)`` in order, then the overlay directory."""
+def apply_overlay(catalog: Catalog, overlay: Overlay, where: Path) -> None:
+    """Patch the catalog's records with the overlay's fields, add its records, note checked and missing days."""
+    label = f"{where} (catalog update of {overlay.as_of.isoformat()})"
+    for kind, patches in overlay.patches.items():
+        record_type = RECORD_TYPES[kind]
+        patched: list[BaseModel] = []
+        for record_id, fields in patches.items():
+            record = catalog.records[kind].get(record_id)
+            if record is None or not fields:
+                continue  # a record the catalog no longer has: nothing to patch
+            try:
+                patched.append(record_type.model_validate({**record.model_dump(), **fields}))
+            except ValidationError as exc:
+                raise InputError(
+                    format_validation_error(f"{where}: patches.{kind}.{record_id}", exc)
+                    + f"; remove the overlay (rm '{where}') and run `advisor catalog update` again"
+                ) from None
+            catalog.unpatched[(kind, record_id)] = record
+        catalog.add(kind, patched, label)
+    for kind, raw in overlay.added.items():
+        fresh = [r for r in raw if r.get("id") not in catalog.records[kind]]
+        catalog.add(kind, parse_records(kind, fresh, str(where)), label)
+    for kind, days in overlay.checked.items():
+        catalog.checked.update({(kind, record_id): day for record_id, day in days.items()})
+    for kind, days in overlay.missing.items():
+        catalog.missing.update({(kind, record_id): day for record_id, day in days.items()})
+    catalog.overlay = where
+
+
+def load_catalog(
+    loaded: Iterable[tuple[str, list[BaseModel], str]],
+    overlay_dir: Path | None = None,
+    *,
+    update_overlay: Path | bool | None = True,
+) -> Catalog:
+    """Build the catalog from loaded ``(kind, records, origin)`` in order, the update overlay, then the
+    ``--catalog-dir`` directory. ``update_overlay``: True reads :func:`overlay_path`, a path reads that
+    file, False or None reads none."""
     catalog = Catalog()
     for kind, records, origin in loaded:
         catalog.add(kind, records, origin)
+    if update_overlay is not False and update_overlay is not None:
+        where = overlay_path() if update_overlay is True else update_overlay
+        overlay = read_overlay(where)
+        if overlay is not None:
+            apply_overlay(catalog, overlay, where)
     if overlay_dir is not None:
         if not overlay_dir.is_dir():
             raise InputError(f"--catalog-dir {overlay_dir}: not a directory")

@@ -45,6 +45,9 @@ class PlanningDefaults(_Strict):
     cloud: CloudDefaults
     default_cpu_device: str
     build_target_params: dict[Literal["low", "medium", "high", "frontier"], PositiveInt]
+    record_max_age_days: PositiveInt = Field(
+        description="a plan warns when a record it leans on was last checked longer ago than this"
+    )
 
     def server_quantization(self, quant: str) -> ServerQuantization | None:
         """The vLLM/SGLang ``--quantization`` a GGUF quant level maps to (None: load the 16-bit weights)."""

@@ -28,6 +28,25 @@ class _Record(BaseModel):
     as_of: dt.date = Field(description="date the facts were read from the source")
 
 
+class BaseModelLink(BaseModel):
+    """One base model up a ``base_model`` chain, as its own Hub card declares its licence.
+
+    ``derived`` is the model it is the base of (a merge has several bases, a chain one per hop);
+    ``relation`` is that model's ``base_model_relation`` (finetune, adapter, quantized, merge).
+    ``found`` is false when the Hub has no such repo (its licence cannot be read).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    derived: str = Field(min_length=1)
+    relation: str | None = None
+    license: str | None = None
+    license_name: str | None = None
+    license_link: str | None = None
+    found: bool = True
+
+
 class ArchitectureConfig(BaseModel):
     """The config.json fields the memory and speed estimators need.
 
@@ -89,6 +108,21 @@ class ModelRecord(_Record):
     benchmarks: dict[str, BenchmarkScore] = Field(default_factory=dict)
     gated: bool = False
     base_model: str | None = None
+    # -- kept current by `advisor catalog update` (docs/catalog.md) --
+    base_model_relation: str | None = Field(
+        default=None, description="the card's base_model_relation: finetune, adapter, quantized or merge"
+    )
+    base_lineage: list[BaseModelLink] = Field(
+        default_factory=list,
+        description="base models read from their Hub cards up the base_model chain (nearest first), for bases "
+        "the catalog does not hold",
+    )
+    gguf_repos: list[str] = Field(
+        default_factory=list, description="Hub repos that publish GGUF files of this model (official first)"
+    )
+    gguf_file_bytes: dict[str, int] = Field(
+        default_factory=dict, description="published GGUF file size per quant type (bytes, split files summed)"
+    )
     released: dt.date | None = None
     use_cases: list[str] = Field(default_factory=list)
     notes: str | None = None

@@ -1,10 +1,11 @@
 """``advisor licenses [ID]``: the licence knowledge base, one licence in full, or a model's licence lineage.
 
-ID is a licence id or alias (``llama3.1``, ``apache-2.0``, ``mistral-research-license``) or a catalog model
-id; for a model the command shows the licence of the model and of each base model up its ``base_model``
-chain, because a fine-tune carries its base model's duties. The checks that apply these terms to a plan
-are LIC001-LIC008 (plugins/license.py); this command shows the data they read, with the clauses. Both
-build the lineage with ``advisor.engine.licensing``.
+ID is a licence id or alias (``llama3.1``, ``apache-2.0``, ``mistral-research-license``), a catalog model
+id or a Hub repo id (read through ``advisor.hub``, with its bases' cards); for a model the command shows
+the licence of the model and of each base model up its ``base_model`` chain, because a fine-tune carries
+its base model's duties. The checks that apply these terms to a plan are LIC001-LIC008
+(plugins/license.py); this command shows the data they read, with the clauses. Both build the lineage
+with ``advisor.engine.licensing``.
 """
 
 from __future__ import annotations
@@ -29,15 +30,22 @@ LABEL_WIDTH = 20
 @click.command(name="licenses")
 @click.argument("license_id", metavar="[ID]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--offline", is_flag=True, help="For a Hub repo id: use only the local Hub cache.")
 @session_options()
-def licenses(license_id: str | None, fmt: str, options: SessionOptions) -> None:
+def licenses(license_id: str | None, fmt: str, offline: bool, options: SessionOptions) -> None:
     """Show what each model licence allows, one licence in full, or a model's licence lineage.
 
-    ID is a licence id or alias (llama3.1, apache-2.0, mrl) or a catalog model id.
+    ID is a licence id or alias (llama3.1, apache-2.0, mrl), a catalog model id, or a Hub repo id (its
+    lineage read from the base models' cards).
     """
     from advisor.errors import InputError
 
     catalog = options.session().catalog
+    if license_id and license_id not in catalog.models and catalog.find_license(license_id) is None:
+        from advisor.hub import is_hub_repo_id, model_record_for
+
+        if is_hub_repo_id(license_id):
+            catalog.add("models", [model_record_for(license_id, offline=offline)], "hub")
     if license_id is None:
         records = [catalog.licenses[k] for k in sorted(catalog.licenses)]
         if fmt == "json":
@@ -184,6 +192,7 @@ def catalog_lineage(catalog: Catalog, model_id: str) -> Lineage:
         base_model=model.base_model,
         base_model_license=model.base_model_license,
         modalities=model.modalities,
+        ancestors=model.base_lineage,
     )
 
 
@@ -203,6 +212,8 @@ def model_lineage(catalog: Catalog, model_id: str) -> list[dict[str, Any]]:
             "identified": link.identified,
             "binds": link.binding,
             "in_catalog": link.in_catalog,
+            "base_of": link.derived,
+            "relation": link.relation,
         }
         for link in catalog_lineage(catalog, model_id).links
     ]

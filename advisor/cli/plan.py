@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from advisor.cli.options import SessionOptions, report, session_options
+
+if TYPE_CHECKING:
+    from advisor.catalog.loader import Catalog
+    from advisor.model.plan import Plan
 
 
 @click.command()
@@ -46,4 +51,22 @@ def plan(
         models = hub_models_for_requirements(requirements, hub_count, offline=offline, on_skip=skipped)
         known = session.catalog.models
         session.catalog.add("models", [m.record for m in models if m.repo_id not in known], "hub")
-    report(run_plan(requirements, session), fmt, out)
+    result = run_plan(requirements, session)
+    warn_about_old_records(result, session.catalog)
+    report(result, fmt, out)
+
+
+#: How many of the best-ranked candidates a plan "leans on" for the age warning.
+LEANS_ON_TOP = 5
+
+
+def warn_about_old_records(result: Plan, catalog: Catalog) -> None:
+    """Warn (stderr) when the records behind the best-ranked candidates are older than planning.yaml allows."""
+    import datetime as dt
+
+    from advisor.catalog.freshness import freshness_warnings
+    from advisor.catalog.planning import planning_defaults
+
+    keys = [("apis" if a.candidate.kind == "api" else "models", a.candidate.id) for a in result.ranked[:LEANS_ON_TOP]]
+    for line in freshness_warnings(catalog, keys, dt.date.today(), planning_defaults().record_max_age_days):
+        click.echo(f"advisor: warning: {line}", err=True)

@@ -5,9 +5,11 @@ plugins/license.py) and ``advisor licenses MODEL`` read the same lineage; it is 
 two cannot disagree. The rules:
 
 1. the model's own licence, resolved through ``license_name`` when it is ``other`` / ``unknown``;
-2. each base model up the ``base_model`` chain, from its catalog record;
-3. for a base that is not in the catalog, the ``base_model_license`` of the model derived from it (as
-   the base's card declares it), and the chain ends there.
+2. each base model up the ``base_model`` chain (every base of a merge), from its catalog record;
+3. a base that is not in the catalog, from its own Hub card: ``advisor.hub`` reads the cards up the
+   chain (bounded, cycle-safe) into the record's ``base_lineage``, so a fine-tune of a fine-tune of a
+   non-commercial model carries the non-commercial terms even though neither base is catalogued;
+4. failing that, the ``base_model_license`` of the model derived from it, and the chain ends there.
 
 A base published by the same organisation as the model derived from it does not bind: the rights holder
 may relicense its own model (Meta's Llama 3.3 on its Llama 3.1 base). Pure functions of the catalog, no
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog as Catalog
+    from advisor.catalog.records import BaseModelLink as BaseModelLink
     from advisor.catalog.records import LicenseRecord as LicenseRecord
 
 __all__ = [
@@ -53,6 +56,12 @@ class LicenceLink:
     record: LicenseRecord | None
     binding: bool
     in_catalog: bool
+    #: the model this one is the base of (None for the model itself)
+    derived: str | None = None
+    #: the derived model's ``base_model_relation`` (finetune, adapter, quantized, merge), when read from the Hub
+    relation: str | None = None
+    #: false when the Hub has no such repo, so its licence could not be read
+    on_hub: bool = True
 
     @property
     def identified(self) -> bool:
@@ -112,15 +121,19 @@ def licence_lineage(
     declared: str | None,
     license_name: str | None = None,
     license_link: str | None = None,
-    base_model: str | None = None,
+    base_model: str | Sequence[str] | None = None,
     base_model_license: str | None = None,
     modalities: Sequence[str] | None = None,
+    ancestors: Sequence[BaseModelLink] = (),
 ) -> Lineage:
     """The lineage of ``model_id`` from the facts its caller holds (a catalog record or a model card).
 
-    The keyword facts describe the model itself; its base models are read from the catalog. The model's
-    own link counts as ``in_catalog`` when the catalog has a record of it that declares the same licence
-    (a Hub card under a catalog id may declare another one).
+    The keyword facts describe the model itself. Its base models are read from the catalog; a base the
+    catalog does not hold is read from ``ancestors`` (the base models' own Hub cards, gathered by
+    ``advisor.hub``), and only failing both from ``base_model_license``. The walk is breadth-first (a
+    merge has several bases), visits each model once (a cycle in the cards ends there) and stops after
+    :data:`MAX_LINEAGE_DEPTH` models. The model's own link counts as ``in_catalog`` when the catalog has
+    a record of it that declares the same licence (a Hub card under a catalog id may declare another one).
     """
     own = catalog.models.get(model_id)
     links = [
@@ -134,24 +147,58 @@ def licence_lineage(
             in_catalog=own is not None and own.license == declared,
         )
     ]
-    base, hint, seen = base_model, base_model_license, {model_id}
-    while base and base not in seen and len(links) <= MAX_LINEAGE_DEPTH:
+    from_hub: dict[str, list[BaseModelLink]] = {}
+    for entry in ancestors:
+        from_hub.setdefault(entry.derived, []).append(entry)
+    by_model = {entry.model: entry for entry in ancestors}
+    first = [base_model] if isinstance(base_model, str) else list(base_model or [])
+    queue: list[tuple[str, str, str | None]] = [(b, model_id, base_model_license) for b in first if b]
+    queue += [(e.model, model_id, e.license) for e in from_hub.get(model_id, []) if e.model not in first]
+    seen = {model_id}
+    while queue and len(links) <= MAX_LINEAGE_DEPTH:
+        base, derived, hint = queue.pop(0)
+        if base in seen:
+            continue
         seen.add(base)
-        binding = publisher(base) != publisher(links[-1].model) or not publisher(base)
+        binding = publisher(base) != publisher(derived) or not publisher(base)
         record = catalog.models.get(base)
-        if record is None:
-            links.append(LicenceLink(base, hint, None, None, lookup_licence(catalog, hint, None), binding, False))
-            break
-        links.append(
-            LicenceLink(
-                model=base,
-                declared=record.license,
-                license_name=record.license_name,
-                license_link=record.license_link,
-                record=lookup_licence(catalog, record.license, record.license_name),
-                binding=binding,
-                in_catalog=True,
+        card = by_model.get(base)
+        if record is not None:
+            links.append(
+                LicenceLink(
+                    model=base,
+                    declared=record.license,
+                    license_name=record.license_name,
+                    license_link=record.license_link,
+                    record=lookup_licence(catalog, record.license, record.license_name),
+                    binding=binding,
+                    in_catalog=True,
+                    derived=derived,
+                )
             )
-        )
-        base, hint = record.base_model, record.base_model_license
+            parents = [(record.base_model, record.base_model_license)] if record.base_model else []
+            parents += [(e.model, e.license) for e in record.base_lineage if e.derived == base]
+            parents += [(e.model, e.license) for e in from_hub.get(base, [])]
+        elif card is not None:
+            links.append(
+                LicenceLink(
+                    model=base,
+                    declared=card.license,
+                    license_name=card.license_name,
+                    license_link=card.license_link,
+                    record=lookup_licence(catalog, card.license, card.license_name),
+                    binding=binding,
+                    in_catalog=False,
+                    derived=derived,
+                    relation=card.relation,
+                    on_hub=card.found,
+                )
+            )
+            parents = [(e.model, e.license) for e in from_hub.get(base, [])]
+        else:
+            links.append(
+                LicenceLink(base, hint, None, None, lookup_licence(catalog, hint, None), binding, False, derived)
+            )
+            parents = []
+        queue += [(parent, base, parent_hint) for parent, parent_hint in parents if parent]
     return Lineage(tuple(links), tuple(modalities) if modalities is not None else None)

@@ -99,6 +99,7 @@ def _spec_from_record(record: ModelRecord, origin: str = "catalog") -> ModelSpec
         active_params=record.active_params or record.params,
         origin=origin,
         record=record,
+        published_file_bytes=dict(record.gguf_file_bytes),
     )
 
 
@@ -161,7 +162,7 @@ def resolve_gguf(model: str, quant: str | None, *, offline: bool = False) -> Ggu
     return GgufSource(Path(download_gguf(model, wanted, offline=offline)), model, wanted)
 
 
-_WEIGHTS_MEMO: dict[tuple[str, int, str, str], WeightsSplit] = {}
+_WEIGHTS_MEMO: dict[tuple[str, int, str, str, int | None], WeightsSplit] = {}
 
 
 def weights_for(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
@@ -169,7 +170,7 @@ def weights_for(spec: ModelSpec, quant: QuantRecord) -> WeightsSplit:
     rules (an architecture they do not know is estimated as a generic llama-like model, and says so)."""
     if spec.gguf is not None and (spec.gguf.file_type or "").upper() == quant.id.upper():
         return spec.gguf.weights_split()
-    key = (spec.id, spec.params, quant.id, spec.origin)
+    key = (spec.id, spec.params, quant.id, spec.origin, spec.published_file_bytes.get(quant.id))
     if key not in _WEIGHTS_MEMO:
         _WEIGHTS_MEMO[key] = _per_tensor(spec, quant)
     return _WEIGHTS_MEMO[key]

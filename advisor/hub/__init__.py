@@ -17,8 +17,11 @@ Modules, from the data inwards to the public calls:
 * :mod:`~advisor.hub.errors` -- every client failure as one line, exit 2 (input) or 3 (environment).
 * :mod:`~advisor.hub.client` -- the ``huggingface_hub`` calls, API calls with a bounded backoff.
 * :mod:`~advisor.hub.cache` -- the metadata cache of built facts, for offline use.
+* :mod:`~advisor.hub.lineage` -- the base models' own cards up the ``base_model`` chain (bounded,
+  cycle-safe): the licences a fine-tune inherits, also from bases the catalog does not hold.
 * :mod:`~advisor.hub.facts` -- a ``model_info`` answer (and its config.json) as a :class:`HubModel`.
 * :mod:`~advisor.hub.fetch` -- :func:`fetch_model`, :func:`model_record_for`, :func:`download_gguf`.
+* :mod:`~advisor.hub.refresh` -- what the Hub says today about a catalog model (``catalog update``).
 * :mod:`~advisor.hub.search` -- :func:`search_models` and ``plan --hub N``'s
   :func:`hub_models_for_requirements`.
 

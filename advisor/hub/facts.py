@@ -18,26 +18,17 @@ from pydantic import ValidationError
 from advisor.catalog.records import ModelRecord
 from advisor.errors import InputError
 from advisor.files.structured import architecture_from_json, format_validation_error
-from advisor.hub.client import api, download_raw, model_info, retrying
+from advisor.hub.client import download_raw, model_info
 from advisor.hub.errors import translate_error
 from advisor.hub.licence import licence_from_card
-from advisor.hub.parsing import as_list, group_gguf_files, is_hub_repo_id, modalities, moe_active_params
+from advisor.hub.lineage import base_models_of, card_reader, hub_ancestors, relation_of
+from advisor.hub.lineage import card_of as card_dict
+from advisor.hub.parsing import as_list, group_gguf_files, modalities, moe_active_params
 from advisor.hub.records import HubModel
 from advisor.hub.settings import HUB_WEB_URL, HubSettings
 
 #: Hops followed along ``base_model`` to find a config.json for GGUF-only repos.
 MAX_LINEAGE_HOPS = 2
-
-
-def card_dict(info: Any) -> dict[str, Any]:
-    """The model card's data as a plain dict (empty without a card)."""
-    card = getattr(info, "card_data", None)
-    if card is None:
-        return {}
-    if isinstance(card, dict):
-        return dict(card)
-    to_dict = getattr(card, "to_dict", None)
-    return dict(to_dict()) if callable(to_dict) else {}
 
 
 def sibling_files(info: Any) -> list[tuple[str, int | None]]:
@@ -117,29 +108,11 @@ def _base_params(hub: HubSettings, base_models: list[str]) -> tuple[int, str] | 
     return None
 
 
-def _base_licence(hub: HubSettings, repo_id: str, base_models: list[str]) -> str | None:
-    """The licence the first base model's card declares (a derivative may not loosen it).
-
-    Best effort: a base that is missing, private or unreachable leaves it unknown rather than
-    failing the model the user asked about.
-    """
-    base = next((b for b in base_models if b != repo_id), None)
-    if base is None or not is_hub_repo_id(base):
-        return None
-    client = api(hub)
-    try:
-        info = retrying(lambda: client.model_info(base, expand=["cardData", "tags"], token=hub.token or False))
-    except Exception:
-        return None
-    facts = licence_from_card(card_dict(info), [str(t) for t in getattr(info, "tags", None) or []])
-    return None if facts.record_id == "unknown" else facts.record_id
-
-
 def build_hub_model(hub: HubSettings, repo_id: str, info: Any) -> HubModel:
     """The :class:`HubModel` for a ``model_info`` answer; downloads config.json as needed."""
     card = card_dict(info)
     tags = [str(t) for t in getattr(info, "tags", None) or []]
-    base_models = as_list(card.get("base_model")) or as_list(getattr(info, "base_models", None))
+    base_models = base_models_of(card, info)
     sha = getattr(info, "sha", None)
     config, config_source = _load_config(hub, repo_id, sha, base_models)
     arch = architecture_from_json(config, f"MODEL {repo_id}: config.json of {config_source}")
@@ -184,7 +157,9 @@ def build_hub_model(hub: HubSettings, repo_id: str, info: Any) -> HubModel:
     if licence.record_id == "unknown":
         notes.append("The card states no licence.")
 
-    base_licence = _base_licence(hub, repo_id, base_models)
+    ancestors = hub_ancestors(repo_id, card, card_reader(hub))
+    first_base = next((a for a in ancestors if a.derived == repo_id), None)
+    base_licence = first_base.license if first_base is not None else None
     fields: dict[str, Any] = {
         "id": repo_id,
         "source": f"{HUB_WEB_URL}/{repo_id}",
@@ -204,6 +179,8 @@ def build_hub_model(hub: HubSettings, repo_id: str, info: Any) -> HubModel:
         "license_link": licence.license_link,
         "base_model_license": base_licence,
         "modalities": modalities(str(pipeline_tag) if pipeline_tag else None, config),
+        "base_model_relation": relation_of(card),
+        "base_lineage": ancestors,
     }
     try:
         record = ModelRecord(**fields)
