@@ -81,7 +81,9 @@ class QuantizedRelease(BaseModel):
 
     format: str = Field(min_length=1, description="FP8, AWQ, GPTQ-Int4, GPTQ-Int8, MXFP4, INT4, GGUF ...")
     repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face repo id of the quantized release")
-    source: str | None = Field(default=None, pattern=r"^https?://", description="where the repo was seen, if not its page")
+    source: str | None = Field(
+        default=None, pattern=r"^https?://", description="where the repo was seen, if not its own page"
+    )
 
 
 class ModelRecord(_Record):
