@@ -33,6 +33,7 @@ PUBLISHED: dict[str, tuple[float, float]] = {
     "Qwen/Qwen3-Coder-480B-A35B-Instruct": (480e9, 35e9),
     "deepseek-ai/DeepSeek-V3.1": (671e9, 37e9),
     "deepseek-ai/DeepSeek-R1-0528": (671e9, 37e9),
+    "deepseek-ai/DeepSeek-V3.2-Exp": (671e9, 37e9),
     "moonshotai/Kimi-K2-Instruct": (1.0e12, 32e9),
     "moonshotai/Kimi-K2-Instruct-0905": (1.0e12, 32e9),
     "moonshotai/Kimi-K2-Thinking": (1.0e12, 32e9),
