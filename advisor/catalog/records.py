@@ -93,6 +93,18 @@ class BenchmarkScore(BaseModel):
     note: str | None = None
 
 
+class QuantizedRelease(BaseModel):
+    """A quantized checkpoint the publisher itself ships (not a community conversion)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: str = Field(min_length=1, description="FP8, AWQ, GPTQ-Int4, GPTQ-Int8, MXFP4, INT4, GGUF ...")
+    repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$", description="Hugging Face repo id of the quantized release")
+    source: str | None = Field(
+        default=None, pattern=r"^https?://", description="where the repo was seen, if not its own page"
+    )
+
+
 class ModelRecord(_Record):
     """An open-weights model; ``id`` is its Hugging Face repo id."""
 
@@ -138,6 +150,9 @@ class ModelRecord(_Record):
     )
     modalities: list[str] | None = Field(
         default=None, description="input modalities (text, image, audio); some licence clauses cover multimodal models"
+    )
+    quantized_releases: list[QuantizedRelease] = Field(
+        default_factory=list, description="official quantized checkpoints published by the model's publisher"
     )
 
 

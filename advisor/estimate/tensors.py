@@ -273,7 +273,12 @@ def _rope_extras(b: _Builder, arch: ArchitectureConfig, d: _Dims) -> None:
 
 
 def _llama_like(arch: ArchitectureConfig) -> list[Tensor]:
-    """llama, mistral, mixtral, qwen2(+moe), qwen3(+moe), olmo2, internlm-style decoders."""
+    """llama, mistral, mixtral, qwen2(+moe), qwen3(+moe), olmo2, smollm3, granite, MiniMax-M2 decoders.
+
+    MiniMax-M2 (``minimax_m2``): every layer sparse, experts ``intermediate_size`` wide, q/k RMSNorms
+    over the whole projection (``qk_norm_type: per_layer``) and a sigmoid router with a per-expert
+    bias (``use_routing_bias``); its multi-token-prediction modules are not converted.
+    """
     d = _dims(arch)
     family = family_of(arch.model_type) or "llama"
     b = _Builder()
@@ -295,15 +300,18 @@ def _llama_like(arch: ArchitectureConfig) -> list[Tensor]:
         if family == "qwen3":
             b.norm("attn_q_norm", d.head_dim, i)
             b.norm("attn_k_norm", d.head_dim, i)
-        if family == "olmo2":
+        if family in ("olmo2", "minimax-m2"):
             b.norm("attn_q_norm", d.q_dim, i)
             b.norm("attn_k_norm", d.kv_dim, i)
+        if family == "olmo2":
             b.norm("post_attention_norm", d.n_embd, i)
         else:
             b.norm("ffn_norm", d.n_embd, i)
         sparse = n_exp > 0 and i not in dense_layers and (i + 1) % step == 0
         if sparse:
             b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
+            if _flag(arch, "use_routing_bias"):
+                b.add("exp_probs_b.bias", (n_exp,), i)
             _routed_experts(b, d.n_embd, n_ff_exp, n_exp, i)
             if n_ff_shexp:
                 b.add("ffn_gate_inp_shexp", (d.n_embd,), i)
@@ -377,7 +385,11 @@ def _deepseek(arch: ArchitectureConfig) -> list[Tensor]:
 
     MLA tensors follow the current converter, which splits ``kv_b_proj`` into ``attn_k_b``
     ``(qk_nope, kv_lora_rank, n_head)`` and ``attn_v_b`` ``(kv_lora_rank, v_head, n_head)``; the
-    multi-token-prediction layers (``num_nextn_predict_layers``) are not converted.
+    multi-token-prediction layers (``num_nextn_predict_layers``) are not converted. Kimi K2
+    (``kimi_k2``) is this layout; DeepSeek-V3.2 (``deepseek_v32``) adds a small sparse-attention
+    indexer that is not counted. GLM-4.5/4.6 (``glm4_moe``) keeps the MoE layout (leading dense
+    layers, shared expert, biased sigmoid router) with GQA attention: q/k/v biases
+    (``attention_bias``) and per-head q/k norms when ``use_qk_norm``.
     """
     d = _dims(arch)
     b = _Builder()
@@ -410,17 +422,46 @@ def _deepseek(arch: ArchitectureConfig) -> list[Tensor]:
             b.add("attn_v_b", (kv_lora, v_dim, d.n_head), i)
             b.add("attn_output", (d.n_head * v_dim, d.n_embd), i)
         else:
-            _attention(b, d, i)
+            _attention(b, d, i, qkv_bias=_flag(arch, "attention_bias"))
+            if _flag(arch, "use_qk_norm"):
+                b.norm("attn_q_norm", d.head_dim, i)
+                b.norm("attn_k_norm", d.head_dim, i)
         b.norm("ffn_norm", d.n_embd, i)
         if n_exp > 0 and i >= first_dense and i % freq == 0:
             b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
-            if _extra(arch).get("topk_method") == "noaux_tc":
+            if _extra(arch).get("topk_method") == "noaux_tc" or arch.model_type == "glm4_moe":
                 b.add("exp_probs_b.bias", (n_exp,), i)
             _routed_experts(b, d.n_embd, n_ff_exp, n_exp, i)
             if n_shared:
                 _glu_ffn(b, d.n_embd, n_ff_exp * n_shared, i, suffix="_shexp")
         else:
             _glu_ffn(b, d.n_embd, d.n_ff, i)
+    return b.tensors
+
+
+def _llama4(arch: ArchitectureConfig) -> list[Tensor]:
+    """Llama 4 text decoder: MoE layers every ``interleave_moe_layer_step`` with one shared expert.
+
+    A MoE layer has a router, ``num_local_experts`` routed experts and one shared expert, all
+    ``intermediate_size`` wide; the other layers are dense with ``intermediate_size_mlp``. The q/k
+    norm is a weightless L2 norm. The vision encoder is not counted.
+    """
+    d = _dims(arch)
+    n_exp = n_experts(arch)
+    step = _int(arch, "interleave_moe_layer_step", default=1) or 1
+    n_ff_dense = _int(arch, "intermediate_size_mlp", default=d.n_ff) or d.n_ff
+    b = _Builder()
+    _embeddings(b, d)
+    for i in range(d.n_layer):
+        b.norm("attn_norm", d.n_embd, i)
+        _attention(b, d, i)
+        b.norm("ffn_norm", d.n_embd, i)
+        if n_exp > 0 and (i + 1) % step == 0:
+            b.add("ffn_gate_inp", (d.n_embd, n_exp), i)
+            _routed_experts(b, d.n_embd, d.n_ff, n_exp, i)
+            _glu_ffn(b, d.n_embd, d.n_ff, i, suffix="_shexp")
+        else:
+            _glu_ffn(b, d.n_embd, n_ff_dense, i)
     return b.tensors
 
 
@@ -497,6 +538,12 @@ _FAMILIES: dict[str, tuple[str, Callable[[ArchitectureConfig], list[Tensor]]]] =
     "qwen3": ("qwen3", _llama_like),
     "qwen3_moe": ("qwen3", _llama_like),
     "olmo2": ("olmo2", _llama_like),
+    "smollm3": ("smollm3", _llama_like),
+    "granite": ("granite", _llama_like),
+    "minimax_m2": ("minimax-m2", _llama_like),
+    "mistral3": ("llama", _llama_like),
+    "llama4": ("llama4", _llama4),
+    "llama4_text": ("llama4", _llama4),
     "gemma": ("gemma", _gemma),
     "gemma2": ("gemma", _gemma),
     "gemma3": ("gemma", _gemma),
@@ -507,6 +554,9 @@ _FAMILIES: dict[str, tuple[str, Callable[[ArchitectureConfig], list[Tensor]]]] =
     "deepseek": ("deepseek", _deepseek),
     "deepseek_v2": ("deepseek2", _deepseek),
     "deepseek_v3": ("deepseek2", _deepseek),
+    "deepseek_v32": ("deepseek2", _deepseek),
+    "kimi_k2": ("deepseek2", _deepseek),
+    "glm4_moe": ("glm4moe", _deepseek),
     "gpt_oss": ("gpt_oss", _gpt_oss),
     "cohere": ("cohere", _cohere),
     "falcon": ("falcon", _falcon),
@@ -617,7 +667,9 @@ def count_parameters(arch: ArchitectureConfig, *, fallback: bool = False) -> Par
         conventions.append("total includes the SigLIP vision tower and projector of the released checkpoint")
     elif isinstance(_extra(arch).get("vision_config"), Mapping):
         conventions.append("vision_config present but its tower is not counted (unknown projector layout)")
-    if arch.model_type in ("deepseek_v3",) and _int(arch, "num_nextn_predict_layers"):
+    if arch.model_type in ("deepseek_v3", "deepseek_v32", "kimi_k2", "glm4_moe") and _int(
+        arch, "num_nextn_predict_layers"
+    ):
         conventions.append("multi-token-prediction layers excluded (not part of the main model or a GGUF)")
     total = text_total + vision
     return ParamCount(
