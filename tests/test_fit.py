@@ -154,6 +154,21 @@ def test_ngl_counts_output_first_then_last_layers() -> None:
     assert forced.gpu_layers == 2 and forced.decode_tokens_per_s < result.decode_tokens_per_s
 
 
+def test_fit_margin_only_for_automatic_placement() -> None:
+    """llama.cpp's --fit keeps 1 GiB free per device; a forced -ngl loads with no margin at all.
+
+    A card with exactly the room for every layer, but not for the margin on top: automatic placement
+    leaves layers on the CPU, ``-ngl 99`` (here: every layer plus the output) puts them all on the GPU.
+    """
+    constants = estimator_constants()
+    reserve = constants.backends["cuda"].reserve_mib * MIB
+    need = GIB // 2 + 8 * (GIB + 100 * MIB)
+    device = Device(memory_gib=(need + reserve + 50 * MIB) / GIB, bandwidth_gb_s=1000, backend="cuda")
+    assert decide_fit(_fp(layers=8), device, 64 * GIB, None, constants).fits == "partial"
+    forced = decide_fit(_fp(layers=8), device, 64 * GIB, None, constants, gpu_layers=99)
+    assert forced.fits == "gpu" and forced.gpu_layers == 9
+
+
 def test_kv_offload_off_keeps_cache_in_ram() -> None:
     constants = estimator_constants()
     device = Device(memory_gib=24, bandwidth_gb_s=1000, backend="cuda")

@@ -93,10 +93,15 @@ class FitResult:
     host_bytes: int = 0
 
 
-def usable_device_bytes(device: Device, constants: EstimatorConstants) -> int:
-    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device."""
+def usable_device_bytes(device: Device, constants: EstimatorConstants, *, fit_margin: bool = True) -> int:
+    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device.
+
+    The margin is what llama.cpp's ``--fit`` (automatic placement, its default when ``-ngl`` is not
+    given) leaves free; a forced ``-ngl N`` loads with no margin, so ``fit_margin=False`` drops it.
+    """
     fraction = constants.usable_fraction.get(device.kind, 1.0)
-    per_device = device.memory_gib * GIB * fraction - constants.margin_mib * MIB
+    margin = constants.margin_mib * MIB if fit_margin else 0
+    per_device = device.memory_gib * GIB * fraction - margin
     return int(max(per_device, 0) * device.count)
 
 
@@ -212,7 +217,8 @@ def decide_fit(
 ) -> FitResult:
     """gpu (all layers on the accelerators), partial (some offloaded), cpu (system RAM), or no.
 
-    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits; ``cpu_decode``
+    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits (then without the
+    ``--fit`` margin, which only automatic placement keeps free); ``cpu_decode``
     (fixed ms, efficiency) replaces the CPU class constants, e.g. with this machine's calibration.
     """
     fp = footprint
@@ -221,7 +227,7 @@ def decide_fit(
     apple = device is not None and device.kind == "apple"
     if device is not None and device.bandwidth_gb_s > 0 and gpu_layers != 0:
         gpu = _backend(constants, device.backend)
-        usable = usable_device_bytes(device, constants)
+        usable = usable_device_bytes(device, constants, fit_margin=gpu_layers is None)
         reserve = int(gpu.reserve_mib * MIB) * device.count
         split = split_layers(fp, usable, reserve, kv_offload=kv_offload, max_layers=gpu_layers)
         # unified memory: the "host" side is the same pool, so only what the GPU may wire counts
@@ -257,4 +263,5 @@ def decide_fit(
             f"more than the {constants.usable_fraction.get('apple', 1.0):.0%} of unified memory macOS lets the GPU use"
         )
     notes.append("neither the accelerators nor system RAM can hold weights + KV cache + overhead")
-    return FitResult("no", 0, None, None, usable_device_bytes(device, constants) if device else 0, notes)
+    usable = usable_device_bytes(device, constants, fit_margin=gpu_layers is None) if device else 0
+    return FitResult("no", 0, None, None, usable, notes)
