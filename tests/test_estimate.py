@@ -246,11 +246,11 @@ def test_apple_usable_fraction() -> None:
 def test_decode_speed_reproduces_published_4090() -> None:
     # llama.cpp discussion #15013: RTX 4090, Llama-2-7B Q4_0 (3.826 GB) tg128 = 186.21 t/s
     from advisor.engine.host import PluginHost
-    from advisor.estimate.speed import decode_constants_for
+    from advisor.estimate.speed import decode_constants_for, decode_overhead_ms
 
     catalog = Session(host=PluginHost().load(entrypoints=False)).catalog
     cuda = decode_constants_for(catalog.hardware["rtx-4090"])
-    speed = decode_tokens_per_s(3.826e9, 1008, cuda.fixed_ms, cuda.efficiency)
+    speed = decode_tokens_per_s(3.826e9, 1008, decode_overhead_ms(cuda, 32, False), cuda.efficiency)
     assert abs(speed / 186.21 - 1) < 0.05
 
 

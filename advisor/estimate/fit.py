@@ -15,7 +15,7 @@ from typing import Literal
 from advisor.catalog.records import HardwareRecord
 from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
-from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s
+from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s, moe_overhead_ms
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
 
@@ -54,6 +54,7 @@ class Footprint:
     weights_method: str = "flat bits per weight"
     layer_decode_bytes: tuple[float, ...] = ()
     outside_decode_bytes: float | None = None
+    moe: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -170,7 +171,9 @@ def decode_speed(
     """Seconds per token summed over where the bytes live; a CPU part adds llama.cpp's sync cost.
 
     A token reads the output layer, the active part of each repeating layer, and on average half
-    the KV cache (a conversation filling the context). Each GPU of a layer split adds its fixed cost.
+    the KV cache (a conversation filling the context). Each GPU of a layer split adds its fixed cost;
+    each layer adds its backend's per-layer overhead (and the MoE routing cost for MoE models),
+    where it runs (:func:`advisor.estimate.speed.decode_overhead_ms`).
     """
     layer_bytes, outside = _decode_bytes(fp)
     kv = fp.layer_kv()
@@ -190,17 +193,21 @@ def decode_speed(
     cpu = decode_constants_for(None)
     cpu_fixed_ms, cpu_efficiency = cpu_decode if cpu_decode is not None else (cpu.fixed_ms, cpu.efficiency)
     seconds = 0.0
+    on_device = split.layers_on_device if device is not None else 0
     if device is not None and dev_bytes > 0:
         gpu = decode_constants_for(device.record)
         fixed = device.decode_fixed_ms if device.decode_fixed_ms is not None else gpu.fixed_ms
         efficiency = device.decode_efficiency if device.decode_efficiency is not None else gpu.efficiency
         seconds += fixed * device.count / 1000 + dev_bytes / (efficiency * device.bandwidth_gb_s * 1e9)
+        seconds += (on_device * gpu.layer_us / 1000 + moe_overhead_ms(on_device, fp.moe)) / 1000
         if host_bytes > 0:
             seconds += constants.partial_offload.sync_penalty_ms / 1000
     else:
         seconds += cpu_fixed_ms / 1000
     if host_bytes > 0:
+        on_host = fp.n_layers - on_device
         seconds += host_bytes / (cpu_efficiency * cpu_bandwidth_gb_s * 1e9)
+        seconds += (on_host * cpu.layer_us / 1000 + moe_overhead_ms(on_host, fp.moe)) / 1000
     return 1.0 / seconds
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from advisor.catalog.records import ArchitectureConfig
 from advisor.estimate.fit import Footprint
 from advisor.estimate.memory import DEFAULT_CACHE, MIB, CacheSettings, compute_buffer, kv_cache_bytes_per_layer
+from advisor.estimate.tensors import n_experts
 
 
 @dataclass(frozen=True)
@@ -66,4 +67,5 @@ def build_footprint(
         weights_method=weights.method,
         layer_decode_bytes=weights.layer_decode_bytes if len(weights.layer_decode_bytes) == len(layers) else (),
         outside_decode_bytes=weights.outside_decode_bytes,
+        moe=n_experts(arch) > 1,
     )
