@@ -346,7 +346,10 @@ def decode_report(points: list[dict[str, Any]]) -> dict[str, Any]:
         if rows:
             coverage[cls] = {
                 "layers": [min(p["layers"] for p in rows), max(p["layers"] for p in rows)],
-                "gb_per_token": [round(min(p["bytes"] for p in rows) / 1e9, 2), round(max(p["bytes"] for p in rows) / 1e9, 2)],
+                "gb_per_token": [
+                    round(min(p["bytes"] for p in rows) / 1e9, 2),
+                    round(max(p["bytes"] for p in rows) / 1e9, 2),
+                ],
                 "moe": any(p["moe"] for p in rows),
             }
     llmfit = [p["bw"] / (p["file_bytes"] / 1e9) * 0.55 / p["tps"] - 1 for p in evaluated if p["n"] == 1]
@@ -364,10 +367,14 @@ def decode_report(points: list[dict[str, Any]]) -> dict[str, Any]:
         "by_source": {k: _stats(v) for k, v in sorted(by_source.items())},
         "global": {"moe_layer_us": moe, "old_build_layer_factor": old},
         "refit": {
-            cls: {"fixed_ms": round(f.fixed_ms, 3), "layer_us": round(f.layer_us, 1), "efficiency": round(f.efficiency, 3),
-                  "n": len(f.relative_errors)}
+            cls: {
+                "fixed_ms": round(f.fixed_ms, 3),
+                "layer_us": round(f.layer_us, 1),
+                "efficiency": round(f.efficiency, 3),
+                "n": len(f.relative_errors),
+            }
             for cls, f in fits.items()
-        },  # fmt: skip
+        },
         "bands": bands,
         "coverage": coverage,
         "excluded": sorted({p["hardware"] for p in points if p["device_class"] not in speed_model().classes}),

@@ -243,3 +243,16 @@ def _run_json(args: tuple[str, ...], tmp_path) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def test_fit_rows_state_their_band_and_fitted_range() -> None:
+    """Every speed carries the measured spread; an MoE on a datacenter GPU (fitted on dense runs) says so."""
+    out = advisor_json(
+        "fit", "openai/gpt-oss-20b", "--hardware", "h100-sxm", "--hardware", "rtx-4090", "--quant", "MXFP4"
+    )
+    h100, rtx = out["rows"]
+    assert h100["decode_band"][0] < 0 < h100["decode_band"][1]
+    assert any("MoE" in reason for reason in h100["outside_fitted_data"])
+    assert rtx["decode_band"] is not None and rtx["outside_fitted_data"] == []
+    bare = advisor_json("fit", "openai/gpt-oss-20b", "--quant", "MXFP4")["rows"][0]
+    assert bare["decode_band"] is None and bare["outside_fitted_data"] == []

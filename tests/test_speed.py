@@ -83,8 +83,6 @@ def test_fit_recovers_known_constants() -> None:
         fit_decode_constants([(4e9, 1000.0, 100.0), (4e9, 1000.0, 110.0)])
 
 
-
-
 def test_fit_separates_fixed_per_layer_and_bandwidth_terms() -> None:
     """Runs of models with different layer counts pin the per-layer overhead apart from the fixed cost."""
     t0, tl, eff = 0.5, 30.0, 0.85
@@ -96,8 +94,10 @@ def test_fit_separates_fixed_per_layer_and_bandwidth_terms() -> None:
     fit = fit_decode_model(observations)
     assert (fit.fixed_ms, fit.layer_us, fit.efficiency) == pytest.approx((t0, tl, eff), rel=1e-6)
     # a known part of the time (the MoE overhead) is taken out before fitting
-    known = [DecodeObservation(o.bytes_read, o.bandwidth_gb_s, 1 / (1 / o.tokens_per_s + 0.001), 1, o.layer_units, 0.001)
-             for o in observations]  # fmt: skip
+    known = [
+        DecodeObservation(o.bytes_read, o.bandwidth_gb_s, 1 / (1 / o.tokens_per_s + 1e-3), 1, o.layer_units, 1e-3)
+        for o in observations
+    ]
     assert fit_decode_model(known).layer_us == pytest.approx(tl, rel=1e-6)
 
 

@@ -15,7 +15,12 @@ from typing import Literal
 from advisor.catalog.records import HardwareRecord
 from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
-from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s, moe_overhead_ms
+from advisor.estimate.speed import (
+    decode_constants_for,
+    device_prefill_tokens_per_s,
+    moe_overhead_ms,
+    outside_fitted_range,
+)
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
 
@@ -92,6 +97,10 @@ class FitResult:
     notes: list[str] = field(default_factory=list)
     device_bytes: int = 0
     host_bytes: int = 0
+    #: measured spread of the decode prediction (p10, p90 of the relative error out of sample)
+    decode_band: tuple[float, float] | None = None
+    #: why the decode prediction lies outside the data its device class was fitted on (empty: inside)
+    outside_fitted: tuple[str, ...] = ()
 
 
 def usable_device_bytes(device: Device, constants: EstimatorConstants, *, fit_margin: bool = True) -> int:
@@ -211,6 +220,18 @@ def decode_speed(
     return 1.0 / seconds
 
 
+def _speed_qualifiers(fp: Footprint, device: Device | None) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
+    """The decode band of the class doing most of the work, and what lies outside its fitted data."""
+    constants = decode_constants_for(device.record if device is not None else None)
+    layer_bytes, outside = _decode_bytes(fp)
+    gb_per_token = (sum(layer_bytes) + outside) / 1e9
+    band = (constants.band.low, constants.band.high) if constants.band is not None else None
+    reasons = outside_fitted_range(constants, fp.n_layers, gb_per_token, fp.moe)
+    if device is not None and device.record is None:
+        reasons = [*reasons, "device not in the catalog: its class constants are assumed"]
+    return band, tuple(reasons)
+
+
 def decide_fit(
     footprint: Footprint,
     device: Device | None,
@@ -252,19 +273,25 @@ def decide_fit(
                 notes.append(f"layers split evenly over {device.count} devices; single-stream speed does not add up")
             if not kv_offload:
                 notes.append("KV cache kept in system RAM (--no-kv-offload): slower decode, less VRAM")
+            band, outside = _speed_qualifiers(fp, device)
             if all_on_device:
                 notes.append("token embeddings stay in system RAM (llama.cpp looks rows up on the CPU)")
-                return FitResult("gpu", ngl, speed, prefill, usable, notes, split.device_bytes, split.host_bytes)
+                return FitResult(
+                    "gpu", ngl, speed, prefill, usable, notes, split.device_bytes, split.host_bytes, band, outside
+                )
             if split.layers_on_device > 0 or split.output_on_device:
                 notes.append(
                     f"-ngl {ngl}: {split.layers_on_device} of {fp.n_layers} layers"
                     f"{' and the output layer' if split.output_on_device else ''} on the GPU; the rest from system RAM"
                 )
-                return FitResult("partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes)
+                return FitResult(
+                    "partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes, band, outside
+                )
     if not apple and fp.total_bytes <= host_ram_bytes:
         host_only = _Split(0, False, 0, fp.total_bytes)
         speed = decode_speed(fp, host_only, None, cpu_bw, constants, cpu_decode=cpu_decode)
-        return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes)
+        band, outside = _speed_qualifiers(fp, None)
+        return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes, band, outside)
     if apple and device is not None:
         notes.append(
             f"more than the {constants.usable_fraction.get('apple', 1.0):.0%} of unified memory macOS lets the GPU use"

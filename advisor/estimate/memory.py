@@ -259,9 +259,7 @@ class ComputeBuffer:
     phase: str
 
 
-def compute_buffer(
-    arch: ArchitectureConfig, context: int, settings: CacheSettings = DEFAULT_CACHE
-) -> ComputeBuffer:
+def compute_buffer(arch: ArchitectureConfig, context: int, settings: CacheSettings = DEFAULT_CACHE) -> ComputeBuffer:
     """The compute buffer llama.cpp reserves: the peak of live f32 tensors over the graph's phases.
 
     The graph is reserved for a full micro-batch of ``n_ubatch`` tokens all producing outputs, over

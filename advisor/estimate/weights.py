@@ -662,9 +662,7 @@ def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str,
     return _gguf_rule_types(layout, arch, quant, era, imatrix)
 
 
-def _gguf_rule_types(
-    layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None
-) -> _Types:
+def _gguf_rule_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> _Types:
     """The ggml types llama-quantize's rules give ``layout``'s tensors for a checked file type and era.
 
     A kind outside :data:`_COUNTED` gets its type from its first tensor (its rules read no counter

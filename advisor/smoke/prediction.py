@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.estimate.fit import Device, Footprint, decide_fit, usable_device_bytes
 from advisor.estimate.footprint import build_footprint
-from advisor.estimate.memory import MIB, estimate_kv_cache_bytes
+from advisor.estimate.memory import MIB, kv_cache_read_bytes
 from advisor.estimate.speed import decode_constants_for, decode_tokens_per_s
 from advisor.smoke.calibration import Calibration, Regime
 from advisor.smoke.options import SmokeOptions
@@ -147,7 +147,7 @@ def predict(
     place = "cpu" if gpu_layers == 0 else "gpu" if gpu_layers > info.n_layers else "partial"
     # a decoded token reads the weights once and the KV cache filled so far (prompt + half the output)
     filled = min(context, max(1, len(options.prompt.encode("utf-8")) // 3 + options.max_tokens // 2))
-    bytes_per_token = fp.active_weights_bytes + estimate_kv_cache_bytes(arch, filled, "f16")
+    bytes_per_token = fp.active_weights_bytes + int(kv_cache_read_bytes(arch, filled, "f16"))
     band = policy.decode_band.uncalibrated
     speed = fit.decode_tokens_per_s
     bandwidth = device.bandwidth_gb_s if device is not None and place != "cpu" else cpu_bandwidth_gb_s
