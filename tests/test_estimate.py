@@ -175,6 +175,24 @@ def test_kv_cache_swa_full_and_mixed_types() -> None:
     assert mixed == 32 * 8192 * 1024 * (34 / 32 + 2)
 
 
+def test_kv_cache_skips_layers_without_their_own_cache() -> None:
+    """Gemma 3n's last num_kv_shared_layers reuse earlier caches; hybrid models' linear layers hold state."""
+    gemma3n = _arch(
+        model_type="gemma3n_text", num_hidden_layers=30, hidden_size=2048, num_attention_heads=8,
+        num_key_value_heads=2, head_dim=256, vocab_size=262400, sliding_window=512, num_kv_shared_layers=10,
+        layer_types=(["sliding_attention"] * 4 + ["full_attention"]) * 6,
+    )  # fmt: skip
+    per_cell = 2 * 2 * 256 * 2
+    # 20 layers with a cache: 4 global (4, 9, 14, 19) x 4096 + 16 sliding x pad(512 + 512) = 1024
+    assert estimate_kv_cache_bytes(gemma3n, 4096) == (4 * 4096 + 16 * 1024) * per_cell
+    hybrid = _arch(
+        model_type="qwen3_next", num_hidden_layers=8, hidden_size=2048, num_attention_heads=16,
+        num_key_value_heads=2, head_dim=256, vocab_size=151936,
+        layer_types=["linear_attention"] * 3 + ["full_attention"] + ["linear_attention"] * 3 + ["full_attention"],
+    )  # fmt: skip
+    assert estimate_kv_cache_bytes(hybrid, 4096) == 2 * 4096 * per_cell
+
+
 def test_compute_buffer_follows_the_graph() -> None:
     """Logits dominate a 128k vocabulary with flash attention; the KQ scores dominate without it."""
     llama2 = ArchitectureConfig(
@@ -282,3 +300,10 @@ def test_cost_helpers() -> None:
     flops = training_flops(70e9, 1.4e12)
     assert flops == pytest.approx(5.88e23)
     assert training_device_hours(flops, 1000, 0.5) == pytest.approx(5.88e23 / 5e14 / 3600)
+
+
+def test_compute_buffer_counts_only_the_logits_rows_asked_for() -> None:
+    """llama.cpp reserves logits for a full micro-batch; a CPU run touches only the rows it computes."""
+    full = compute_buffer(LLAMA31_8B, 4096)
+    one = compute_buffer(LLAMA31_8B, 4096, CacheSettings(outputs=1))
+    assert full.bytes - 511 * 4 * 128256 <= one.bytes < full.bytes

@@ -256,3 +256,12 @@ def test_fit_rows_state_their_band_and_fitted_range() -> None:
     assert rtx["decode_band"] is not None and rtx["outside_fitted_data"] == []
     bare = advisor_json("fit", "openai/gpt-oss-20b", "--quant", "MXFP4")["rows"][0]
     assert bare["decode_band"] is None and bare["outside_fitted_data"] == []
+
+
+def test_t4_states_the_build_era() -> None:
+    """Turing got llama.cpp's CUDA graphs late (PR #25749): the row says what older builds decode at."""
+    out = advisor_json("fit", "meta-llama/Llama-3.2-1B-Instruct", "--hardware", "t4", "--quant", "Q4_K_M")
+    notes = " ".join(out["rows"][0]["notes"])
+    assert "without CUDA graphs" in notes
+    older = float(notes.split("without CUDA graphs: about ")[1].split()[0])
+    assert older < 0.8 * out["rows"][0]["decode_tokens_per_s"]

@@ -20,6 +20,7 @@ from advisor.estimate.speed import (
     device_prefill_tokens_per_s,
     moe_overhead_ms,
     outside_fitted_range,
+    speed_model,
 )
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
@@ -220,6 +221,19 @@ def decode_speed(
     return 1.0 / seconds
 
 
+def _build_era_note(device: Device, layers_on_device: int, speed: float) -> str | None:
+    """For GPUs that got CUDA graphs late: the speed on builds without them (older per-layer overhead)."""
+    model = speed_model()
+    if device.record is None or device.record.id not in model.late_cuda_graph_ids or layers_on_device == 0:
+        return None
+    extra_s = layers_on_device * decode_constants_for(device.record).layer_us * model.old_build_layer_factor / 1e6
+    older = 1.0 / (1.0 / speed + extra_s)
+    return (
+        f"speed for current llama.cpp builds; builds before PR #{model.late_cuda_graph_source.rsplit('/', 1)[-1]} "
+        f"(2026) run this GPU without CUDA graphs: about {older:.0f} tokens/s"
+    )
+
+
 def _speed_qualifiers(fp: Footprint, device: Device | None) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
     """The decode band of the class doing most of the work, and what lies outside its fitted data."""
     constants = decode_constants_for(device.record if device is not None else None)
@@ -271,6 +285,9 @@ def decide_fit(
             )
             if device.count > 1:
                 notes.append(f"layers split evenly over {device.count} devices; single-stream speed does not add up")
+            era_note = _build_era_note(device, split.layers_on_device, speed)
+            if era_note:
+                notes.append(era_note)
             if not kv_offload:
                 notes.append("KV cache kept in system RAM (--no-kv-offload): slower decode, less VRAM")
             band, outside = _speed_qualifiers(fp, device)

@@ -63,7 +63,9 @@ class CacheSettings:
     Defaults are llama-cli / llama-bench's: one sequence, n_batch 2048, n_ubatch 512, flash attention
     (``-fa auto`` turns it on where supported), no ``--swa-full``. llama-server with its default
     ``--parallel`` (auto) runs 4 slots on one unified cache: ``CacheSettings(slots=4)``.
-    ``mla`` forces the DeepSeek MLA decision (None: :func:`uses_mla_cache`).
+    ``mla`` forces the DeepSeek MLA decision (None: :func:`uses_mla_cache`). ``outputs``: logits rows of
+    the compute buffer that count (None: all ``n_ubatch``, what llama.cpp reserves; on the CPU a run only
+    touches the rows it computes, so resident memory sees fewer).
     """
 
     slots: int = 1
@@ -74,6 +76,7 @@ class CacheSettings:
     swa_full: bool = False
     type_v: str | None = None
     mla: bool | None = None
+    outputs: int | None = None
 
 
 DEFAULT_CACHE = CacheSettings()
@@ -213,10 +216,32 @@ def kv_cache_bytes_per_layer(
         + v_width * KV_CACHE_BYTES_PER_ELEMENT[settings.type_v or cache_type]
     )
     windows = attention_layer_windows(arch)
+    cached = layers_with_kv(arch)
     out = []
-    for window in windows:
+    for window, has_kv in zip(windows, cached, strict=True):
         per_stream = cells.n_ctx_seq if window is None else cells.swa_cells(window, settings)
-        out.append(int(per_stream * cells.streams * per_cell))
+        out.append(int(per_stream * cells.streams * per_cell) if has_kv else 0)
+    return out
+
+
+#: ``layer_types`` entries of layers without a KV cache: linear-attention and state-space layers keep a
+#: fixed-size recurrent state instead (llama.cpp's hybrid memory; the state is not counted here).
+_NO_KV_LAYER_TYPES = ("linear_attention", "mamba", "conv", "recurrent")
+
+
+def layers_with_kv(arch: ArchitectureConfig) -> list[bool]:
+    """Per layer: whether llama.cpp allocates it a KV cache (``hparams.has_kv``).
+
+    Gemma 3n's last ``num_kv_shared_layers`` reuse the cache of earlier layers (``n_layer_kv_from_start``);
+    hybrid models' linear-attention / SSM layers (``layer_types``) keep a recurrent state instead.
+    """
+    n = arch.num_hidden_layers
+    extra = arch.model_extra or {}
+    shared = _int_extra(arch, "num_kv_shared_layers")
+    out = [i < n - shared for i in range(n)]
+    layer_types = extra.get("layer_types")
+    if isinstance(layer_types, list) and len(layer_types) == n:
+        out = [has and not str(t).startswith(_NO_KV_LAYER_TYPES) for has, t in zip(out, layer_types, strict=True)]
     return out
 
 
@@ -238,7 +263,8 @@ def kv_cache_read_bytes(arch: ArchitectureConfig, filled: float, cache_type: str
         raise ValueError(f"unknown KV cache type {cache_type!r}; expected one of {sorted(KV_CACHE_BYTES_PER_ELEMENT)}")
     k_width, v_width = kv_widths(arch)
     per_cell = (k_width + v_width) * KV_CACHE_BYTES_PER_ELEMENT[cache_type]
-    return sum(min(filled, w) if w else filled for w in attention_layer_windows(arch)) * per_cell
+    layers = zip(attention_layer_windows(arch), layers_with_kv(arch), strict=True)
+    return sum((min(filled, w) if w else filled) for w, has_kv in layers if has_kv) * per_cell
 
 
 def ffn_width(arch: ArchitectureConfig) -> int:
@@ -292,7 +318,8 @@ def compute_buffer(arch: ArchitectureConfig, context: int, settings: CacheSettin
     phases = {
         "attention (KQ scores)" if not settings.flash_attn else "attention": attention + mask,
         "FFN": f32 * ub * (3 * ffn_width(arch) + 2 * hidden) + mask,
-        "logits": f32 * ub * (arch.vocab_size + hidden),
+        "logits": f32 * (ub if settings.outputs is None else min(ub, settings.outputs)) * arch.vocab_size
+        + f32 * ub * hidden,
     }
     phase = max(phases, key=lambda name: phases[name])
     return ComputeBuffer(int(phases[phase]), phase)

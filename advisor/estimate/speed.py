@@ -164,6 +164,8 @@ class SpeedModel:
     moe_layer_us: float = 0.0
     old_build_before: str = "2025"
     old_build_layer_factor: float = 0.0
+    late_cuda_graph_ids: frozenset[str] = frozenset()
+    late_cuda_graph_source: str = ""
 
 
 def _class_record(name: str, raw: Mapping[str, Any]) -> _ClassRecord:
@@ -207,6 +209,8 @@ def speed_model() -> SpeedModel:
         moe_layer_us=float(structure.get("moe_layer_us", 0.0)),
         old_build_before=str(structure.get("old_build", {}).get("before", "2025")),
         old_build_layer_factor=float(structure.get("old_build", {}).get("layer_factor", 0.0)),
+        late_cuda_graph_ids=frozenset(structure.get("late_cuda_graphs", {}).get("ids", [])),
+        late_cuda_graph_source=str(structure.get("late_cuda_graphs", {}).get("source", "")),
         classes={name: _class_record(name, raw) for name, raw in data["classes"].items()},
         by_id=dict(data["device_classes"]["by_id"]),
         datacenter_ids=frozenset(data["device_classes"]["datacenter_ids"]),
