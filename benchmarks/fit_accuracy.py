@@ -31,14 +31,18 @@ from typing import Any
 
 from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
 from advisor.catalog.records import ArchitectureConfig, HardwareRecord, ModelRecord, QuantRecord
-from advisor.estimate.memory import estimate_kv_cache_bytes
+from advisor.estimate.memory import kv_cache_read_bytes
 from advisor.estimate.speed import (
+    DecodeFit,
+    DecodeObservation,
     decode_bytes_per_token,
-    device_class_for,
     fit_decode_constants,
+    fit_decode_model,
+    layer_units,
+    moe_overhead_ms,
     speed_model,
 )
-from advisor.estimate.tensors import architecture_from_config, count_parameters
+from advisor.estimate.tensors import architecture_from_config, count_parameters, n_experts
 from advisor.estimate.weights import WeightsBreakdown, estimate_weights
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -193,14 +197,23 @@ def heldout_table() -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- decode speed
 
+#: Global structure constants searched on the grid (MoE layer overhead in us, older-build layer factor).
+MOE_GRID = tuple(25.0 * i for i in range(0, 17))
+OLD_GRID = tuple(i / 4 for i in range(0, 13))
+
+
+def is_old_build(build_date: str) -> bool:
+    """Runs of builds before the stored ``old_build.before`` year (CUDA graphs, fused kernels came later)."""
+    return build_date[:4] < speed_model().old_build_before
+
 
 def decode_points() -> list[dict[str, Any]]:
-    """Published decode rows with the bytes a token reads under our weights estimate."""
+    """Published decode rows with the bytes a token reads under our weights estimate, and its structure."""
     points = []
     for row in read_csv("llamacpp_decode.csv"):
         arch = architecture(row["model"])
         w = estimate_weights(arch, row["quant"])
-        kv = estimate_kv_cache_bytes(arch, int(row["avg_context"]))
+        kv = kv_cache_read_bytes(arch, int(row["avg_context"]))
         points.append(
             {
                 **row,
@@ -210,40 +223,82 @@ def decode_points() -> list[dict[str, Any]]:
                 "bw": float(row["bandwidth_gb_s"]),
                 "n": int(row["devices"]),
                 "tps": float(row["tokens_per_s"]),
+                "layers": arch.num_hidden_layers,
+                "moe": n_experts(arch) > 1,
+                "old": is_old_build(row["build_date"]),
             }
         )
     return points
 
 
-def predict(point: dict[str, Any], fixed_ms: float, efficiency: float, key: str = "bytes") -> float:
-    seconds = float(point["n"]) * fixed_ms / 1000 + float(point[key]) / (efficiency * float(point["bw"]) * 1e9)
-    return 1.0 / seconds
+def _observation(p: dict[str, Any], moe: float, old: float, key: str = "bytes") -> DecodeObservation:
+    units = layer_units(p["layers"], old_factor=old if p["old"] else 0.0)
+    known = moe_overhead_ms(p["layers"], p["moe"], moe) / 1000.0
+    return DecodeObservation(p[key], p["bw"], p["tps"], p["n"], units, known)
+
+
+def fit_rows(rows: list[dict[str, Any]], moe: float, old: float) -> DecodeFit | None:
+    """One set of constants for ``rows``; a class whose rows cannot separate the terms drops the layer term."""
+    if not rows:
+        return None
+    observations = [_observation(p, moe, old) for p in rows]
+    attempts: tuple[dict[str, float], ...] = ({}, {"layer_us": 0.0}, {"layer_us": 0.0, "fixed_ms": 0.0})
+    if rows[0]["device_class"] == "cpu":  # two rows: only the efficiency; the fixed cost stays the stated assumption
+        attempts = ({"layer_us": 0.0, "fixed_ms": speed_model().classes["cpu"].decode.fixed_ms},)
+    for kwargs in attempts:
+        try:
+            return fit_decode_model(observations, **kwargs)  # type: ignore[arg-type]
+        except ValueError:
+            continue
+    return None
+
+
+def predict_with(p: dict[str, Any], fit: DecodeFit, moe: float, old: float, *, current: bool = False) -> float:
+    """Tokens/s for row ``p``; ``current`` predicts a current build whatever the row's build."""
+    o = _observation(p, moe, 0.0 if current else old)
+    seconds = o.known_s + o.devices * fit.fixed_ms / 1000 + o.layer_units * fit.layer_us / 1e6
+    return 1.0 / (seconds + o.bytes_read / (fit.efficiency * o.bandwidth_gb_s * 1e9))
+
+
+def fit_all(points: list[dict[str, Any]], classes: Iterable[str]) -> tuple[float, float, dict[str, DecodeFit]]:
+    """Grid-search the global factors; per class, least squares. Returns (moe, old, fits)."""
+    by_class = {c: [p for p in points if p["device_class"] == c] for c in classes}
+    best: tuple[float, float, float, dict[str, DecodeFit]] | None = None
+    for moe in MOE_GRID:
+        for old in OLD_GRID:
+            fits = {c: f for c, rows in by_class.items() if (f := fit_rows(rows, moe, old)) is not None}
+            if len(fits) < sum(1 for rows in by_class.values() if rows):
+                continue  # a class cannot be fitted with these global constants
+            error = sum(e * e for f in fits.values() for e in f.relative_errors)
+            if best is None or error < best[0]:
+                best = (error, moe, old, fits)
+    assert best is not None
+    return best[1], best[2], best[3]
 
 
 def stored_prediction(point: dict[str, Any]) -> float | None:
+    """Tokens/s with the constants stored in catalog/speed_model.yaml."""
     record = speed_model().classes.get(point["device_class"])
     if record is None:
         return None
-    return predict(point, record.decode.fixed_ms, record.decode.efficiency)
+    model = speed_model()
+    c = record.decode
+    fit = DecodeFit(c.fixed_ms, c.efficiency, (), c.layer_us)
+    return predict_with(point, fit, model.moe_layer_us, model.old_build_layer_factor)
 
 
-def refit(points: list[dict[str, Any]], device_class: str) -> tuple[float, float] | None:
-    """Fit a class's constants on ``points`` (CPU keeps the stored fixed cost: too few rows)."""
-    rows = [p for p in points if p["device_class"] == device_class]
-    stored = speed_model().classes.get(device_class)
-    if stored is None or not rows:
-        return None
-    fixed = stored.decode.fixed_ms if device_class == "cpu" else None
-    try:
-        fit = fit_decode_constants(
-            [(p["bytes"], p["bw"], p["tps"]) for p in rows], [p["n"] for p in rows], fixed_ms=fixed
-        )
-    except ValueError:
-        return None
-    return fit.fixed_ms, fit.efficiency
+def _stats(errors: list[float]) -> dict[str, float]:
+    return {**summary(errors), "within_20": within(errors, 0.2)}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
 
 
 def decode_report(points: list[dict[str, Any]]) -> dict[str, Any]:
+    classes = sorted(speed_model().classes)
     evaluated = [p for p in points if p["device_class"] in speed_model().classes]
     errors = {id(p): (stored_prediction(p) or 0.0) / p["tps"] - 1 for p in evaluated}
     by_class: dict[str, list[float]] = defaultdict(list)
@@ -252,38 +307,76 @@ def decode_report(points: list[dict[str, Any]]) -> dict[str, Any]:
         by_class[p["device_class"]].append(errors[id(p)])
         label = p["source"].split("/")[-1] if "github.com" in p["source"] else p["source"][:40]
         by_source[f"{label} ({p['build_date']})"].append(errors[id(p)])
-    section4 = [errors[id(p)] for p in evaluated if "XiongjieDai" not in p["source"]]
-    # leave one source out: refit every class without the source, predict the source
-    loso: list[float] = []
+    moe, old, fits = fit_all(evaluated, classes)
+    # leave one source out: refit everything (global factors too) without the source, predict it
+    loso: dict[int, float] = {}
     for source in sorted({p["source"] for p in evaluated}):
         train = [p for p in evaluated if p["source"] != source]
-        for cls in sorted({p["device_class"] for p in evaluated if p["source"] == source}):
-            constants = refit(train, cls)
-            for p in evaluated:
-                if p["source"] == source and p["device_class"] == cls:
-                    if constants is None:
-                        continue
-                    loso.append(predict(p, *constants) / p["tps"] - 1)
-    llmfit = [p["bw"] / (p["file_bytes"] / 1e9) * 0.55 / p["tps"] - 1 for p in evaluated if p["n"] == 1]
-    no_floor = []
+        m, o, source_fits = fit_all(train, classes)
+        for p in evaluated:
+            if p["source"] == source and p["device_class"] in source_fits:
+                loso[id(p)] = predict_with(p, source_fits[p["device_class"]], m, o) / p["tps"] - 1
+    # leave one device class out: a class never seen gets the constants fitted on all other classes pooled
+    lodco: list[float] = []
+    lodco_by_class: dict[str, dict[str, float]] = {}
+    for cls in classes:
+        train = [{**p, "device_class": "pooled"} for p in evaluated if p["device_class"] != cls]
+        m, o, pooled = fit_all(train, ["pooled"])
+        held = [predict_with(p, pooled["pooled"], m, o) / p["tps"] - 1 for p in evaluated if p["device_class"] == cls]
+        lodco.extend(held)
+        if held:
+            lodco_by_class[cls] = _stats(held)
+    loso_by_class: dict[str, list[float]] = defaultdict(list)
     for p in evaluated:
-        record = speed_model().classes[p["device_class"]].decode
-        no_floor.append(predict(p, record.fixed_ms, record.efficiency, "bytes_no_floor") / p["tps"] - 1)
-    consistency = [
-        (p["hardware_id"], p["device_class"], device_class_for(catalog_hardware()[p["hardware_id"]]))
-        for p in evaluated
-        if p["hardware_id"] and p["backend"] != "vulkan"
-    ]
+        if id(p) in loso:
+            loso_by_class[p["device_class"]].append(loso[id(p)])
+    pooled_loso = list(loso.values())
+    bands = {}
+    for cls in classes:
+        basis = loso_by_class[cls] if len(loso_by_class[cls]) >= 10 else pooled_loso
+        bands[cls] = {
+            "low": round(_percentile(basis, 0.1), 3),
+            "high": round(_percentile(basis, 0.9), 3),
+            "basis": f"p10/p90 of {len(basis)} leave-one-source-out errors"
+            + ("" if basis is loso_by_class[cls] else " (all classes: too few rows of this class)"),
+        }
+    coverage = {}
+    for cls in classes:
+        rows = [p for p in evaluated if p["device_class"] == cls]
+        if rows:
+            coverage[cls] = {
+                "layers": [min(p["layers"] for p in rows), max(p["layers"] for p in rows)],
+                "gb_per_token": [
+                    round(min(p["bytes"] for p in rows) / 1e9, 2),
+                    round(max(p["bytes"] for p in rows) / 1e9, 2),
+                ],
+                "moe": any(p["moe"] for p in rows),
+            }
+    llmfit = [p["bw"] / (p["file_bytes"] / 1e9) * 0.55 / p["tps"] - 1 for p in evaluated if p["n"] == 1]
+    in_sample = [e for f in fits.values() for e in f.relative_errors]
     return {
-        "all": {**summary(errors.values()), "within_20": within(errors.values(), 0.2)},
-        "section4": {**summary(section4), "within_20": within(section4, 0.2)},
-        "leave_one_source_out": {**summary(loso), "within_20": within(loso, 0.2)},
-        "without_dequant_floor": {**summary(no_floor), "within_20": within(no_floor, 0.2)},
-        "llmfit_single_constant": {**summary(llmfit), "within_20": within(llmfit, 0.2)},
-        "by_class": {k: {**summary(v), "within_20": within(v, 0.2)} for k, v in sorted(by_class.items())},
-        "by_source": {k: {**summary(v), "within_20": within(v, 0.2)} for k, v in sorted(by_source.items())},
-        "refit": {cls: refit(evaluated, cls) for cls in sorted(by_class)},
-        "class_mismatches": [c for c in consistency if c[1] != c[2]],
+        "all": _stats(list(errors.values())),
+        "refit_in_sample": _stats(in_sample),
+        "leave_one_source_out": _stats(pooled_loso),
+        "leave_one_device_class_out": _stats(lodco),
+        "leave_one_device_class_out_by_class": lodco_by_class,
+        "current_builds_only_loso": _stats([loso[id(p)] for p in evaluated if id(p) in loso and not p["old"]]),
+        "llmfit_single_constant": _stats(llmfit),
+        "by_class": {k: _stats(v) for k, v in sorted(by_class.items())},
+        "loso_by_class": {k: _stats(v) for k, v in sorted(loso_by_class.items())},
+        "by_source": {k: _stats(v) for k, v in sorted(by_source.items())},
+        "global": {"moe_layer_us": moe, "old_build_layer_factor": old},
+        "refit": {
+            cls: {
+                "fixed_ms": round(f.fixed_ms, 3),
+                "layer_us": round(f.layer_us, 1),
+                "efficiency": round(f.efficiency, 3),
+                "n": len(f.relative_errors),
+            }
+            for cls, f in fits.items()
+        },
+        "bands": bands,
+        "coverage": coverage,
         "excluded": sorted({p["hardware"] for p in points if p["device_class"] not in speed_model().classes}),
     }
 
@@ -377,25 +470,35 @@ def _print_weights(table: list[dict[str, Any]], heldout: list[dict[str, Any]], o
 
 def _print_decode(report: dict[str, Any], out: Callable[[str], None]) -> None:
     out("== Decode speed vs published llama.cpp runs (benchmarks/data/llamacpp_decode.csv) ==")
+    g = report["global"]
+    out(f"structure: MoE layer {g['moe_layer_us']} us, older-build layer factor {g['old_build_layer_factor']}")
     for key, label in (
-        ("all", "all rows, stored constants"),
-        ("section4", "hardware_fit.md section 4 rows only"),
-        ("leave_one_source_out", "leave-one-source-out refits"),
-        ("without_dequant_floor", "stored constants, no dequant floor"),
+        ("all", "stored constants (in-sample)"),
+        ("refit_in_sample", "refit on all rows (in-sample)"),
+        ("leave_one_source_out", "leave-one-source-out (out-of-sample)"),
+        ("current_builds_only_loso", "  of which 2025+ builds"),
+        ("leave_one_device_class_out", "leave-one-device-class-out (pooled)"),
         ("llmfit_single_constant", "baseline BW/size x 0.55 (llmfit)"),
     ):
         stats = report[key]
         out(f"{label:40s} within +-20 %: {stats['within_20']:.0%}   " + fmt(stats))
-    out("by device class:")
+    out("by device class (stored in-sample | leave-one-source-out | class left out):")
     for cls, stats in report["by_class"].items():
         refit = report["refit"].get(cls)
-        extra = f"  (refit t0 {refit[0]:.2f} ms, eff {refit[1]:.3f})" if refit else ""
-        out(f"   {cls:15s} within {stats['within_20']:.0%}  " + fmt(stats) + extra)
-    out("by source:")
+        loso = report["loso_by_class"].get(cls)
+        lodco = report["leave_one_device_class_out_by_class"].get(cls)
+        extra = f"  refit {refit}" if refit else ""
+        out(
+            f"   {cls:15s} in {stats['within_20']:.0%} med {100 * stats['median']:.1f} % | "
+            + (f"LOSO {loso['within_20']:.0%} med {100 * loso['median']:.1f} % | " if loso else "LOSO - | ")
+            + (f"LODCO {lodco['within_20']:.0%} med {100 * lodco['median']:.1f} %" if lodco else "LODCO -")
+            + extra
+        )
+    out("bands (stored in speed_model.yaml): " + json.dumps(report["bands"]))
+    out("coverage: " + json.dumps(report["coverage"]))
+    out("by source (stored constants):")
     for source, stats in report["by_source"].items():
         out(f"   {source[:55]:55s} within {stats['within_20']:.0%}  " + fmt(stats))
-    if report["class_mismatches"]:
-        out(f"   class mismatches (csv vs device_class_for): {report['class_mismatches']}")
     out(f"   not evaluated (no class constants): {', '.join(report['excluded'])}")
 
 

@@ -149,6 +149,9 @@ def test_one_changed_answer_flips_the_decision_as_stated(tmp_path: Path) -> None
     # the bank may now use APIs; the flip names the volume where its own GPUs win
     assert first["bank"]["strategy"]["recommended"] == "api"
     flip = next(f for f in first["bank"]["strategy"]["flip_conditions"] if f.startswith("self-hosting"))
+    if "never beats the API" in flip:  # MoE decode overheads (issue 16) can leave owned GPUs dearer at any volume
+        assert re.search(r"costs \$[\d.]+ per 1M tokens against \$[\d.]+", flip), flip
+        return
     window = re.search(r"only between ([\d.]+e\d+) and ([\d.]+e\d+) tokens/month \(now ([\d.]+e\d+)\)", flip)
     above = re.search(r"above ([\d.]+e\d+) tokens/month .*now ([\d.]+e\d+)", flip)
     assert window or above, flip

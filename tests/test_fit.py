@@ -154,6 +154,21 @@ def test_ngl_counts_output_first_then_last_layers() -> None:
     assert forced.gpu_layers == 2 and forced.decode_tokens_per_s < result.decode_tokens_per_s
 
 
+def test_fit_margin_only_for_automatic_placement() -> None:
+    """llama.cpp's --fit keeps 1 GiB free per device; a forced -ngl loads with no margin at all.
+
+    A card with exactly the room for every layer, but not for the margin on top: automatic placement
+    leaves layers on the CPU, ``-ngl 99`` (here: every layer plus the output) puts them all on the GPU.
+    """
+    constants = estimator_constants()
+    reserve = constants.backends["cuda"].reserve_mib * MIB
+    need = GIB // 2 + 8 * (GIB + 100 * MIB)
+    device = Device(memory_gib=(need + reserve + 50 * MIB) / GIB, bandwidth_gb_s=1000, backend="cuda")
+    assert decide_fit(_fp(layers=8), device, 64 * GIB, None, constants).fits == "partial"
+    forced = decide_fit(_fp(layers=8), device, 64 * GIB, None, constants, gpu_layers=99)
+    assert forced.fits == "gpu" and forced.gpu_layers == 9
+
+
 def test_kv_offload_off_keeps_cache_in_ram() -> None:
     constants = estimator_constants()
     device = Device(memory_gib=24, bandwidth_gb_s=1000, backend="cuda")
@@ -228,3 +243,25 @@ def _run_json(args: tuple[str, ...], tmp_path) -> dict:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def test_fit_rows_state_their_band_and_fitted_range() -> None:
+    """Every speed carries the measured spread; an MoE on a datacenter GPU (fitted on dense runs) says so."""
+    out = advisor_json(
+        "fit", "openai/gpt-oss-20b", "--hardware", "h100-sxm", "--hardware", "rtx-4090", "--quant", "MXFP4"
+    )
+    h100, rtx = out["rows"]
+    assert h100["decode_band"][0] < 0 < h100["decode_band"][1]
+    assert any("MoE" in reason for reason in h100["outside_fitted_data"])
+    assert rtx["decode_band"] is not None and rtx["outside_fitted_data"] == []
+    bare = advisor_json("fit", "openai/gpt-oss-20b", "--quant", "MXFP4")["rows"][0]
+    assert bare["decode_band"] is None and bare["outside_fitted_data"] == []
+
+
+def test_t4_states_the_build_era() -> None:
+    """Turing got llama.cpp's CUDA graphs late (PR #25749): the row says what older builds decode at."""
+    out = advisor_json("fit", "meta-llama/Llama-3.2-1B-Instruct", "--hardware", "t4", "--quant", "Q4_K_M")
+    notes = " ".join(out["rows"][0]["notes"])
+    assert "without CUDA graphs" in notes
+    older = float(notes.split("without CUDA graphs: about ")[1].split()[0])
+    assert older < 0.8 * out["rows"][0]["decode_tokens_per_s"]

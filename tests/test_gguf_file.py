@@ -125,7 +125,8 @@ def test_real_gemma_file_when_installed(tmp_path_factory: pytest.TempPathFactory
     assert config.model_extra is not None and config.model_extra["layer_types"][5] == "full_attention"
     # tied output: a token reads the whole embedding matrix as the output projection
     assert info.bytes_read_per_token() == info.tensor_bytes
-    # 3 global layers x 2048 cells + 15 sliding layers x 512 cells, 1 KV head x 256 x K,V x 2 bytes
-    assert estimate_kv_cache_bytes(config, 2048) == (3 * 2048 + 15 * 512) * 256 * 2 * 2
+    # 3 global layers x 2048 cells + 15 sliding layers x pad(512 + n_ubatch 512, 256) = 1024 cells
+    # (llama-kv-cache-iswa.cpp), 1 KV head x 256 x K,V x 2 bytes
+    assert estimate_kv_cache_bytes(config, 2048) == (3 * 2048 + 15 * 1024) * 256 * 2 * 2
     split = info.weights_split()
     assert split.exact and split.total_bytes == info.tensor_bytes and len(split.layer_bytes) == 18

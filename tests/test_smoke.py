@@ -412,7 +412,9 @@ def test_prediction_with_a_gpu_offloads_everything_when_it_fits(tiny_info: Any) 
 
 def test_prediction_refuses_gpu_layers_that_do_not_fit(tiny_info: Any) -> None:
     constants = estimator_constants()
-    full = [_gpu(1.0)]  # 1 GiB free minus llama.cpp's 1 GiB margin: nothing fits
+    # 0.4 GiB free is less than the CUDA runtime reserve: nothing fits, with or without --fit's 1 GiB margin
+    # (a forced --gpu-layers loads without that margin, issue 16)
+    full = [_gpu(0.4)]
     device = local_device(full, {"NVIDIA GeForce RTX 4090": 1008.0})
     forced = predict(tiny_info, _machine(8 * 2**30, full), SmokeOptions(gpu_layers=3), 256, constants, 20.0, device)
     assert forced.refusal is not None and "--gpu-layers 3" in forced.refusal

@@ -278,3 +278,19 @@ def test_bitsandbytes_and_fp8() -> None:
     assert fp8.total_bytes == pytest.approx(int8.total_bytes, rel=0.01)
     dsv3 = estimate_weights(_arch("deepseek-ai/DeepSeek-V3"), "FP8")
     assert "block scales" in dsv3.tensor_types["ffn_down_exps"]
+
+
+def test_gpt_oss_k_quants_keep_mxfp4_experts() -> None:
+    """gpt-oss ships MXFP4 experts and published K-quant files keep them: 20b Q4_K_M ~11.6 GB, 120b ~63 GB.
+
+    Applying the K-quant rules to the experts gave 15.8 GB and 87.9 GB (issue 16), which turned a
+    12 GB card into "partial" and ruled out a 128 GB Mac.
+    """
+    small, large = _arch("openai/gpt-oss-20b"), _arch("openai/gpt-oss-120b")
+    assert estimate_weights(small, "Q4_K_M").total_bytes / 1e9 == pytest.approx(11.6, abs=0.1)
+    assert estimate_weights(large, "Q4_K_M").total_bytes / 1e9 == pytest.approx(62.8, abs=0.3)
+    types = gguf_tensor_types(small, "Q4_K_M")
+    assert {s for t, s in types if t.routed_expert and len(t.shape) == 3} == {"MXFP4"}
+    assert {s for t, s in types if t.role == "attn_q"} != {"MXFP4"}  # the rest follows the file type
+    # a model without MXFP4 experts keeps the K-quant rules on its experts
+    assert "MXFP4" not in {s for t, s in gguf_tensor_types(_arch("Qwen/Qwen3-30B-A3B"), "Q4_K_M")}

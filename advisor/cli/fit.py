@@ -81,7 +81,17 @@ def row(sizing: Sizing, hardware: str | None, params: int, max_context: int | No
         "host_bytes": fit.host_bytes if with_hardware else None,
         "max_context": max_context,
         "notes": fit.notes if with_hardware else [],
+        "decode_band": list(fit.decode_band) if with_hardware and fit.decode_band and fit.decode_tokens_per_s else None,
+        "outside_fitted_data": list(fit.outside_fitted) if with_hardware and fit.decode_tokens_per_s else [],
     }
+
+
+def _band(r: dict[str, Any]) -> str | None:
+    """``-15%/+8%`` (the measured spread), with ``*`` when the row lies outside the fitted data."""
+    band = r["decode_band"]
+    if band is None:
+        return None
+    return f"{band[0]:+.0%}/{band[1]:+.0%}" + ("*" if r["outside_fitted_data"] else "")
 
 
 @click.command(name="fit")
@@ -192,10 +202,13 @@ def fit(
         ]
     result["assumptions"] = [
         "weights: " + ", ".join(sorted({r["weights_method"] for r in rows})),
-        "KV cache = layers x cells x KV heads x head dim x 2 x bytes per element (sliding-window layers capped)",
-        "compute buffer with flash attention and ubatch 512, plus the backend reserve (estimate)",
-        "decode = 1 / (fixed time + bytes read per token / (efficiency x bandwidth)), fitted on published"
-        " llama.cpp runs",
+        "compute buffer with flash attention and ubatch 512 (largest of logits, FFN, attention), plus the backend"
+        " reserve (estimate)",
+        "KV cache: llama.cpp's allocation for one sequence (context padded to 256 cells; sliding-window layers"
+        " hold pad(window + ubatch, 256)); MLA latent for DeepSeek-style models (current GGUF conversion)",
+        "decode = 1 / (fixed + per-layer (+ MoE) overhead + bytes read per token / (efficiency x bandwidth)),"
+        " fitted per device class on published llama.cpp runs, for current builds; band = p10/p90 of the"
+        " leave-one-source-out error",
     ]
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
@@ -212,6 +225,7 @@ def fit(
             "total_gb": f"{r['total_bytes'] / 1e9:.2f}",
             "exact": "exact" if r["weights_exact"] else "est.",
             "tok_s": r["decode_tokens_per_s"],
+            "band": _band(r),
         }
         for r in rows
     ]
@@ -226,6 +240,7 @@ def fit(
         "fits",
         "gpu_layers",
         "tok_s",
+        "band",
     ]
     if max_context:
         columns.append("max_context")
@@ -233,6 +248,9 @@ def fit(
     for r in rows:
         for note in r["notes"]:
             click.echo(f"  {r['quant']} on {r['hardware']}: {note}")
+        if r["outside_fitted_data"]:
+            reasons = "; ".join(r["outside_fitted_data"])
+            click.echo(f"  {r['quant']} on {r['hardware']}: speed outside the data the model was fitted on: {reasons}")
     for label, quant_id in result.get("best_quant", {}).items():
         click.echo(f"best quant that fits {label} at {context} tokens: {quant_id or 'none'}")
     for option in result.get("hardware_for_speed", []):

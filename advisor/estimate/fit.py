@@ -15,7 +15,13 @@ from typing import Literal
 from advisor.catalog.records import HardwareRecord
 from advisor.estimate.constants import BackendConstants, EstimatorConstants
 from advisor.estimate.memory import GIB, MIB
-from advisor.estimate.speed import decode_constants_for, device_prefill_tokens_per_s
+from advisor.estimate.speed import (
+    decode_constants_for,
+    device_prefill_tokens_per_s,
+    moe_overhead_ms,
+    outside_fitted_range,
+    speed_model,
+)
 
 FitKind = Literal["gpu", "partial", "cpu", "no"]
 
@@ -54,6 +60,7 @@ class Footprint:
     weights_method: str = "flat bits per weight"
     layer_decode_bytes: tuple[float, ...] = ()
     outside_decode_bytes: float | None = None
+    moe: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -91,12 +98,21 @@ class FitResult:
     notes: list[str] = field(default_factory=list)
     device_bytes: int = 0
     host_bytes: int = 0
+    #: measured spread of the decode prediction (p10, p90 of the relative error out of sample)
+    decode_band: tuple[float, float] | None = None
+    #: why the decode prediction lies outside the data its device class was fitted on (empty: inside)
+    outside_fitted: tuple[str, ...] = ()
 
 
-def usable_device_bytes(device: Device, constants: EstimatorConstants) -> int:
-    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device."""
+def usable_device_bytes(device: Device, constants: EstimatorConstants, *, fit_margin: bool = True) -> int:
+    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device.
+
+    The margin is what llama.cpp's ``--fit`` (automatic placement, its default when ``-ngl`` is not
+    given) leaves free; a forced ``-ngl N`` loads with no margin, so ``fit_margin=False`` drops it.
+    """
     fraction = constants.usable_fraction.get(device.kind, 1.0)
-    per_device = device.memory_gib * GIB * fraction - constants.margin_mib * MIB
+    margin = constants.margin_mib * MIB if fit_margin else 0
+    per_device = device.memory_gib * GIB * fraction - margin
     return int(max(per_device, 0) * device.count)
 
 
@@ -165,7 +181,9 @@ def decode_speed(
     """Seconds per token summed over where the bytes live; a CPU part adds llama.cpp's sync cost.
 
     A token reads the output layer, the active part of each repeating layer, and on average half
-    the KV cache (a conversation filling the context). Each GPU of a layer split adds its fixed cost.
+    the KV cache (a conversation filling the context). Each GPU of a layer split adds its fixed cost;
+    each layer adds its backend's per-layer overhead (and the MoE routing cost for MoE models),
+    where it runs (:func:`advisor.estimate.speed.decode_overhead_ms`).
     """
     layer_bytes, outside = _decode_bytes(fp)
     kv = fp.layer_kv()
@@ -185,18 +203,47 @@ def decode_speed(
     cpu = decode_constants_for(None)
     cpu_fixed_ms, cpu_efficiency = cpu_decode if cpu_decode is not None else (cpu.fixed_ms, cpu.efficiency)
     seconds = 0.0
+    on_device = split.layers_on_device if device is not None else 0
     if device is not None and dev_bytes > 0:
         gpu = decode_constants_for(device.record)
         fixed = device.decode_fixed_ms if device.decode_fixed_ms is not None else gpu.fixed_ms
         efficiency = device.decode_efficiency if device.decode_efficiency is not None else gpu.efficiency
         seconds += fixed * device.count / 1000 + dev_bytes / (efficiency * device.bandwidth_gb_s * 1e9)
+        seconds += (on_device * gpu.layer_us / 1000 + moe_overhead_ms(on_device, fp.moe)) / 1000
         if host_bytes > 0:
             seconds += constants.partial_offload.sync_penalty_ms / 1000
     else:
         seconds += cpu_fixed_ms / 1000
     if host_bytes > 0:
+        on_host = fp.n_layers - on_device
         seconds += host_bytes / (cpu_efficiency * cpu_bandwidth_gb_s * 1e9)
+        seconds += (on_host * cpu.layer_us / 1000 + moe_overhead_ms(on_host, fp.moe)) / 1000
     return 1.0 / seconds
+
+
+def _build_era_note(device: Device, layers_on_device: int, speed: float) -> str | None:
+    """For GPUs that got CUDA graphs late: the speed on builds without them (older per-layer overhead)."""
+    model = speed_model()
+    if device.record is None or device.record.id not in model.late_cuda_graph_ids or layers_on_device == 0:
+        return None
+    extra_s = layers_on_device * decode_constants_for(device.record).layer_us * model.old_build_layer_factor / 1e6
+    older = 1.0 / (1.0 / speed + extra_s)
+    return (
+        f"speed for current llama.cpp builds; builds before PR #{model.late_cuda_graph_source.rsplit('/', 1)[-1]} "
+        f"(2026) run this GPU without CUDA graphs: about {older:.0f} tokens/s"
+    )
+
+
+def _speed_qualifiers(fp: Footprint, device: Device | None) -> tuple[tuple[float, float] | None, tuple[str, ...]]:
+    """The decode band of the class doing most of the work, and what lies outside its fitted data."""
+    constants = decode_constants_for(device.record if device is not None else None)
+    layer_bytes, outside = _decode_bytes(fp)
+    gb_per_token = (sum(layer_bytes) + outside) / 1e9
+    band = (constants.band.low, constants.band.high) if constants.band is not None else None
+    reasons = outside_fitted_range(constants, fp.n_layers, gb_per_token, fp.moe)
+    if device is not None and device.record is None:
+        reasons = [*reasons, "device not in the catalog: its class constants are assumed"]
+    return band, tuple(reasons)
 
 
 def decide_fit(
@@ -212,7 +259,8 @@ def decide_fit(
 ) -> FitResult:
     """gpu (all layers on the accelerators), partial (some offloaded), cpu (system RAM), or no.
 
-    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits; ``cpu_decode``
+    ``gpu_layers`` forces llama.cpp's ``-ngl`` instead of offloading as much as fits (then without the
+    ``--fit`` margin, which only automatic placement keeps free); ``cpu_decode``
     (fixed ms, efficiency) replaces the CPU class constants, e.g. with this machine's calibration.
     """
     fp = footprint
@@ -221,7 +269,7 @@ def decide_fit(
     apple = device is not None and device.kind == "apple"
     if device is not None and device.bandwidth_gb_s > 0 and gpu_layers != 0:
         gpu = _backend(constants, device.backend)
-        usable = usable_device_bytes(device, constants)
+        usable = usable_device_bytes(device, constants, fit_margin=gpu_layers is None)
         reserve = int(gpu.reserve_mib * MIB) * device.count
         split = split_layers(fp, usable, reserve, kv_offload=kv_offload, max_layers=gpu_layers)
         # unified memory: the "host" side is the same pool, so only what the GPU may wire counts
@@ -237,24 +285,34 @@ def decide_fit(
             )
             if device.count > 1:
                 notes.append(f"layers split evenly over {device.count} devices; single-stream speed does not add up")
+            era_note = _build_era_note(device, split.layers_on_device, speed)
+            if era_note:
+                notes.append(era_note)
             if not kv_offload:
                 notes.append("KV cache kept in system RAM (--no-kv-offload): slower decode, less VRAM")
+            band, outside = _speed_qualifiers(fp, device)
             if all_on_device:
                 notes.append("token embeddings stay in system RAM (llama.cpp looks rows up on the CPU)")
-                return FitResult("gpu", ngl, speed, prefill, usable, notes, split.device_bytes, split.host_bytes)
+                return FitResult(
+                    "gpu", ngl, speed, prefill, usable, notes, split.device_bytes, split.host_bytes, band, outside
+                )
             if split.layers_on_device > 0 or split.output_on_device:
                 notes.append(
                     f"-ngl {ngl}: {split.layers_on_device} of {fp.n_layers} layers"
                     f"{' and the output layer' if split.output_on_device else ''} on the GPU; the rest from system RAM"
                 )
-                return FitResult("partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes)
+                return FitResult(
+                    "partial", ngl, speed, None, usable, notes, split.device_bytes, split.host_bytes, band, outside
+                )
     if not apple and fp.total_bytes <= host_ram_bytes:
         host_only = _Split(0, False, 0, fp.total_bytes)
         speed = decode_speed(fp, host_only, None, cpu_bw, constants, cpu_decode=cpu_decode)
-        return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes)
+        band, outside = _speed_qualifiers(fp, None)
+        return FitResult("cpu", 0, speed, None, 0, notes, 0, fp.total_bytes, band, outside)
     if apple and device is not None:
         notes.append(
             f"more than the {constants.usable_fraction.get('apple', 1.0):.0%} of unified memory macOS lets the GPU use"
         )
     notes.append("neither the accelerators nor system RAM can hold weights + KV cache + overhead")
-    return FitResult("no", 0, None, None, usable_device_bytes(device, constants) if device else 0, notes)
+    usable = usable_device_bytes(device, constants, fit_margin=gpu_layers is None) if device else 0
+    return FitResult("no", 0, None, None, usable, notes)

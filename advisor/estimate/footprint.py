@@ -8,11 +8,12 @@ from the architecture (:mod:`advisor.estimate.memory`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.catalog.records import ArchitectureConfig
 from advisor.estimate.fit import Footprint
-from advisor.estimate.memory import MIB, estimate_compute_buffer_bytes, kv_cache_bytes_per_layer
+from advisor.estimate.memory import DEFAULT_CACHE, MIB, CacheSettings, compute_buffer, kv_cache_bytes_per_layer
+from advisor.estimate.tensors import n_experts
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,16 @@ def build_footprint(
     cache_type: str = "f16",
     reserve_mib: float,
     ubatch: int = 512,
+    cache: CacheSettings = DEFAULT_CACHE,
 ) -> Footprint:
-    """Weights + KV cache at ``context`` + compute buffer + backend reserve."""
-    kv = kv_cache_bytes_per_layer(arch, context, cache_type)
-    compute = estimate_compute_buffer_bytes(arch, context, ubatch)
+    """Weights + KV cache at ``context`` + compute buffer + backend reserve.
+
+    ``cache`` carries llama.cpp's context settings (slots, unified KV, flash attention); its
+    ``ubatch`` is replaced by ``ubatch``.
+    """
+    settings = replace(cache, ubatch=ubatch)
+    kv = kv_cache_bytes_per_layer(arch, context, cache_type, settings)
+    compute = compute_buffer(arch, context, settings).bytes
     layers = weights.layer_bytes if len(weights.layer_bytes) == arch.num_hidden_layers else ()
     return Footprint(
         weights_bytes=weights.total_bytes,
@@ -60,4 +67,5 @@ def build_footprint(
         weights_method=weights.method,
         layer_decode_bytes=weights.layer_decode_bytes if len(weights.layer_decode_bytes) == len(layers) else (),
         outside_decode_bytes=weights.outside_decode_bytes,
+        moe=n_experts(arch) > 1,
     )

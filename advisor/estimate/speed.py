@@ -1,12 +1,19 @@
 """Decode and prefill speed, with constants per device class fitted on published llama.cpp runs.
 
-Decode is memory-bound: each token reads the active weights (and the KV cache) once, so
-``t_token = t_fixed + bytes / (efficiency x bandwidth)``. One efficiency for all devices is wrong
-by -26 %..+74 % on the published data (hardware_fit.md section 4.3): the fixed per-token cost, the
-share of the bandwidth a backend reaches, and how badly datacenter GPUs (A100/H100) and two-die
-Apple Ultra chips underperform their bandwidth all differ by device class. So the two constants
-are fitted per class on published measurements (benchmarks/data/llamacpp_decode.csv) and live,
-with provenance, in catalog/speed_model.yaml.
+Decode is memory-bound plus per-token overheads: each token reads the active weights (and the KV
+cache) once, and runs the graph's kernels layer after layer, so
+
+``t_token = n_devices x fixed + layers x per_layer (+ layers x moe_layer if MoE) + bytes / (efficiency x bandwidth)``
+
+The per-layer term is what a kernel launch and synchronisation cost per layer (CUDA graphs, Metal
+command buffers); an MoE layer runs more kernels (router, top-k, expert gather, the expert matmuls
+by id) and costs ``moe_layer_us`` more. The fixed term is the per-token host work (sampling, graph build); one per
+device of a layer split. So TinyLlama's 22 layers cost less overhead than a 70B's 80, and a token of
+gpt-oss-20b barely speeds up from H100 to H200 (its bytes are few, its 24 MoE layers are not). The
+constants are fitted per device class on published measurements (benchmarks/data/llamacpp_decode.csv)
+and live, with provenance, validation bands and the range they were fitted on, in
+catalog/speed_model.yaml. Predictions are for current llama.cpp builds (2025 on: CUDA graphs on
+every GPU that supports them); older builds pay ``old_build.layer_factor`` more per layer.
 
 Low-bit K- and i-quants are dequantization-bound: below ~4.5 bits per weight a token is not read
 faster per weight (llama.cpp tools/quantize/README.md: Llama-3.1-8B IQ1_S at 1.87 GiB decodes at
@@ -43,8 +50,24 @@ def decode_seconds_per_token(bytes_read: float, bandwidth_gb_s: float, fixed_ms:
 
 
 def decode_tokens_per_s(bytes_read: float, bandwidth_gb_s: float, fixed_ms: float, efficiency: float) -> float:
-    """Single-stream decode speed, tokens per second."""
+    """Single-stream decode speed, tokens per second (``fixed_ms``: all per-token overheads together)."""
     return 1.0 / decode_seconds_per_token(bytes_read, bandwidth_gb_s, fixed_ms, efficiency)
+
+
+def layer_units(n_layers: int, *, old_factor: float = 0.0) -> float:
+    """Layers weighted by their per-token overhead: ``1 + old_factor`` each for runs of older builds."""
+    return n_layers * (1.0 + old_factor)
+
+
+def moe_overhead_ms(n_layers: int, moe: bool, moe_layer_us: float | None = None) -> float:
+    """The extra per-token time of MoE layers (router, top-k, expert gather): ``layers x moe_layer_us``."""
+    per_layer = speed_model().moe_layer_us if moe_layer_us is None else moe_layer_us
+    return n_layers * per_layer / 1000.0 if moe else 0.0
+
+
+def decode_overhead_ms(constants: DecodeConstants, n_layers: int, moe: bool, devices: int = 1) -> float:
+    """Per-token overhead on one device class: ``devices x fixed + layers x per-layer cost`` (+ MoE layers)."""
+    return devices * constants.fixed_ms + n_layers * constants.layer_us / 1000.0 + moe_overhead_ms(n_layers, moe)
 
 
 def prefill_tokens_per_s(active_params: float, tflops: float, efficiency: float) -> float:
@@ -68,13 +91,41 @@ def batched_throughput_tokens_per_s(
 
 
 @dataclass(frozen=True)
+class Band:
+    """The measured spread of the out-of-sample relative error of decode predictions (p10, p90)."""
+
+    low: float
+    high: float
+    basis: str
+
+    def describe(self) -> str:
+        return f"{self.low:+.0%}/{self.high:+.0%}"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the class's constants were fitted on: layer counts, GB read per token, MoE or not."""
+
+    layers: tuple[int, int]
+    gb_per_token: tuple[float, float]
+    moe: bool
+
+
+@dataclass(frozen=True)
 class DecodeConstants:
-    """``t_token = fixed_ms + bytes / (efficiency x bandwidth)`` for one device class, with its source."""
+    """``t = fixed_ms + layers x layer_us + bytes / (efficiency x bandwidth)`` for one device class.
+
+    ``band`` is the spread of the class's leave-one-source-out errors; ``coverage`` what it was
+    fitted on (:func:`outside_fitted_range`).
+    """
 
     fixed_ms: float
     efficiency: float
     device_class: str
     source: str
+    layer_us: float = 0.0
+    band: Band | None = None
+    coverage: Coverage | None = None
 
 
 @dataclass(frozen=True)
@@ -110,11 +161,18 @@ class SpeedModel:
     dequant_floor_types: frozenset[str]
     dequant_floor_source: str
     as_of: str
+    moe_layer_us: float = 0.0
+    old_build_before: str = "2025"
+    old_build_layer_factor: float = 0.0
+    late_cuda_graph_ids: frozenset[str] = frozenset()
+    late_cuda_graph_source: str = ""
 
 
 def _class_record(name: str, raw: Mapping[str, Any]) -> _ClassRecord:
     decode = raw["decode"]
     prefill = raw["prefill"]
+    band = decode.get("band")
+    coverage = decode.get("coverage")
     return _ClassRecord(
         description=str(raw["description"]),
         decode=DecodeConstants(
@@ -122,6 +180,15 @@ def _class_record(name: str, raw: Mapping[str, Any]) -> _ClassRecord:
             efficiency=float(decode["efficiency"]),
             device_class=name,
             source=str(decode["source"]),
+            layer_us=float(decode.get("layer_us", 0.0)),
+            band=Band(float(band["low"]), float(band["high"]), str(band["basis"])) if band else None,
+            coverage=Coverage(
+                (int(coverage["layers"][0]), int(coverage["layers"][1])),
+                (float(coverage["gb_per_token"][0]), float(coverage["gb_per_token"][1])),
+                bool(coverage["moe"]),
+            )
+            if coverage
+            else None,
         ),
         prefill=PrefillConstants(
             efficiency=None if prefill["efficiency"] is None else float(prefill["efficiency"]),
@@ -137,7 +204,13 @@ def speed_model() -> SpeedModel:
     """Load the packaged speed constants once."""
     data = read_yaml("speed_model.yaml")
     floor = data["dequant_floor"]
+    structure = data.get("decode_model", {})
     return SpeedModel(
+        moe_layer_us=float(structure.get("moe_layer_us", 0.0)),
+        old_build_before=str(structure.get("old_build", {}).get("before", "2025")),
+        old_build_layer_factor=float(structure.get("old_build", {}).get("layer_factor", 0.0)),
+        late_cuda_graph_ids=frozenset(structure.get("late_cuda_graphs", {}).get("ids", [])),
+        late_cuda_graph_source=str(structure.get("late_cuda_graphs", {}).get("source", "")),
         classes={name: _class_record(name, raw) for name, raw in data["classes"].items()},
         by_id=dict(data["device_classes"]["by_id"]),
         datacenter_ids=frozenset(data["device_classes"]["datacenter_ids"]),
@@ -236,7 +309,39 @@ def decode_bytes_per_token(
     return total + (outside if include_output else 0.0) + kv_bytes_read
 
 
-# ----------------------------------------------------------------------------- fitting
+# ----------------------------------------------------------------------------- range and fitting
+
+
+def outside_fitted_range(constants: DecodeConstants, n_layers: int, gb_per_token: float, moe: bool) -> list[str]:
+    """Why a prediction lies outside the data its class was fitted on (empty: inside)."""
+    cov = constants.coverage
+    if cov is None:
+        return [f"no published runs for the {constants.device_class} class"]
+    reasons = []
+    if not cov.layers[0] <= n_layers <= cov.layers[1]:
+        reasons.append(f"{n_layers} layers (fitted on {cov.layers[0]}-{cov.layers[1]})")
+    if not cov.gb_per_token[0] * 0.8 <= gb_per_token <= cov.gb_per_token[1] * 1.25:
+        reasons.append(
+            f"{gb_per_token:.1f} GB read per token (fitted on {cov.gb_per_token[0]:.1f}-{cov.gb_per_token[1]:.1f})"
+        )
+    if moe and not cov.moe:
+        reasons.append("MoE (fitted on dense models only)")
+    return reasons
+
+
+@dataclass(frozen=True)
+class DecodeObservation:
+    """One published run: bytes a token reads, bandwidth, measured speed, devices, weighted layers.
+
+    ``known_s``: a part of the token time that is not fitted (the MoE layers' overhead).
+    """
+
+    bytes_read: float
+    bandwidth_gb_s: float
+    tokens_per_s: float
+    devices: int = 1
+    layer_units: float = 0.0
+    known_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -246,6 +351,84 @@ class DecodeFit:
     fixed_ms: float
     efficiency: float
     relative_errors: tuple[float, ...]
+    layer_us: float = 0.0
+
+
+def _solve(rows: list[list[float]], free: list[int]) -> list[float] | None:
+    """Normal equations of ``sum (1 - x . c)^2`` over the ``free`` coordinates (others zero)."""
+    n = len(free)
+    a = [[sum(r[i] * r[j] for r in rows) for j in free] for i in free]
+    b = [sum(r[i] for r in rows) for i in free]
+    scale = max((abs(x) for row in a for x in row), default=0.0)
+    for col in range(n):  # Gauss-Jordan with partial pivoting
+        pivot = max(range(col, n), key=lambda k: abs(a[k][col]))
+        if abs(a[pivot][col]) <= 1e-10 * scale:
+            return None
+        a[col], a[pivot], b[col], b[pivot] = a[pivot], a[col], b[pivot], b[col]
+        for k in range(n):
+            if k != col:
+                f = a[k][col] / a[col][col]
+                a[k] = [x - f * y for x, y in zip(a[k], a[col], strict=True)]
+                b[k] -= f * b[col]
+    out = [0.0, 0.0, 0.0]
+    for index, coord in enumerate(free):
+        out[coord] = b[index] / a[index][index]
+    return out
+
+
+def fit_decode_model(
+    observations: Sequence[DecodeObservation],
+    *,
+    fixed_ms: float | None = None,
+    layer_us: float | None = None,
+    require_all_terms: bool = False,
+) -> DecodeFit:
+    """Fit ``1/tg = n_dev x t0 + layer_units x t_layer + bytes/(eff x BW)`` minimising the squared relative error.
+
+    Linear in ``t0``, ``t_layer`` and ``1/eff``: the normal equations, with the non-negative solution of
+    least error over the subsets of the overhead terms (a negative overhead is unphysical). ``fixed_ms``
+    / ``layer_us`` pin a term (for classes with too few rows to separate them). ``require_all_terms``
+    raises when the measurements cannot separate the free terms at all (a singular system).
+    """
+    if len(observations) < 1:
+        raise ValueError("not enough measurements to fit the constants")
+    rows = []
+    for o in observations:
+        t = 1.0 / o.tokens_per_s - o.known_s
+        if t <= 0:
+            raise ValueError("a known overhead exceeds a measured token time")
+        rows.append([o.devices / t, o.layer_units / t, o.bytes_read / (o.bandwidth_gb_s * 1e9) / t])
+    pinned = [fixed_ms / 1000.0 if fixed_ms is not None else None, layer_us / 1e6 if layer_us is not None else None]
+    shifted = []
+    for r in rows:  # move pinned terms to the target: 1 - pinned . x
+        offset = sum(p * r[i] for i, p in enumerate(pinned) if p is not None)
+        shifted.append((r, 1.0 - offset))
+    best: tuple[float, list[float]] | None = None
+    free_overheads = [i for i in (0, 1) if pinned[i] is None]
+    subsets = [[*sub, 2] for sub in ([], [free_overheads[0]] if free_overheads else [], free_overheads)]
+    for free in subsets:
+        scaled = [[x / target for x in r] for r, target in shifted if target > 0]
+        if len(scaled) < len(free):
+            continue
+        coef = _solve(scaled, free)
+        if coef is None and require_all_terms and len(free) == len(free_overheads) + 1:
+            raise ValueError("measurements do not separate the fixed cost from the bandwidth term")
+        if coef is None or any(coef[i] < 0 for i in free) or coef[2] <= 0:
+            continue
+        for i, p in enumerate(pinned):
+            if p is not None:
+                coef[i] = p
+        error = sum((1.0 - sum(c * x for c, x in zip(coef, r, strict=True))) ** 2 for r in rows)
+        if best is None or error < best[0]:
+            best = (error, coef)
+    if best is None:
+        raise ValueError("measurements do not give a positive bandwidth efficiency")
+    t0, tl, k = best[1]
+    errors = tuple(
+        1.0 / (o.known_s + o.devices * t0 + o.layer_units * tl + o.bytes_read / (o.bandwidth_gb_s * 1e9) * k)
+        / o.tokens_per_s - 1.0 for o in observations
+    )  # fmt: skip
+    return DecodeFit(fixed_ms=t0 * 1000.0, efficiency=1.0 / k, relative_errors=errors, layer_us=tl * 1e6)
 
 
 def fit_decode_constants(
@@ -254,45 +437,11 @@ def fit_decode_constants(
     *,
     fixed_ms: float | None = None,
 ) -> DecodeFit:
-    """Fit ``1/tg = n_dev x t0 + bytes/(eff x BW)`` on ``(bytes_read, bandwidth_gb_s, tokens_per_s)`` points.
-
-    Minimises the squared *relative* error of the predicted time (each row weighs the same whatever
-    its speed), which is linear in ``t0`` and ``1/eff``: two normal equations, no numerical library.
-    ``devices`` gives the layer-split device count per point (default 1). With ``fixed_ms`` only the
-    efficiency is fitted (for classes with too few rows to separate the two constants).
-    """
+    """:func:`fit_decode_model` without the per-layer term, on ``(bytes_read, bandwidth_gb_s, tokens_per_s)``."""
     counts = list(devices) if devices is not None else [1] * len(points)
     if len(counts) != len(points):
         raise ValueError("devices must give one count per point")
     if len(points) < (1 if fixed_ms is not None else 2):
         raise ValueError("not enough measurements to fit the constants")
-    # relative residual: 1 - (n*t0 + x*k) / t, with x = bytes/BW (s at 100 % efficiency), k = 1/eff
-    a11 = a12 = a22 = b1 = b2 = 0.0
-    for (size, bandwidth, speed), n in zip(points, counts, strict=True):
-        t = 1.0 / speed
-        u = n / t
-        v = size / (bandwidth * 1e9) / t
-        a11 += u * u
-        a12 += u * v
-        a22 += v * v
-        b1 += u
-        b2 += v
-    if fixed_ms is not None:
-        t0 = fixed_ms / 1000.0
-        k = (b2 - t0 * a12) / a22
-    else:
-        det = a11 * a22 - a12 * a12
-        if abs(det) < 1e-12 * max(a11 * a22, 1e-300):
-            raise ValueError("measurements do not separate the fixed cost from the bandwidth term")
-        t0 = (b1 * a22 - b2 * a12) / det
-        k = (a11 * b2 - a12 * b1) / det
-        if t0 < 0:  # a negative fixed cost is unphysical: refit the bandwidth term alone
-            t0 = 0.0
-            k = b2 / a22
-    if k <= 0:
-        raise ValueError("fit gave a non-positive bandwidth efficiency")
-    errors = []
-    for (size, bandwidth, speed), n in zip(points, counts, strict=True):
-        predicted = 1.0 / (n * t0 + size / (bandwidth * 1e9) * k)
-        errors.append(predicted / speed - 1.0)
-    return DecodeFit(fixed_ms=t0 * 1000.0, efficiency=1.0 / k, relative_errors=tuple(errors))
+    observations = [DecodeObservation(b, bw, tps, n) for (b, bw, tps), n in zip(points, counts, strict=True)]
+    return fit_decode_model(observations, fixed_ms=fixed_ms, layer_us=0.0, require_all_terms=True)

@@ -628,8 +628,42 @@ def gguf_tensor_types(
     return [(t, types.of(layout, i)) for i, t in enumerate(layout.tensors)]
 
 
+def keeps_mxfp4_experts(arch: ArchitectureConfig) -> bool:
+    """Whether GGUF files keep the routed experts in MXFP4 whatever their file type.
+
+    gpt-oss (and any checkpoint whose ``quantization_config`` is ``mxfp4``) ships its experts in MXFP4;
+    convert_hf_to_gguf.py writes them as MXFP4 and the published K-quant and F16 files keep them so
+    ("All quants keep the feed forward networks at mxfp4", bartowski/openai_gpt-oss-20b-GGUF; unsloth's
+    gpt-oss-120b F16 file is 60.87 GiB, Q4_K_M 58.46 GiB, against 59.02 GiB for MXFP4_MOE): only the
+    attention, embedding and output tensors follow the file type's rules.
+    """
+    config = (arch.model_extra or {}).get("quantization_config")
+    method = config.get("quant_method") if isinstance(config, dict) else None
+    return arch.model_type in ("gpt_oss", "gpt-oss") or method == "mxfp4"
+
+
+def _keep_mxfp4_experts(layout: _Layout, types: _Types) -> _Types:
+    """``types`` with every routed-expert tensor (3-D, one slice per expert) in MXFP4."""
+
+    def expert(kind: _Kind) -> bool:
+        shape = kind.tensor.shape
+        return kind.routed_expert and len(shape) == 3 and shape[0] % recipes().ggml_types["MXFP4"][0] == 0
+
+    kinds = tuple("MXFP4" if expert(k) else t for k, t in zip(layout.kinds, types.kinds, strict=True))
+    counted = {i: "MXFP4" if expert(layout.kinds[layout.kind_of[i]]) else t for i, t in types.counted.items()}
+    return _Types(kinds, counted)
+
+
 def _gguf_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> _Types:
-    """The ggml types of ``layout``'s tensors for a checked file type and era.
+    """The ggml types of ``layout``'s tensors for a checked file type and era (see :func:`_gguf_rule_types`);
+    MXFP4-native experts stay MXFP4 (:func:`keeps_mxfp4_experts`)."""
+    if keeps_mxfp4_experts(arch):
+        return _keep_mxfp4_experts(layout, _gguf_rule_types(layout, arch, quant, era, imatrix))
+    return _gguf_rule_types(layout, arch, quant, era, imatrix)
+
+
+def _gguf_rule_types(layout: _Layout, arch: ArchitectureConfig, quant: str, era: str, imatrix: bool | None) -> _Types:
+    """The ggml types llama-quantize's rules give ``layout``'s tensors for a checked file type and era.
 
     A kind outside :data:`_COUNTED` gets its type from its first tensor (its rules read no counter
     and no layer index); the counted tensors run the rules in file order, as llama-quantize does.

@@ -33,7 +33,7 @@ MAX_KEPT_ARRAY = 4096
 
 #: Sliding-window patterns llama.cpp applies when the file does not store one
 #: (``hparams.set_swa_pattern`` in src/llama-model.cpp): every Nth layer attends globally.
-DEFAULT_SWA_PATTERN: dict[str, int] = {"gemma3": 6, "gemma2": 2, "cohere2": 4, "gemma3n": 5}
+DEFAULT_SWA_PATTERN: dict[str, int] = {"gemma3": 6, "gemma2": 2, "cohere2": 4, "gemma3n": 5, "gpt-oss": 2, "llama4": 4}
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,12 @@ class GgufInfo:
         if isinstance(kv_lora_rank, int) and kv_lora_rank > 0:
             extra["kv_lora_rank"] = kv_lora_rank
             extra["qk_rope_head_dim"] = int(self.metadata.get(f"{self.architecture}.rope.dimension_count") or 0)
+            key_length_mla = self.metadata.get(f"{self.architecture}.attention.key_length_mla")
+            if isinstance(key_length_mla, int) and key_length_mla > 0:
+                extra["key_length_mla"] = key_length_mla  # llama.cpp caches the MLA latent only then
+        value_length = self.metadata.get(f"{self.architecture}.attention.value_length")
+        if isinstance(value_length, int) and value_length > 0 and value_length != self.head_dim:
+            extra["v_head_dim"] = value_length
         return ArchitectureConfig(
             model_type=self.architecture,
             num_hidden_layers=self.n_layers,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.estimate.fit import Device, Footprint, decide_fit, usable_device_bytes
 from advisor.estimate.footprint import build_footprint
-from advisor.estimate.memory import MIB, estimate_kv_cache_bytes
+from advisor.estimate.memory import DEFAULT_CACHE, MIB, CacheSettings, kv_cache_read_bytes
 from advisor.estimate.speed import decode_constants_for, decode_tokens_per_s
 from advisor.smoke.calibration import Calibration, Regime
 from advisor.smoke.options import SmokeOptions
@@ -81,7 +81,11 @@ class SmokePrediction:
 
 
 def footprint_from_gguf(info: GgufInfo, context: int, constants: EstimatorConstants, backend: str) -> Footprint:
-    """The planner's footprint with the weights read exactly from the file's tensor table."""
+    """The planner's footprint with the weights read exactly from the file's tensor table.
+
+    On the CPU the measure is resident memory: of the logits rows llama.cpp reserves for a full
+    micro-batch, a chat run touches only the one it computes per step.
+    """
     return build_footprint(
         info.weights_split(),
         info.to_architecture_config(),
@@ -90,6 +94,7 @@ def footprint_from_gguf(info: GgufInfo, context: int, constants: EstimatorConsta
         cache_type="f16",
         reserve_mib=constants.backends.get(backend, constants.backends["cpu"]).reserve_mib,
         ubatch=constants.compute_buffer.ubatch,
+        cache=CacheSettings(outputs=1) if backend == "cpu" else DEFAULT_CACHE,
     )
 
 
@@ -147,7 +152,7 @@ def predict(
     place = "cpu" if gpu_layers == 0 else "gpu" if gpu_layers > info.n_layers else "partial"
     # a decoded token reads the weights once and the KV cache filled so far (prompt + half the output)
     filled = min(context, max(1, len(options.prompt.encode("utf-8")) // 3 + options.max_tokens // 2))
-    bytes_per_token = fp.active_weights_bytes + estimate_kv_cache_bytes(arch, filled, "f16")
+    bytes_per_token = fp.active_weights_bytes + int(kv_cache_read_bytes(arch, filled, "f16"))
     band = policy.decode_band.uncalibrated
     speed = fit.decode_tokens_per_s
     bandwidth = device.bandwidth_gb_s if device is not None and place != "cpu" else cpu_bandwidth_gb_s
