@@ -53,7 +53,7 @@ def format_validation_error(where: str, error: ValidationError) -> str:
 
 #: Largest answers file read (an answers file is a few hundred bytes; the examples are under 2 KB).
 MAX_ANSWERS_BYTES = 1 << 20
-#: Largest config.json read (real ones are 1-10 KB; a few with label maps reach ~100 KB).
+#: Largest config.json or catalog file read (configs are 1-100 KB; the whole built-in catalog ~0.5 MB).
 MAX_CONFIG_BYTES = 16 << 20
 #: Deepest nesting of maps and lists accepted (no answers, catalog or config file goes past ~8).
 MAX_DEPTH = 64
@@ -147,38 +147,42 @@ def _check_nodes(root: yaml.Node, where: str) -> None:
     level of a "billion laughs" repeats the one below): the expanded size is counted per node, once,
     with an explicit stack, before anything is built or recursed over.
     """
-    size: dict[int, int] = {}
+    if isinstance(root, yaml.ScalarNode):
+        return
+    size: dict[int, int] = {}  # a map or list: its nodes, aliases expanded (scalars count 1)
     depth: dict[int, int] = {}
     distinct = 0
     open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
     while stack:
-        node, done = stack.pop()
+        node, children = stack.pop()
         key = id(node)
-        children: list[yaml.Node]
-        if isinstance(node, yaml.MappingNode):
-            children = [part for pair in node.value for part in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        else:
-            children = []
-        if done:
+        if children is not None:  # every child is done: this node's totals
             open_nodes.discard(key)
-            size[key] = 1 + sum(size[id(c)] for c in children)
-            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
-            if depth[key] > MAX_DEPTH:
+            total, deepest = 1, 0
+            for child in children:
+                if isinstance(child, yaml.ScalarNode):
+                    total += 1
+                else:
+                    total += size[id(child)]
+                    deepest = max(deepest, depth[id(child)])
+            if deepest >= MAX_DEPTH:
                 raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)")
+            size[key], depth[key] = total, deepest + 1
             continue
         if key in size:
             continue
-        distinct += 1
+        kids = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        distinct += len(kids) + 1
         open_nodes.add(key)
-        stack.append((node, True))
-        for child in children:
+        stack.append((node, kids))
+        for child in kids:
+            if isinstance(child, yaml.ScalarNode):
+                continue
             if id(child) in open_nodes:
                 raise InputError(f"{where}: a YAML alias refers to a map or list that contains it (a cycle)")
             if id(child) not in size:
-                stack.append((child, False))
+                stack.append((child, None))
     if size[id(root)] - distinct > MAX_ALIAS_NODES:
         raise InputError(
             f"{where}: YAML aliases expand to {size[id(root)] - distinct} more nodes, above the limit of "
