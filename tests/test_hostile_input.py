@@ -343,3 +343,11 @@ def test_examples_still_plan(tmp_path: Path) -> None:
         assert proc.returncode in (0, 1), (example.name, proc.stderr)
         _strict_json(proc.stdout)
     assert ROOT.exists()
+
+
+@pytest.mark.parametrize("answer", ["context_tokens: 1" + "0" * 400, "traffic: {requests_per_day: 1" + "0" * 40 + "}"])
+def test_numbers_beyond_what_json_carries_are_refused(tmp_path: Path, answer: str) -> None:
+    """``context_tokens`` of 400 digits was ``internal error: OverflowError`` (exit 70): numbers stop at 2^53."""
+    (tmp_path / "big.yaml").write_text(answer + "\n")
+    field = "context_tokens" if answer.startswith("context") else "traffic.requests_per_day"
+    refused(tmp_path, "plan", "--answers", "big.yaml", names=("big.yaml", field))

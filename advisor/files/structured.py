@@ -122,6 +122,8 @@ def parse_structured_text(text: str, where: str, suffix: str) -> Any:
         return data
     try:
         return _load_yaml(text, where)
+    except RecursionError:  # the pure-Python parser (no libyaml) recurses per level
+        raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

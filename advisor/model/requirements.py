@@ -24,10 +24,13 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 _NUMBER = BeforeValidator(_not_a_boolean)
+#: The largest number an answer may hold: the largest integer a JSON number carries exactly (RFC 8259
+#: §6), far above any real count or amount; a larger one overflowed the float maths (exit 70).
+MAX_NUMBER = 2**53
 #: The numeric types of the answers file: no booleans, no infinities or NaN; an int is still a valid float.
-NonNegativeInt = Annotated[int, Field(ge=0), _NUMBER]
-PositiveInt = Annotated[int, Field(gt=0), _NUMBER]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False), _NUMBER]
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_NUMBER), _NUMBER]
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_NUMBER), _NUMBER]
+NonNegativeFloat = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False), _NUMBER]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _NUMBER]
 
 UseCase = Literal["chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"]
