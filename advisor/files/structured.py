@@ -175,7 +175,7 @@ def _check_nodes(root: yaml.Node, where: str) -> None:
         if key in size:
             continue
         kids = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
-        distinct += len(kids) + 1
+        distinct += 1 + sum(1 for child in kids if isinstance(child, yaml.ScalarNode))  # the nodes written
         open_nodes.add(key)
         stack.append((node, kids))
         for child in kids:
