@@ -351,3 +351,9 @@ def test_numbers_beyond_what_json_carries_are_refused(tmp_path: Path, answer: st
     (tmp_path / "big.yaml").write_text(answer + "\n")
     field = "context_tokens" if answer.startswith("context") else "traffic.requests_per_day"
     refused(tmp_path, "plan", "--answers", "big.yaml", names=("big.yaml", field))
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_device_as_a_gguf_is_refused_as_not_a_regular_file(tmp_path: Path) -> None:
+    """``advisor smoke /dev/zero`` said "empty file": a device is not a model file, whatever its size reads as."""
+    refused(tmp_path, "smoke", "/dev/zero", names=("/dev/zero", "regular file"))

@@ -14,6 +14,7 @@ file size before it is used, and anything malformed becomes one :class:`InputErr
 
 from __future__ import annotations
 
+import stat
 import struct
 import sys
 from dataclasses import dataclass, field
@@ -217,13 +218,16 @@ def read_gguf(path: Path) -> GgufInfo:
     """Read the header of a GGUF file; a corrupt, truncated or foreign file raises InputError."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if path.is_dir():
+    size = info.st_size
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: is a directory, expected a .gguf file")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open, a device never ends
+        raise InputError(f"{path}: not a regular file (a pipe, socket or device), expected a .gguf file")
     if size == 0:
         raise InputError(f"{path}: empty file, expected a GGUF model")
     try:
