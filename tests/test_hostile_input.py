@@ -357,3 +357,15 @@ def test_numbers_beyond_what_json_carries_are_refused(tmp_path: Path, answer: st
 def test_a_device_as_a_gguf_is_refused_as_not_a_regular_file(tmp_path: Path) -> None:
     """``advisor smoke /dev/zero`` said "empty file": a device is not a model file, whatever its size reads as."""
     refused(tmp_path, "smoke", "/dev/zero", names=("/dev/zero", "regular file"))
+
+
+def test_a_catalog_overlay_with_a_non_finite_price_is_refused(tmp_path: Path) -> None:
+    """``--catalog-dir`` records are input too: an infinite price would rank and print as Infinity."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "apis.yaml").write_text(
+        "apis:\n- id: evil-api\n  name: Evil\n  provider: evil\n  input_usd_per_1m: .inf\n  output_usd_per_1m: 1.0\n"
+        "  context_window: 8192\n  source: https://example.org/prices\n  as_of: 2026-01-01\n"
+    )
+    answers = str(EXAMPLES / "small-team-api.yaml")
+    refused(tmp_path, "plan", "--answers", answers, "--catalog-dir", "overlay", names=("apis.yaml", "input_usd_per_1m"))

@@ -21,7 +21,7 @@ LicenseTerm = Literal["yes", "no", "conditional"]
 class _Record(BaseModel):
     """Common base: strict keys, a stable id, provenance."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     source: str = Field(pattern=r"^https?://", description="URL of the public page the facts come from")
@@ -63,7 +63,7 @@ class ArchitectureConfig(BaseModel):
     bounded (:data:`ARCHITECTURE_LIMITS`) and checked against each other.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     model_type: str
     num_hidden_layers: Annotated[int, _size("num_hidden_layers")]
@@ -100,7 +100,7 @@ class ArchitectureConfig(BaseModel):
 class BenchmarkScore(BaseModel):
     """One published score: percent for accuracy benchmarks, Elo for arenas."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     value: float
     scale: Literal["percent", "elo"] = "percent"
@@ -145,7 +145,7 @@ class ModelRecord(_Record):
 class LongContextTier(BaseModel):
     """Prices that apply once a request's input exceeds ``above_input_tokens``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     above_input_tokens: PositiveInt
     input_usd_per_1m: NonNegativeFloat
@@ -177,7 +177,7 @@ class ApiRecord(_Record):
 class RentalPrice(BaseModel):
     """Typical cloud rental price per device-hour, dated, because these move monthly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     on_demand_usd_per_hour: NonNegativeFloat
     spot_usd_per_hour: NonNegativeFloat | None = None
@@ -225,7 +225,7 @@ class LicenseClause(BaseModel):
     the rule against the licence instead of trusting the tool.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     section: str | None = Field(default=None, description="where the clause is, e.g. §2 or Attachment A (h)")
     text: str = Field(min_length=1)
@@ -239,7 +239,7 @@ class LicenseClause(BaseModel):
 class UseRestriction(BaseModel):
     """A use-based restriction that a stated use case can run into (e.g. automated decisions for classification)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     use_cases: list[str] = Field(min_length=1, description="answers-file use_case values the clause bears on")
     severity: Literal["info", "warn"] = "warn"
