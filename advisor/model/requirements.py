@@ -139,10 +139,15 @@ class Requirements(BaseModel):
         """Plugin namespaces are free-form but echoed in the JSON report: no infinities or NaN enter there."""
         plugins = data.get("plugins") if isinstance(data, dict) else None
         stack: list[tuple[str, Any]] = [("plugins", plugins)] if isinstance(plugins, dict) else []
+        seen: set[int] = set()  # a map shared through an alias is walked once
         while stack:
             where, value = stack.pop()
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{where}: expected a finite number, got {value}")
+            if isinstance(value, dict | list):
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
             if isinstance(value, dict):
                 stack.extend((f"{where}.{k}", v) for k, v in value.items())
             elif isinstance(value, list):
