@@ -365,7 +365,7 @@ def test_invalid_config_json_names_the_file(server: HubServer) -> None:
             safetensors={"F32": 10},
         )
     )
-    with pytest.raises(InputError, match=r"MODEL someone/broken: config\.json of someone/broken is not valid JSON"):
+    with pytest.raises(InputError, match=r"MODEL someone/broken: config\.json of someone/broken: invalid JSON"):
         hub.fetch_model("someone/broken")
 
 

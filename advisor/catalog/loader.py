@@ -32,7 +32,12 @@ from advisor.catalog.records import (
 )
 from advisor.catalog.tables import packaged_file, parse_catalog_yaml
 from advisor.errors import InputError
-from advisor.files.structured import format_validation_error, parse_structured_text
+from advisor.files.structured import (
+    MAX_CONFIG_BYTES,
+    format_validation_error,
+    parse_structured_text,
+    read_text_file,
+)
 from advisor.model.extensions import CatalogSource
 
 R = TypeVar("R", bound=BaseModel)
@@ -77,10 +82,13 @@ def read_catalog_file(
 ) -> dict[str, list[BaseModel]]:
     """Read one catalog file (a Path or a package resource): kind name -> list of records."""
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where}: cannot read: {exc}") from None
+    if isinstance(path, Path):  # a user's overlay: untrusted, so a regular file under the cap only
+        text = read_text_file(path, MAX_CONFIG_BYTES, "a catalog YAML or JSON file")
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{where}: cannot read: {exc}") from None
     suffix = Path(str(path)).suffix
     is_yaml = suffix in {".yaml", ".yml"}
     data = parse_catalog_yaml(text, where) if is_yaml else parse_structured_text(text, where, suffix)

@@ -9,9 +9,9 @@ by the same estimators.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
 
 from advisor.catalog.kinds import CatalogKind
 
@@ -21,7 +21,7 @@ LicenseTerm = Literal["yes", "no", "conditional"]
 class _Record(BaseModel):
     """Common base: strict keys, a stable id, provenance."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(min_length=1)
     source: str = Field(pattern=r"^https?://", description="URL of the public page the facts come from")
@@ -47,28 +47,63 @@ class BaseModelLink(BaseModel):
     found: bool = True
 
 
+#: Upper bounds on an architecture's sizes, whatever its source (catalog, config.json on disk or from
+#: the Hub, GGUF header): untrusted sizes drive per-layer loops and lists, so an absurd one must be
+#: refused before it hangs the CLI or exhausts memory. Each is far above any released model (largest
+#: known, 2025: 126 layers in Llama-3.1-405B, hidden 16,384 and FFN 53,248 there, 128 heads and MLA
+#: head dims of 192 in DeepSeek-V3, 512 experts in Qwen3-Next, vocabularies of 256k-262k in Gemma 3,
+#: contexts of 10M in Llama 4 Scout) and small enough that the loops they bound stay instant.
+#: docs/hardware-fit.md, "Sizes the tool accepts", gives the reasoning.
+ARCHITECTURE_LIMITS: dict[str, int] = {
+    "num_hidden_layers": 10_000,
+    "hidden_size": 1 << 20,
+    "intermediate_size": 1 << 22,
+    "num_attention_heads": 1 << 16,
+    "num_key_value_heads": 1 << 16,
+    "head_dim": 1 << 16,
+    "vocab_size": 1 << 24,
+    "max_position_embeddings": 1 << 32,
+    "num_local_experts": 1 << 16,
+    "num_experts_per_tok": 1 << 16,
+    "sliding_window": 1 << 32,
+}
+
+
+def _size(name: str) -> Any:
+    """A positive integer field bounded by :data:`ARCHITECTURE_LIMITS`."""
+    return Field(gt=0, le=ARCHITECTURE_LIMITS[name])
+
+
 class ArchitectureConfig(BaseModel):
     """The config.json fields the memory and speed estimators need.
 
     Extra keys from a real config.json are kept (``extra="allow"``) so that architecture-specific
-    estimators (MLA, sliding windows, fused QKV) can read them without a schema change.
+    estimators (MLA, sliding windows, fused QKV) can read them without a schema change. Sizes are
+    bounded (:data:`ARCHITECTURE_LIMITS`) and checked against each other.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     model_type: str
-    num_hidden_layers: PositiveInt
-    hidden_size: PositiveInt
-    intermediate_size: PositiveInt | None = None
-    num_attention_heads: PositiveInt
-    num_key_value_heads: PositiveInt | None = None
-    head_dim: PositiveInt | None = None
-    vocab_size: PositiveInt
-    max_position_embeddings: PositiveInt | None = None
+    num_hidden_layers: Annotated[int, _size("num_hidden_layers")]
+    hidden_size: Annotated[int, _size("hidden_size")]
+    intermediate_size: Annotated[int, _size("intermediate_size")] | None = None
+    num_attention_heads: Annotated[int, _size("num_attention_heads")]
+    num_key_value_heads: Annotated[int, _size("num_key_value_heads")] | None = None
+    head_dim: Annotated[int, _size("head_dim")] | None = None
+    vocab_size: Annotated[int, _size("vocab_size")]
+    max_position_embeddings: Annotated[int, _size("max_position_embeddings")] | None = None
     tie_word_embeddings: bool = False
-    num_local_experts: PositiveInt | None = None
-    num_experts_per_tok: PositiveInt | None = None
-    sliding_window: PositiveInt | None = None
+    num_local_experts: Annotated[int, _size("num_local_experts")] | None = None
+    num_experts_per_tok: Annotated[int, _size("num_experts_per_tok")] | None = None
+    sliding_window: Annotated[int, _size("sliding_window")] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ArchitectureConfig:
+        experts, used = self.num_local_experts, self.num_experts_per_tok
+        if experts is not None and used is not None and used > experts:
+            raise ValueError(f"num_experts_per_tok ({used}) is more than num_local_experts ({experts})")
+        return self
 
     @property
     def kv_heads(self) -> int:
@@ -84,7 +119,7 @@ class ArchitectureConfig(BaseModel):
 class BenchmarkScore(BaseModel):
     """One published score: percent for accuracy benchmarks, Elo for arenas."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     value: float
     scale: Literal["percent", "elo"] = "percent"
@@ -159,7 +194,7 @@ class ModelRecord(_Record):
 class LongContextTier(BaseModel):
     """Prices that apply once a request's input exceeds ``above_input_tokens``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     above_input_tokens: PositiveInt
     input_usd_per_1m: NonNegativeFloat
@@ -191,7 +226,7 @@ class ApiRecord(_Record):
 class RentalPrice(BaseModel):
     """Typical cloud rental price per device-hour, dated, because these move monthly."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     on_demand_usd_per_hour: NonNegativeFloat
     spot_usd_per_hour: NonNegativeFloat | None = None
@@ -239,7 +274,7 @@ class LicenseClause(BaseModel):
     the rule against the licence instead of trusting the tool.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     section: str | None = Field(default=None, description="where the clause is, e.g. §2 or Attachment A (h)")
     text: str = Field(min_length=1)
@@ -253,7 +288,7 @@ class LicenseClause(BaseModel):
 class UseRestriction(BaseModel):
     """A use-based restriction that a stated use case can run into (e.g. automated decisions for classification)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     use_cases: list[str] = Field(min_length=1, description="answers-file use_case values the clause bears on")
     severity: Literal["info", "warn"] = "warn"

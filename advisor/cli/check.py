@@ -29,7 +29,7 @@ def check(
     """Assess one model (catalog id or Hub repo) against the answers; exit 1 when no variant is acceptable."""
     from advisor.catalog.loader import require_quant
     from advisor.engine.run import run_plan
-    from advisor.engine.variants import build_candidates
+    from advisor.engine.variants import build_candidates, check_hardware_ids
     from advisor.errors import InputError
     from advisor.model.requirements import HardwareItem, load_requirements
 
@@ -40,6 +40,7 @@ def check(
     catalog = session.catalog
     if hardware is not None and catalog.find_hardware(hardware) is None:
         raise InputError(f"--hardware {hardware}: not in the hardware catalog (see `advisor catalog hardware`)")
+    check_hardware_ids(requirements, catalog, str(answers))
     if quant is not None:
         require_quant(catalog, quant)
     if model not in catalog.models and model not in catalog.apis:

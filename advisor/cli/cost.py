@@ -9,7 +9,6 @@ conditions, and every assumption the figures rest on.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ def cost(answers: Path, fmt: str, options: SessionOptions) -> None:
     """Monthly and total cost per road (API, open weights, build), with break-even and payback."""
     from advisor.engine.economics import cost_summary
     from advisor.engine.run import run_plan
+    from advisor.engine.variants import check_hardware_ids
     from advisor.estimate.cost_constants import CostSettings, cost_answers, cost_constants
     from advisor.model.requirements import load_requirements
 
@@ -48,9 +48,12 @@ def cost(answers: Path, fmt: str, options: SessionOptions) -> None:
         constants=cost_constants(), answers=cost_answers(requirements.plugins.get("cost"), str(answers))
     )
     session = options.session()
+    check_hardware_ids(requirements, session.catalog, str(answers))
     summary = cost_summary(run_plan(requirements, session), requirements, settings)
     if fmt == "json":
-        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        from advisor.report.json_report import json_text
+
+        click.echo(json_text(summary))
         return
     _print(summary)
 

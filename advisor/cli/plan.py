@@ -38,10 +38,12 @@ def plan(
 ) -> None:
     """Assess every catalog candidate against the answers and recommend a road and a model."""
     from advisor.engine.run import run_plan
+    from advisor.engine.variants import check_hardware_ids
     from advisor.model.requirements import load_requirements
 
     requirements = load_requirements(answers)
     session = options.session()
+    check_hardware_ids(requirements, session.catalog, str(answers))
     if hub_count:
         from advisor.hub import hub_models_for_requirements
 

@@ -19,7 +19,7 @@ from advisor.catalog.records import ArchitectureConfig, ModelRecord, QuantRecord
 from advisor.errors import InputError
 from advisor.estimate.footprint import WeightsSplit
 from advisor.estimate.tensors import count_parameters
-from advisor.files.structured import architecture_from_json, parse_structured_text
+from advisor.files.structured import MAX_CONFIG_BYTES, architecture_from_json, parse_structured_text, read_text_file
 from advisor.hub.parsing import is_hub_repo_id
 
 if TYPE_CHECKING:
@@ -56,10 +56,7 @@ class GgufSource(NamedTuple):
 def _from_config_file(path: Path) -> ModelSpec:
     """A config.json: parameters counted from the architecture; an architecture the inventory does
     not know is counted as a generic llama-like model, and the note says so."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    text = read_text_file(path, MAX_CONFIG_BYTES, "a config.json")
     arch = architecture_from_json(parse_structured_text(text, str(path), ".json"), str(path))
     notes = []
     try:

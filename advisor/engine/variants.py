@@ -13,6 +13,7 @@ from advisor.catalog.loader import Catalog
 from advisor.catalog.planning import planning_defaults
 from advisor.catalog.records import ApiRecord, ModelRecord
 from advisor.engine.sizing import size_candidate
+from advisor.errors import InputError
 from advisor.model.candidate import Candidate
 from advisor.model.requirements import Requirements
 
@@ -49,6 +50,21 @@ def machine_from_requirements(requirements: Requirements, catalog: Catalog) -> O
         default_cpu = planning_defaults().default_cpu_device
         accelerator = default_cpu if catalog.find_hardware(default_cpu) else None
     return OnHand(accelerator, count, ram)
+
+
+def check_hardware_ids(requirements: Requirements, catalog: Catalog, where: str) -> None:
+    """Every ``gpu`` and ``cpu`` the answers name is a catalog device: an unknown id was once planned as
+    no GPU at all. The error names ``where`` (the answers file), the field and the nearest known ids."""
+    import difflib
+
+    for index, item in enumerate(requirements.on_hand_hardware):
+        for key in ("gpu", "cpu"):
+            name = getattr(item, key)
+            if name is None or catalog.find_hardware(name) is not None:
+                continue
+            near = difflib.get_close_matches(name.strip().lower(), sorted(catalog.hardware), n=3, cutoff=0.6)
+            hint = f"nearest: {', '.join(near)}" if near else "see `advisor catalog hardware`"
+            raise InputError(f"{where}: hardware.{index}.{key}: unknown hardware id {name!r} ({hint})")
 
 
 def api_candidate(record: ApiRecord, catalog: Catalog) -> Candidate:

@@ -14,11 +14,14 @@ file size before it is used, and anything malformed becomes one :class:`InputErr
 
 from __future__ import annotations
 
+import stat
 import struct
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
 
 from advisor.errors import InputError
 
@@ -30,6 +33,13 @@ if TYPE_CHECKING:
 HEADER_BYTES = 24
 #: Numeric arrays up to this many elements are kept (per-layer head counts, SWA patterns).
 MAX_KEPT_ARRAY = 4096
+#: Arrays of arrays deeper than this are refused (llama.cpp's own reader takes none; the parser recurses).
+MAX_ARRAY_NESTING = 8
+#: Fewest bytes one metadata entry (key length, type, a one-byte value) and one tensor-table row
+#: (name length, dimension count, type, offset) take: the counts in the header are checked
+#: against the file size with these before anything is read or allocated.
+MIN_KV_BYTES = 8 + 4 + 1
+MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8
 
 #: Sliding-window patterns llama.cpp applies when the file does not store one
 #: (``hparams.set_swa_pattern`` in src/llama-model.cpp): every Nth layer attends globally.
@@ -157,9 +167,10 @@ class GgufInfo:
         return [True] * self.n_layers
 
     def to_architecture_config(self) -> ArchitectureConfig:
-        """The same facts under Hugging Face ``config.json`` names, for the shared estimators."""
-        from advisor.catalog.records import ArchitectureConfig
+        """The same facts under Hugging Face ``config.json`` names, for the shared estimators.
 
+        A size outside :class:`ArchitectureConfig`'s bounds is one InputError naming the file.
+        """
         extra: dict[str, Any] = {"gguf_architecture": self.architecture}
         swa = self.swa_layers()
         if swa is not None:
@@ -174,6 +185,16 @@ class GgufInfo:
         value_length = self.metadata.get(f"{self.architecture}.attention.value_length")
         if isinstance(value_length, int) and value_length > 0 and value_length != self.head_dim:
             extra["v_head_dim"] = value_length
+        try:
+            return self._architecture_config(extra)
+        except ValidationError as exc:
+            from advisor.files.structured import format_validation_error
+
+            raise InputError(format_validation_error(f"{self.path} (GGUF metadata)", exc)) from None
+
+    def _architecture_config(self, extra: dict[str, Any]) -> ArchitectureConfig:
+        from advisor.catalog.records import ArchitectureConfig
+
         return ArchitectureConfig(
             model_type=self.architecture,
             num_hidden_layers=self.n_layers,
@@ -203,13 +224,16 @@ def read_gguf(path: Path) -> GgufInfo:
     """Read the header of a GGUF file; a corrupt, truncated or foreign file raises InputError."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if path.is_dir():
+    size = info.st_size
+    if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: is a directory, expected a .gguf file")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO would block the open, a device never ends
+        raise InputError(f"{path}: not a regular file (a pipe, socket or device), expected a .gguf file")
     if size == 0:
         raise InputError(f"{path}: empty file, expected a GGUF model")
     try:
@@ -221,6 +245,7 @@ def read_gguf(path: Path) -> GgufInfo:
         raise InputError(f"{path}: not a GGUF file (the first bytes are {magic!r}, expected b'GGUF')")
     if size < HEADER_BYTES:
         raise InputError(f"{path}: truncated GGUF file: {size} bytes, shorter than the {HEADER_BYTES}-byte header")
+    _check_counts(path, size)
     try:
         reader = _header_reader()(path)
     except _Truncated as exc:
@@ -233,12 +258,30 @@ def read_gguf(path: Path) -> GgufInfo:
         raise InputError(f"{path}: corrupt GGUF header: {str(exc) or type(exc).__name__}") from None
     except (KeyError, OverflowError, TypeError, struct.error) as exc:
         raise InputError(f"{path}: corrupt GGUF header: {str(exc) or type(exc).__name__}") from None
+    except (RecursionError, MemoryError):
+        raise InputError(f"{path}: corrupt GGUF header: its metadata nests or claims more than it can hold") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         return _info_from(reader, path, size)
     finally:
         del reader
+
+
+def _check_counts(path: Path, size: int) -> None:
+    """The header's tensor and metadata counts against the file size, before the parser loops over them."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(HEADER_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    order = "<" if int.from_bytes(header[4:8], "little") < 1 << 16 else ">"
+    n_tensors, n_kv = struct.unpack_from(f"{order}QQ", header, 8)
+    room = size - HEADER_BYTES
+    if n_kv * MIN_KV_BYTES > room:
+        raise InputError(f"{path}: corrupt GGUF header: {n_kv} metadata entries cannot fit in {size} bytes")
+    if n_tensors * MIN_TENSOR_INFO_BYTES > room:
+        raise InputError(f"{path}: corrupt GGUF header: a table of {n_tensors} tensors cannot fit in {size} bytes")
 
 
 _READER_CLASS: type[Any] | None = None
@@ -265,11 +308,21 @@ def _header_reader() -> type[Any]:
         def __init__(self, path: Path) -> None:
             self.array_lengths = {}
             self.table: list[GgufTensor] = []
+            self.nesting = 0
             super().__init__(path, "r")
 
         def _get_field_parts(self, orig_offs: int, raw_type: int) -> tuple[int, list[Any], list[int], list[Any]]:
             if GGUFValueType(raw_type) != GGUFValueType.ARRAY:
                 return super()._get_field_parts(orig_offs, raw_type)
+            if self.nesting >= MAX_ARRAY_NESTING:
+                raise ValueError(f"arrays nested more than {MAX_ARRAY_NESTING} deep at byte {orig_offs}")
+            self.nesting += 1
+            try:
+                return self._array_parts(orig_offs, raw_type)
+            finally:
+                self.nesting -= 1
+
+        def _array_parts(self, orig_offs: int, raw_type: int) -> tuple[int, list[Any], list[int], list[Any]]:
             end = len(self.data)
             if orig_offs + 12 > end:
                 raise _Truncated(f"an array header at byte {orig_offs} runs past the end ({end} bytes)")
@@ -299,6 +352,8 @@ def _header_reader() -> type[Any]:
                 if offs > end:
                     raise _Truncated(f"a string array at byte {orig_offs} runs past the end ({end} bytes)")
                 return offs - orig_offs, [raw_itype, alen], [], [GGUFValueType.ARRAY, item_type]
+            if item_type == GGUFValueType.ARRAY and count > (end - offs) // 12:
+                raise _Truncated(f"an array of {count} arrays at byte {orig_offs} cannot fit in {end} bytes")
             return super()._get_field_parts(orig_offs, raw_type)
 
         def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
@@ -329,6 +384,42 @@ def _header_reader() -> type[Any]:
 
     _READER_CLASS = HeaderReader
     return HeaderReader
+
+
+#: GGUF metadata keys (after ``<arch>.``) and the ArchitectureConfig fields they become.
+_GGUF_SIZES = {
+    "block_count": "num_hidden_layers",
+    "embedding_length": "hidden_size",
+    "feed_forward_length": "intermediate_size",
+    "attention.head_count": "num_attention_heads",
+    "attention.head_count_kv": "num_key_value_heads",
+    "attention.key_length": "head_dim",
+    "vocab_size": "vocab_size",
+    "context_length": "max_position_embeddings",
+    "expert_count": "num_local_experts",
+    "expert_used_count": "num_experts_per_tok",
+    "attention.sliding_window": "sliding_window",
+}
+
+
+def _check_sizes(path: Path, arch: str, n_layers: int, tensors: list[GgufTensor], metadata: dict[str, Any]) -> None:
+    """The header's sizes against the shared limits and against the tensor table, before any per-layer list.
+
+    Every repeating block holds at least one tensor, so ``block_count`` can be no larger than the
+    tensor table: 1e8 or 2^32-1 blocks over a table of a few hundred tensors is a corrupt header.
+    """
+    from advisor.catalog.records import ARCHITECTURE_LIMITS
+
+    for key, field_name in _GGUF_SIZES.items():
+        value = metadata.get(f"{arch}.{key}")
+        limit = ARCHITECTURE_LIMITS[field_name]
+        if isinstance(value, int) and value > limit:
+            raise InputError(f"{path}: metadata {arch}.{key} is {value}, above the limit of {limit} ({field_name})")
+    if n_layers > len(tensors):
+        raise InputError(
+            f"{path}: metadata {arch}.block_count is {n_layers}, more blocks than the {len(tensors)} tensors "
+            "of its tensor table"
+        )
 
 
 def _scalar(reader_field: Any) -> Any:
@@ -395,6 +486,9 @@ def _info_from(reader: Any, path: Path, size: int) -> GgufInfo:
     assert n_layers is not None and n_embd is not None and n_head is not None
     if n_layers <= 0 or n_embd <= 0 or n_head <= 0:
         raise InputError(f"{path}: metadata block_count/embedding_length/head_count must be positive")
+    if not tensors:
+        raise InputError(f"{path}: GGUF has metadata but no tensors (a vocabulary-only file?), expected a model")
+    _check_sizes(path, arch, n_layers, tensors, metadata)
     n_head_kv = number("attention.head_count_kv", required=False) or n_head
     head_dim = number("attention.key_length", required=False) or n_embd // n_head
     vocab = number("vocab_size", required=False) or lengths.get("tokenizer.ggml.tokens")

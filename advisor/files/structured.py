@@ -2,11 +2,19 @@
 
 Shared by answers files, catalog files and model config.json files (on disk or from the Hub) so
 all report problems the same way: the file, the field path, what was expected.
+
+Every such file is untrusted input, so reading it is bounded (docs/design.md §7, "Untrusted input"):
+only a regular file is opened (a FIFO would block, ``/dev/zero`` never ends), and only up to a size
+cap; nesting deeper than :data:`MAX_DEPTH` is refused before anything recurses over it; YAML aliases
+may expand to at most :data:`MAX_ALIAS_NODES` nodes (an alias bomb of 60 lines expands to millions)
+and may never contain themselves.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +42,8 @@ def format_validation_error(where: str, error: ValidationError) -> str:
         path = ".".join(str(p) for p in loc) or "(top level)"
         if item["type"] == "extra_forbidden":
             parts.append(f"{path}: unknown key")
+        elif not loc and item["type"] == "value_error":  # a model-wide check: its message names the fields
+            parts.append(str(item["msg"]).removeprefix("Value error, "))
         else:
             got = item.get("input")
             shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
@@ -41,15 +51,79 @@ def format_validation_error(where: str, error: ValidationError) -> str:
     return f"{where}: " + "; ".join(parts)
 
 
+#: Largest answers file read (an answers file is a few hundred bytes; the examples are under 2 KB).
+MAX_ANSWERS_BYTES = 1 << 20
+#: Largest config.json or catalog file read (configs are 1-100 KB; the whole built-in catalog ~0.5 MB).
+MAX_CONFIG_BYTES = 16 << 20
+#: Deepest nesting of maps and lists accepted (no answers, catalog or config file goes past ~8).
+MAX_DEPTH = 64
+#: Nodes YAML aliases may add when expanded (the catalog shares a few hundred source URLs this way).
+MAX_ALIAS_NODES = 10_000
+
+
+def read_text_file(path: Path, limit: int, what: str = "a YAML or JSON file") -> str:
+    """The UTF-8 text of a regular file of at most ``limit`` bytes; anything else is one InputError line.
+
+    The path is looked at before it is opened: opening a FIFO blocks until someone writes to it,
+    and a device such as ``/dev/zero`` never ends. The read itself stops one byte past the cap, so
+    a file growing under us cannot exhaust memory either.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory, expected {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: not a regular file (a pipe, socket or device), expected {what}")
+    cap = f"{limit / (1 << 20):g} MiB"
+    if info.st_size > limit:
+        raise InputError(f"{path}: {info.st_size} bytes, more than the {cap} this tool reads from {what}")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # swapped since the stat above
+                raise InputError(f"{path}: not a regular file (a pipe, socket or device), expected {what}")
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: more than the {cap} this tool reads from {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _check_depth(data: Any, where: str) -> None:
+    """Refuse parsed data nested deeper than :data:`MAX_DEPTH` (an explicit stack: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
 def parse_structured_text(text: str, where: str, suffix: str) -> Any:
     """Parse YAML or JSON (chosen by ``suffix``); syntax errors become one line with the position."""
     if suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)") from None
+        _check_depth(data, where)
+        return data
     try:
-        return _load_yaml(text)
+        return _load_yaml(text, where)
+    except RecursionError:  # the pure-Python parser (no libyaml) recurses per level
+        raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -68,7 +142,57 @@ class _Unusual(Exception):
     """A node outside what :func:`_build` handles: the document is constructed the standard way."""
 
 
-def _load_yaml(text: str) -> Any:
+def _check_nodes(root: yaml.Node, where: str) -> None:
+    """Refuse a YAML node graph that nests too deep, contains itself, or whose aliases expand too far.
+
+    Aliases make the composed graph a DAG whose expansion can be exponential in the text (each
+    level of a "billion laughs" repeats the one below): the expanded size is counted per node, once,
+    with an explicit stack, before anything is built or recursed over.
+    """
+    if isinstance(root, yaml.ScalarNode):
+        return
+    size: dict[int, int] = {}  # a map or list: its nodes, aliases expanded (scalars count 1)
+    depth: dict[int, int] = {}
+    distinct = 0
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
+    while stack:
+        node, children = stack.pop()
+        key = id(node)
+        if children is not None:  # every child is done: this node's totals
+            open_nodes.discard(key)
+            total, deepest = 1, 0
+            for child in children:
+                if isinstance(child, yaml.ScalarNode):
+                    total += 1
+                else:
+                    total += size[id(child)]
+                    deepest = max(deepest, depth[id(child)])
+            if deepest >= MAX_DEPTH:
+                raise InputError(f"{where}: nested too deep (more than {MAX_DEPTH} levels of maps and lists)")
+            size[key], depth[key] = total, deepest + 1
+            continue
+        if key in size:
+            continue
+        kids = [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else node.value
+        distinct += 1 + sum(1 for child in kids if isinstance(child, yaml.ScalarNode))  # the nodes written
+        open_nodes.add(key)
+        stack.append((node, kids))
+        for child in kids:
+            if isinstance(child, yaml.ScalarNode):
+                continue
+            if id(child) in open_nodes:
+                raise InputError(f"{where}: a YAML alias refers to a map or list that contains it (a cycle)")
+            if id(child) not in size:
+                stack.append((child, None))
+    if size[id(root)] - distinct > MAX_ALIAS_NODES:
+        raise InputError(
+            f"{where}: YAML aliases expand to {size[id(root)] - distinct} more nodes, above the limit of "
+            f"{MAX_ALIAS_NODES} (an alias bomb?)"
+        )
+
+
+def _load_yaml(text: str, where: str = "<yaml>") -> Any:
     """``yaml.load(text, Loader=_YAML_LOADER)``, with the same result, in about half the time.
 
     PyYAML's constructor spends most of a catalog file's load in per-node Python dispatch. Plain
@@ -81,6 +205,7 @@ def _load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
+        _check_nodes(node, where)
         try:
             return _build(node, loader, {})
         except _Unusual:
@@ -122,17 +247,9 @@ def _build(node: yaml.Node, loader: yaml.SafeLoader, built: dict[int, Any]) -> A
     return value
 
 
-def read_structured_file(path: Path) -> Any:
-    """Read and parse a YAML or JSON file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, expected a YAML or JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    return parse_structured_text(text, str(path), path.suffix)
+def read_structured_file(path: Path, limit: int = MAX_ANSWERS_BYTES) -> Any:
+    """Read and parse a YAML or JSON file: a regular file of at most ``limit`` bytes (:func:`read_text_file`)."""
+    return parse_structured_text(read_text_file(path, limit), str(path), path.suffix)
 
 
 def architecture_from_json(data: Any, where: str) -> ArchitectureConfig:

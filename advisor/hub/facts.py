@@ -10,14 +10,20 @@ model's, read by the one config.json normaliser every MODEL form shares
 from __future__ import annotations
 
 import datetime as dt
-import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from advisor.catalog.records import ModelRecord
 from advisor.errors import InputError
-from advisor.files.structured import architecture_from_json, format_validation_error
+from advisor.files.structured import (
+    MAX_CONFIG_BYTES,
+    architecture_from_json,
+    format_validation_error,
+    parse_structured_text,
+    read_text_file,
+)
 from advisor.hub.client import download_raw, model_info
 from advisor.hub.errors import translate_error
 from advisor.hub.licence import licence_from_card
@@ -84,10 +90,12 @@ def _load_config(hub: HubSettings, repo_id: str, revision: str | None, base_mode
             if source == repo_id:
                 raise error from None
             raise type(error)(f"MODEL {repo_id}: has no config.json; its base model {source} failed: {error}") from None
+        where = f"MODEL {repo_id}: config.json of {source}"
         try:
-            return json.loads(path.read_text(encoding="utf-8")), source
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"MODEL {repo_id}: config.json of {source} is not valid JSON: {exc}") from None
+            text = read_text_file(Path(path), MAX_CONFIG_BYTES, "a config.json")
+        except InputError as exc:
+            raise InputError(f"{where}: {str(exc).removeprefix(f'{path}: ')}") from None
+        return parse_structured_text(text, where, ".json"), source
     detail = "; ".join(tried) or "no base_model in the card"
     raise InputError(
         f"MODEL {repo_id}: no config.json to read the architecture from ({detail}); "

@@ -102,6 +102,13 @@ def choose_gguf(repo_id: str, files: list[GgufFile], quant: str) -> GgufFile:
     return min(matches, key=lambda f: (f.filename.count("/"), len(f.filename), f.filename))
 
 
+def _count(value: Any, default: int) -> int:
+    """A config's small non-negative integer (a layer index or step); anything else is ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return default
+    return value
+
+
 def moe_active_params(total: int, arch: ArchitectureConfig) -> int:
     """Parameters one token uses in a mixture of experts; ``total`` for a dense model.
 
@@ -118,10 +125,11 @@ def moe_active_params(total: int, arch: ArchitectureConfig) -> int:
     width = extra.get("moe_intermediate_size") or arch.intermediate_size
     if not isinstance(width, int) or width <= 0:
         return total
-    n = arch.num_hidden_layers
-    dense = set(extra.get("mlp_only_layers") or [])
-    first_dense = int(extra.get("first_k_dense_replace") or 0)
-    step = int(extra.get("decoder_sparse_step") or 1)
+    n = arch.num_hidden_layers  # bounded by ArchitectureConfig: the loop below stays short
+    listed = extra.get("mlp_only_layers")
+    dense = {i for i in listed if isinstance(i, int)} if isinstance(listed, list) else set()
+    first_dense = _count(extra.get("first_k_dense_replace"), 0)
+    step = _count(extra.get("decoder_sparse_step"), 1)
     sparse = sum(1 for i in range(n) if i >= first_dense and i not in dense and (i + 1) % max(step, 1) == 0)
     inactive = (experts - used) * sparse * 3 * arch.hidden_size * width
     active = total - inactive

@@ -6,22 +6,32 @@ same way. Unknown keys are errors (a typo must not silently become a default).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeFloat,
-    NonNegativeInt,
-    PositiveInt,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from advisor.errors import InputError
 from advisor.files.structured import format_validation_error, read_structured_file
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """Booleans are not numbers: ``requests_per_day: true`` must not be read as 1."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
+
+
+_NUMBER = BeforeValidator(_not_a_boolean)
+#: The largest number an answer may hold: the largest integer a JSON number carries exactly (RFC 8259
+#: §6), far above any real count or amount; a larger one overflowed the float maths (exit 70).
+MAX_NUMBER = 2**53
+#: The numeric types of the answers file: no booleans, no infinities or NaN; an int is still a valid float.
+NonNegativeInt = Annotated[int, Field(ge=0, le=MAX_NUMBER), _NUMBER]
+PositiveInt = Annotated[int, Field(gt=0, le=MAX_NUMBER), _NUMBER]
+NonNegativeFloat = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False), _NUMBER]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _NUMBER]
 
 UseCase = Literal["chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"]
 QualityLevel = Literal["low", "medium", "high", "frontier"]
@@ -109,7 +119,7 @@ class Requirements(BaseModel):
     use_case: UseCase = "chat"
     languages: list[str] = Field(default_factory=lambda: ["en"])
     quality: QualityLevel | None = "medium"
-    min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
+    min_quality: Fraction | None = None
     context_tokens: PositiveInt = 8192
     traffic: Traffic = Field(default_factory=Traffic)
     latency: Latency = Field(default_factory=Latency)
@@ -122,6 +132,27 @@ class Requirements(BaseModel):
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="answers to plugin questions, one namespace per plugin"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_plugin_answers(cls, data: Any) -> Any:
+        """Plugin namespaces are free-form but echoed in the JSON report: no infinities or NaN enter there."""
+        plugins = data.get("plugins") if isinstance(data, dict) else None
+        stack: list[tuple[str, Any]] = [("plugins", plugins)] if isinstance(plugins, dict) else []
+        seen: set[int] = set()  # a map shared through an alias is walked once
+        while stack:
+            where, value = stack.pop()
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{where}: expected a finite number, got {value}")
+            if isinstance(value, dict | list):
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+            if isinstance(value, dict):
+                stack.extend((f"{where}.{k}", v) for k, v in value.items())
+            elif isinstance(value, list):
+                stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+        return data
 
     @property
     def on_hand_hardware(self) -> list[HardwareItem]:
@@ -141,9 +172,13 @@ def requirements_from_data(data: Any, where: str) -> Requirements:
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping of answers at the top level, got {type(data).__name__}")
     try:
-        return Requirements.model_validate(data)
+        requirements = Requirements.model_validate(data)
     except ValidationError as exc:
         raise InputError(format_validation_error(where, exc)) from None
+    from advisor.estimate.cost_constants import cost_answers
+
+    cost_answers(requirements.plugins.get("cost"), where)  # the core's own plugin settings, named by file
+    return requirements
 
 
 def load_requirements(path: Path) -> Requirements:

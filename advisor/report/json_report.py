@@ -1,7 +1,8 @@
 """The JSON output of ``advisor plan`` and ``advisor check`` (docs/design.md §4: keys may be added, never renamed).
 
 A plan's JSON runs to megabytes (every finding's evidence), and the standard library's pure-Python
-indenting encoder took a tenth of a plan's run time; :func:`json_text` writes the same text faster.
+indenting encoder took a tenth of a plan's run time; :func:`json_text` writes the same text faster,
+and only strict JSON (no ``NaN``/``Infinity``, whatever a plugin puts in its metrics).
 """
 
 from __future__ import annotations
@@ -75,11 +76,14 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
 
 
 def json_text(data: Any) -> str:
-    """``json.dumps(data, indent=2, ensure_ascii=False)``, the same text in about half the time.
+    """``json.dumps(data, indent=2, ensure_ascii=False)``, the same text in about half the time, and strict.
 
     The standard encoder indents in pure Python with nested generators; this writes into one list.
     It takes what ``json.dumps`` takes without a ``default`` (dict, list, tuple, str, int, float,
     bool, None; dict keys str, int, float, bool or None) and raises TypeError for anything else.
+    Unlike ``json.dumps`` it never writes ``NaN`` or ``Infinity``, which are not JSON (RFC 8259): a
+    non-finite number (a plugin's NaN metric, an infinite "never") is written as ``null``, "no
+    value", the way the contract writes any unknown number (docs/design.md §7).
     """
     parts: list[str] = []
     append = parts.append
@@ -97,7 +101,7 @@ def json_text(data: Any) -> str:
         elif isinstance(value, int):
             append(int.__repr__(value))
         elif isinstance(value, float):
-            append(_float_text(value))
+            append(float.__repr__(value) if value - value == 0.0 else "null")  # inf - inf and nan - nan are nan
         elif isinstance(value, dict):
             if not value:
                 append("{}")
