@@ -107,9 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("advisor: aborted", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("advisor: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        from advisor.cli.stop import exit_status
+
+        status, line = exit_status(exc)
+        click.echo(line, err=True)
+        sys.exit(status)
     except SystemExit:
         raise
     except Exception as exc:
@@ -137,7 +140,12 @@ def run() -> None:
     streams) and the process exits with the command's status. Every file the commands write is
     closed before they return.
     """
+    from advisor.cli.stdout import guard_stdout
+    from advisor.cli.stop import stop_on_signals
+
     gc.disable()
+    guard_stdout()
+    stop_on_signals()
     try:
         main()
     except SystemExit as exc:
@@ -150,6 +158,8 @@ def _exit(code: object) -> NoReturn:
     import atexit
     import threading
 
+    from advisor.cli.stdout import StdoutProblem
+
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
@@ -158,7 +168,14 @@ def _exit(code: object) -> NoReturn:
         if thread is not current and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``advisor plan | head``)
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except StdoutProblem as exc:  # output left in the buffer had nowhere to go: exit 3, as in the command
+        with contextlib.suppress(OSError, ValueError):
+            print(f"advisor: error: {exc}", file=sys.stderr)
+        code = exc.exit_code if not code else code
+    except (OSError, ValueError):
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code or 0)
