@@ -104,15 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__  # click turns a KeyboardInterrupt into Abort
+        if isinstance(cause, KeyboardInterrupt):
+            _interrupted(cause)
         click.echo("advisor: aborted", err=True)
         sys.exit(130)
     except KeyboardInterrupt as exc:
-        from advisor.cli.stop import exit_status
-
-        status, line = exit_status(exc)
-        click.echo(line, err=True)
-        sys.exit(status)
+        _interrupted(exc)
     except SystemExit:
         raise
     except Exception as exc:
@@ -122,6 +121,15 @@ def main(argv: list[str] | None = None) -> None:
             f"advisor: internal error: {type(exc).__name__}: {exc} (set ADVISOR_DEBUG=1 for the traceback)", err=True
         )
         sys.exit(70)
+
+
+def _interrupted(interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C, SIGTERM or SIGHUP (:mod:`advisor.cli.stop`): one line and ``128 + signal``."""
+    from advisor.cli.stop import exit_status
+
+    status, line = exit_status(interrupt)
+    click.echo(line, err=True)
+    sys.exit(status)
 
 
 def run() -> None:
