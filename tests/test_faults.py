@@ -264,9 +264,7 @@ def test_the_smoke_worker_dies_with_the_cli(tmp_path: Path, smoke_cache: Path, s
     model = write_tiny_gguf(tmp_path / "tiny.gguf")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = clean_env(
-        tmp_path, ADVISOR_CACHE_DIR=str(smoke_cache), TMPDIR=str(tmp), ADVISOR_SMOKE_FAULT="hang@start"
-    )
+    env = clean_env(tmp_path, ADVISOR_CACHE_DIR=str(smoke_cache), TMPDIR=str(tmp), ADVISOR_SMOKE_FAULT="hang@start")
     cli = subprocess.Popen(
         [sys.executable, "-m", "advisor", "smoke", str(model), "--no-record", "--timeout", "120"],
         stdout=subprocess.DEVNULL,
@@ -323,7 +321,7 @@ def test_an_output_path_that_is_not_a_regular_file_is_refused(
     assert proc.returncode == 2, proc.stderr
     line = one_line_error(proc.stderr)
     assert str(target) in line and "regular file" in line, line
-    assert (target.is_fifo() if kind == "fifo" else target.is_dir())
+    assert target.is_fifo() if kind == "fifo" else target.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "advisor-cache") == [target.name]
 
 

@@ -4,7 +4,9 @@ Map: ``plan``, ``check``, ``cost``, ``fit``, ``ask``, ``smoke``, ``bench``, ``hu
 ``catalog``, ``plugins`` (with ``checks``) each live in ``advisor/cli/<module>.py``; a command's
 docstring is its help. Start-up stays light: a command module is imported only when that command
 runs (or its own help is asked for), so ``advisor --help`` costs little more than importing click;
-the command list shows each docstring's first line, read from the module's source.
+the command list shows each docstring's first line, read from the module's source. Around every
+command, the executable (:func:`run`) guards stdout (:mod:`advisor.cli.stdout`: full or closed is
+exit 3) and turns SIGTERM/SIGHUP into a cleanup (:mod:`advisor.cli.stop`).
 """
 
 from __future__ import annotations
@@ -95,9 +97,12 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line and an exit code; internal errors too
-    unless ``ADVISOR_DEBUG=1`` asks for the traceback."""
+    unless ``ADVISOR_DEBUG=1`` asks for the traceback. The command's Hub calls share one deadline
+    (:func:`advisor.hub.transport.command_deadline`)."""
+    from advisor.hub.transport import command_deadline
+
     try:
-        with errors_as_lines():
+        with errors_as_lines(), command_deadline():
             cli.main(args=argv, prog_name="advisor", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -181,7 +186,7 @@ def _exit(code: object) -> NoReturn:
     except StdoutProblem as exc:  # output left in the buffer had nowhere to go: exit 3, as in the command
         with contextlib.suppress(OSError, ValueError):
             print(f"advisor: error: {exc}", file=sys.stderr)
-        code = exc.exit_code if not code else code
+        code = code if code else exc.exit_code
     except (OSError, ValueError):
         pass
     with contextlib.suppress(OSError, ValueError):

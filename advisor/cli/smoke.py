@@ -35,7 +35,7 @@ class SmokeGroup(click.Group):
         self.format_commands(ctx, formatter)
 
 
-class GpuLayers(click.ParamType):
+class GpuLayers(click.ParamType["int | str", Any]):
     """``--gpu-layers``: a number of layers (0 or more) or ``auto``; a bad value names the option."""
 
     name = "N|auto"

@@ -10,11 +10,12 @@ left to a null device) without a second error when the interpreter flushes at ex
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from advisor.errors import EnvironmentProblem
 
@@ -68,14 +69,13 @@ def guard_stdout() -> None:
         fd = current.fileno()
     except (AttributeError, OSError, ValueError):
         return
-    try:
+    with contextlib.suppress(OSError, ValueError):
         current.flush()
-    except (OSError, ValueError):
-        pass
+    raw: Any = _GuardedStdout(fd)
     wrapped: TextIO = io.TextIOWrapper(
-        io.BufferedWriter(_GuardedStdout(fd)),
+        io.BufferedWriter(raw),
         encoding=current.encoding,
         errors=current.errors,
-        line_buffering=current.line_buffering,
+        line_buffering=bool(current.line_buffering),
     )
     sys.stdout = wrapped
