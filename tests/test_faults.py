@@ -414,3 +414,63 @@ def test_a_bad_gpu_layers_value_names_the_option(tmp_path: Path, value: str) -> 
     assert proc.returncode == 2, proc.stderr
     assert "--gpu-layers" in proc.stderr and value in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# 2 (bench). An endpoint under `advisor bench` that does not answer, or dribbles
+
+
+@contextlib.contextmanager
+def dribbling_endpoint(gap_s: float = 0.2) -> Iterator[str]:
+    """Answers 200 with an event stream, then one byte every ``gap_s`` forever, never a newline:
+    every read is quick, so only a bound on the whole request ends it."""
+    stop = threading.Event()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+
+    def serve(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: ")
+            while not stop.wait(gap_s):
+                conn.sendall(b"x")
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        sock.close()
+
+
+@pytest.mark.parametrize("model", [(), ("--model", "m")], ids=["model-list", "first-request"])
+def test_a_bench_endpoint_that_never_answers_is_an_environment_problem(tmp_path: Path, model: tuple[str, ...]) -> None:
+    """The endpoint accepts and never answers: exit 3 after --timeout, one line naming the
+    endpoint and the limit (the first request is the warm-up: no answer there is no benchmark)."""
+    with silent_hub() as url:
+        proc = advisor("bench", url, "--timeout", "2", "--no-record", *model, env=clean_env(tmp_path), timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    line = one_line_error(proc.stderr)
+    assert url.removeprefix("http://") in line and "2 s" in line, line
+
+
+def test_a_bench_endpoint_that_dribbles_is_cut_at_the_timeout(tmp_path: Path) -> None:
+    """A stream that sends a byte every 0.2 s and never a line end keeps every read short; the
+    request's timeout (1 s) still bounds the whole request, so the command ends (a hang fails the
+    test at the subprocess timeout)."""
+    with dribbling_endpoint() as url:
+        proc = advisor(
+            "bench", url, "--timeout", "1", "--model", "m", "--no-record", env=clean_env(tmp_path), timeout=60
+        )
+    assert proc.returncode in (1, 3), proc.stderr
+    line = one_line_error(proc.stderr)
+    assert url.removeprefix("http://") in line and "1 s" in line, line
