@@ -139,14 +139,27 @@ def _client_factory() -> Any:
 _CLIENT_CLASS: Any = None
 
 
+def _http_library() -> Any:
+    """The HTTP library ``huggingface_hub`` itself uses (``httpx2`` in 2.x, ``httpx`` in 1.x): the
+    client is built on the same one, never a second, possibly different, version of it."""
+    from huggingface_hub.utils import _http
+
+    library = getattr(_http, "httpx2", None) or getattr(_http, "httpx", None)
+    if library is None:  # pragma: no cover - a client version laid out differently
+        raise RuntimeError("huggingface_hub's HTTP library was not found; the Hub timeouts cannot be applied")
+    return library
+
+
 def _guarded_client_class() -> Any:
-    """The ``httpx2.Client`` subclass (built on first use: importing httpx2 costs start-up time)."""
+    """The ``Client`` subclass (built on first use: importing the HTTP library costs start-up time)."""
     global _CLIENT_CLASS
     if _CLIENT_CLASS is not None:
         return _CLIENT_CLASS
-    import httpx2
+    httpx2 = _http_library()
+    stream_base: Any = httpx2.SyncByteStream
+    client_base: Any = httpx2.Client
 
-    class GuardedStream(httpx2.SyncByteStream):
+    class GuardedStream(stream_base):  # type: ignore[misc]  # a class of the client's HTTP library
         def __init__(self, inner: Any, host: str, limits: HubTimeouts, read: float, counts: bool) -> None:
             self.inner, self.host, self.limits, self.read, self.counts = inner, host, limits, read, counts
 
@@ -166,7 +179,7 @@ def _guarded_client_class() -> Any:
             if close is not None:
                 close()
 
-    class GuardedClient(httpx2.Client):
+    class GuardedClient(client_base):  # type: ignore[misc]
         def send(self, request: Any, *, stream: bool = False, **kwargs: Any) -> Any:
             limits = timeouts()
             host = host_of(request.url)
