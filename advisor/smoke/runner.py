@@ -31,10 +31,9 @@ from typing import Any
 
 from advisor.machine import CpuClock, VramMonitor
 from advisor.smoke.units import mib
+from advisor.smoke.worker import WORKDIR_PREFIX
 
 KILL_GRACE_S = 2.0
-#: The worker's temp directory name starts with this (the worker removes only such a directory).
-WORKDIR_PREFIX = "advisor-smoke-"
 
 SIGNAL_NAMES: dict[int, str] = {
     getattr(signal, name): text
