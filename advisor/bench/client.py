@@ -3,9 +3,10 @@
 Only the standard library's ``http.client`` (one connection per request, so each worker thread
 owns its socket). The endpoint is untrusted: every read is bounded (a line, a whole response, an
 error body), JSON is parsed and never evaluated, and what reaches a message is cut to one short
-line. A request never outlives its timeout: the socket timeout bounds each read, the elapsed
-time is checked after each line, and a timer shuts the socket down when the timeout has passed
-(an endpoint that sends a byte now and then, never a line end, keeps every read short).
+line. A request never outlives its timeout by more than a second: the socket timeout bounds each
+read, the elapsed time is checked after each line, and a timer shuts the socket down a second
+after the timeout (an endpoint that sends a byte now and then, never a line end, keeps every read
+short).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ MAX_RESPONSE_BYTES = 16 << 20
 MAX_ERROR_BYTES = 4096
 #: A request's error when it did not end within its timeout.
 TIMED_OUT = "timed out"
+#: How long after its timeout a request that is still reading is cut off.
+CUT_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,11 @@ def one_line(text: str, limit: int = 200) -> str:
 
 @contextlib.contextmanager
 def bounded(connection: http.client.HTTPConnection, timeout_s: float) -> Iterator[None]:
-    """Connect, then at most ``timeout_s`` for everything inside: when it has passed, the socket is
-    shut down, which wakes a blocked read, and every later read times out at once unless data is
-    already there (on Linux a socket shut down for reading still takes in what the peer sends).
+    """Connect, then at most ``timeout_s`` (and :data:`CUT_GRACE_S`) for everything inside: then the
+    socket is shut down, which wakes a blocked read, and every later read times out at once unless
+    data is already there (on Linux a socket shut down for reading still takes in what the peer
+    sends). The grace lets a plain stall meet the socket's own timeout first ("timed out"); the cut
+    is for a stream that keeps every read short and never ends.
 
     The socket is held here: the connection forgets it once a response that ends at close arrives.
     """
@@ -97,7 +102,7 @@ def bounded(connection: http.client.HTTPConnection, timeout_s: float) -> Iterato
             sock.settimeout(1e-6)
             sock.shutdown(socket.SHUT_RDWR)
 
-    timer = threading.Timer(timeout_s, cut)
+    timer = threading.Timer(timeout_s + CUT_GRACE_S, cut)
     timer.daemon = True
     timer.start()
     try:
