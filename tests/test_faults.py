@@ -106,7 +106,7 @@ class _LateHandler(BaseHTTPRequestHandler):
         self.server.requests += 1
         if self.server.unavailable:
             self.send_response(503)
-            self.send_header("Retry-After", "1")
+            self.send_header("Retry-After", self.server.retry_after)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
@@ -135,13 +135,17 @@ class _LateServer(ThreadingHTTPServer):
     delay = 30.0
     all_late = False
     unavailable = False
+    retry_after = "1"
     requests = 0
 
 
 @contextlib.contextmanager
-def late_hub(*, delay: float = 30.0, all_late: bool = False, unavailable: bool = False) -> Iterator[_LateServer]:
+def late_hub(
+    *, delay: float = 30.0, all_late: bool = False, unavailable: bool = False, retry_after: str = "1"
+) -> Iterator[_LateServer]:
     server = _LateServer(("127.0.0.1", 0), _LateHandler)
     server.delay, server.all_late, server.unavailable = delay, all_late, unavailable
+    server.retry_after = retry_after
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -195,6 +199,17 @@ def test_retries_stop_at_the_deadline(tmp_path: Path) -> None:
     line = one_line_error(proc.stderr)
     assert "ADVISOR_HUB_DEADLINE" in line and "1.5 s" in line, line
     assert requests < 4
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "-5", "1e9", "soon"])
+def test_a_hostile_retry_after_neither_crashes_nor_stalls(tmp_path: Path, retry_after: str) -> None:
+    """``Retry-After: nan`` used to reach ``time.sleep`` (an internal error, exit 70); a huge one
+    would stall for as long as the Hub asks. Either way: exit 3 in one line, within the deadline."""
+    with late_hub(unavailable=True, retry_after=retry_after) as server:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        proc = advisor("hub", "show", REPO, env=hub_env(tmp_path, endpoint, ADVISOR_HUB_DEADLINE="4"), timeout=40)
+    assert proc.returncode == 3, proc.stderr
+    assert "503" in one_line_error(proc.stderr)
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "inf", "nan"])

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from advisor.hub.errors import http_status, translate_error
 from advisor.hub.settings import HubSettings, timeouts
-from advisor.hub.transport import HubTimeout, deadline_left, deadline_message, host_of, install
+from advisor.hub.transport import HubTimeout, deadline_left, deadline_message, host_of, install, retry_after_seconds
 
 T = TypeVar("T")
 
@@ -42,11 +42,7 @@ _sleep: Callable[[float], None] = time.sleep  # replaced in tests to observe the
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return min(float(value), RETRY_AFTER_CAP_S) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(headers.get("Retry-After") if headers is not None else None, RETRY_AFTER_CAP_S)
 
 
 def retrying(call: Callable[[], T]) -> T:

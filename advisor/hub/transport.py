@@ -26,6 +26,7 @@ starts at the scope's first request. Outside a scope only the per-request timeou
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -196,7 +197,9 @@ def _guarded_client_class() -> Any:
             try:
                 response = super().send(request, stream=True, **kwargs)
             except httpx2.TimeoutException as exc:
-                if left is not None and left < max(limits.connect_s, limits.read_s):
+                connecting = "Connect" in type(exc).__name__ or "Pool" in type(exc).__name__
+                configured = limits.connect_s if connecting else limits.read_s
+                if left is not None and left < configured:  # the limit that hit was the deadline's
                     raise HubTimeout(deadline_message(host, limits)) from None
                 raise HubTimeout(_timeout_message(exc, host, connect, read)) from None
             if response.status_code in RETRY_STATUSES:
@@ -216,6 +219,18 @@ def _guarded_client_class() -> Any:
     return GuardedClient
 
 
+def retry_after_seconds(value: str | None, cap_s: float) -> float | None:
+    """A ``Retry-After`` in seconds, at most ``cap_s``; None when absent or not a finite number >= 0
+    (an HTTP date, ``nan``, ``-5``: the caller's own backoff applies)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return min(seconds, cap_s) if math.isfinite(seconds) and seconds >= 0 else None
+
+
 def _bound_waits(response: Any, host: str, limits: HubTimeouts) -> None:
     """Cap what a 429/5xx asks the client to wait: ``Retry-After`` at most RETRY_AFTER_MAX_S and the
     time left; the ``RateLimit`` headers (slept on with no cap) dropped. No time left: stop here."""
@@ -223,10 +238,7 @@ def _bound_waits(response: Any, host: str, limits: HubTimeouts) -> None:
     for key in [k for k in headers if k.lower().startswith("ratelimit")]:
         del headers[key]
     raw = headers.get("retry-after")
-    try:
-        wait = min(float(raw), RETRY_AFTER_MAX_S) if raw is not None else None
-    except ValueError:
-        wait = None
+    wait = retry_after_seconds(raw, RETRY_AFTER_MAX_S)
     left = deadline_left(limits)
     if left is not None and wait is not None and wait >= left:
         response.close()
