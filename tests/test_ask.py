@@ -471,7 +471,7 @@ def test_paths_never_overwrite_by_default(tmp_path: Path) -> None:
 
 
 def test_write_failure_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot write the answers"):
+    with pytest.raises(InputError, match=r"missing-dir/a\.yaml: directory .* does not exist"):
         write_answers(tmp_path / "missing-dir" / "a.yaml", {})
 
 

@@ -4,8 +4,6 @@ interrupted run keeps its answers beside the final name (``answers.partial.yaml`
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from advisor.errors import InputError
+from advisor.files.output import write_output
 from advisor.model.requirements import Requirements
 
 
@@ -39,17 +37,9 @@ def dump_answers(data: Mapping[str, Any], header: str = "") -> str:
     return lines + body
 
 
-def write_answers(path: Path, data: Mapping[str, Any], header: str = "") -> None:
-    """Write atomically (a crash never leaves half a file), naming the file on failure."""
-    text = dump_answers(data, header)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write the answers: {exc}") from None
+def write_answers(path: Path, data: Mapping[str, Any], header: str = "", option: str | None = "--out") -> None:
+    """Write atomically, to a regular file only (:func:`advisor.files.output.write_output`)."""
+    write_output(path, dump_answers(data, header), option=option)
 
 
 def partial_path(out: Path) -> Path:

@@ -3,18 +3,23 @@
 Only the standard library's ``http.client`` (one connection per request, so each worker thread
 owns its socket). The endpoint is untrusted: every read is bounded (a line, a whole response, an
 error body), JSON is parsed and never evaluated, and what reaches a message is cut to one short
-line. A request never outlives its timeout: the socket timeout bounds each read and the elapsed
-time is checked after each line.
+line. A request never outlives its timeout by more than a second: the socket timeout bounds each
+read, the elapsed time is checked after each line, and a timer shuts the socket down a second
+after the timeout (an endpoint that sends a byte now and then, never a line end, keeps every read
+short).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
 import socket
+import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +34,10 @@ MAX_LINE_BYTES = 1 << 20
 MAX_RESPONSE_BYTES = 16 << 20
 #: Most bytes of an error body quoted in a message.
 MAX_ERROR_BYTES = 4096
+#: A request's error when it did not end within its timeout.
+TIMED_OUT = "timed out"
+#: How long after its timeout a request that is still reading is cut off.
+CUT_GRACE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,33 @@ def one_line(text: str, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+@contextlib.contextmanager
+def bounded(connection: http.client.HTTPConnection, timeout_s: float) -> Iterator[None]:
+    """Connect, then at most ``timeout_s`` (and :data:`CUT_GRACE_S`) for everything inside: then the
+    socket is shut down, which wakes a blocked read, and every later read times out at once unless
+    data is already there (on Linux a socket shut down for reading still takes in what the peer
+    sends). The grace lets a plain stall meet the socket's own timeout first ("timed out"); the cut
+    is for a stream that keeps every read short and never ends.
+
+    The socket is held here: the connection forgets it once a response that ends at close arrives.
+    """
+    connection.connect()
+    sock = connection.sock
+
+    def cut() -> None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(1e-6)
+            sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(timeout_s + CUT_GRACE_S, cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def _connection_failure(exc: BaseException) -> bool:
     """The server is not there (refused, reset, name unknown), as opposed to slow or wrong."""
     return isinstance(exc, (ConnectionError, socket.gaierror, http.client.RemoteDisconnected)) or (
@@ -84,7 +120,7 @@ def _connection_failure(exc: BaseException) -> bool:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
-        return "timed out"
+        return TIMED_OUT
     if isinstance(exc, http.client.RemoteDisconnected):
         return "the server closed the connection"
     return one_line(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
@@ -97,14 +133,20 @@ def list_models(endpoint: Endpoint, timeout_s: float) -> list[str]:
     :class:`InputError` when it answers but lists no model (the user must name one: exit 2).
     """
     connection = endpoint.connection(timeout_s)
+    started = time.monotonic()
     try:
-        connection.request("GET", endpoint.path + "/models", headers=endpoint.headers())
-        response = connection.getresponse()
-        body = response.read(MAX_LINE_BYTES + 1)
+        with bounded(connection, timeout_s):
+            connection.request("GET", endpoint.path + "/models", headers=endpoint.headers())
+            response = connection.getresponse()
+            body = response.read(MAX_LINE_BYTES + 1)
     except (OSError, http.client.HTTPException) as exc:
-        raise EnvironmentProblem(f"{endpoint.url}: unreachable: {_describe(exc)}") from None
+        late = isinstance(exc, TimeoutError) or time.monotonic() - started >= timeout_s
+        why = f"no answer within {timeout_s:g} s" if late else _describe(exc)
+        raise EnvironmentProblem(f"{endpoint.url}: unreachable: {why}") from None
     finally:
         connection.close()
+    if time.monotonic() - started >= timeout_s:
+        raise EnvironmentProblem(f"{endpoint.url}: unreachable: no answer within {timeout_s:g} s")
     where = f"{endpoint.url}/models"
     if response.status != 200:
         snippet = one_line(body[:MAX_ERROR_BYTES].decode("utf-8", "replace"))
@@ -222,15 +264,18 @@ def stream_completion(endpoint: Endpoint, request: CompletionRequest, timeout_s:
     stream = _Stream(started=time.perf_counter())
     connection = endpoint.connection(timeout_s)
     try:
-        connection.request("POST", endpoint.path + request.route, body=request.body(), headers=endpoint.headers())
-        response = connection.getresponse()
-        if response.status != 200:
-            snippet = one_line(response.read(MAX_ERROR_BYTES).decode("utf-8", "replace"))
-            raise _Failed(f"HTTP {response.status}: {snippet}" if snippet else f"HTTP {response.status}")
-        _read_events(response, stream, timeout_s)
+        with bounded(connection, timeout_s):
+            connection.request("POST", endpoint.path + request.route, body=request.body(), headers=endpoint.headers())
+            response = connection.getresponse()
+            if response.status != 200:
+                snippet = one_line(response.read(MAX_ERROR_BYTES).decode("utf-8", "replace"))
+                raise _Failed(f"HTTP {response.status}: {snippet}" if snippet else f"HTTP {response.status}")
+            _read_events(response, stream, timeout_s)
     except _Failed as exc:
         return stream.result(str(exc))
     except (OSError, http.client.HTTPException) as exc:
+        if time.perf_counter() - stream.started >= timeout_s:  # cut by the timer, or a read timed out
+            return stream.result(TIMED_OUT)
         return stream.result(_describe(exc), connection_error=_connection_failure(exc))
     finally:
         connection.close()

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from advisor.bench.client import Api, CompletionRequest, Endpoint, stream_completion
+from advisor.bench.client import TIMED_OUT, Api, CompletionRequest, Endpoint, stream_completion
 from advisor.bench.stats import RequestResult, RunSummary, Targets
 from advisor.errors import AdvisorError, EnvironmentProblem
 
@@ -73,6 +73,8 @@ def warm_up(endpoint: Endpoint, request: CompletionRequest, timeout_s: float) ->
     is refused). Raises :class:`EnvironmentProblem` (unreachable) or :class:`EndpointFailed`."""
     probe = replace(request, max_tokens=min(request.max_tokens, _WARM_UP_TOKENS))
     result = stream_completion(endpoint, probe, timeout_s)
+    if result.error == TIMED_OUT:  # accepted, never answered: no endpoint to benchmark
+        raise EnvironmentProblem(f"{endpoint.url}: no answer to the first request within {timeout_s:g} s (--timeout)")
     if not result.ok and not result.connection_error and request.include_usage:
         without = stream_completion(endpoint, replace(probe, include_usage=False), timeout_s)
         if without.ok:

@@ -5,21 +5,30 @@ Map: ``plan``, ``check``, ``cost``, ``fit``, ``ask``, ``smoke``, ``bench``, ``hu
 docstring is its help. Start-up stays light: a command module is imported only when that command
 runs (or its own help is asked for), so ``advisor --help`` costs little more than importing click;
 the command list shows each docstring's first line, read from the module's source.
+
+The process itself is this module's too (:func:`run`, the executable): a full or closed stdout is
+an environment problem (:class:`StdoutProblem`, exit 3), and SIGTERM and SIGHUP stop a command
+the way Ctrl-C does, with its cleanup (:class:`Stopped`, exit ``128 + signal``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
+import io
 import os
 import re
+import signal
 import sys
 from functools import cache
-from typing import NoReturn
+from types import FrameType
+from typing import Any, NoReturn, TextIO
 
 import click
 
 from advisor.cli.options import errors_as_lines
+from advisor.errors import EnvironmentProblem
 
 #: Every command: name -> (module, attribute). The help is the command's own docstring.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -95,21 +104,26 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line and an exit code; internal errors too
-    unless ``ADVISOR_DEBUG=1`` asks for the traceback."""
+    unless ``ADVISOR_DEBUG=1`` asks for the traceback. The command's Hub calls share one deadline
+    (:func:`advisor.hub.transport.command_deadline`)."""
+    from advisor.hub.transport import command_deadline
+
     try:
-        with errors_as_lines():
+        with errors_as_lines(), command_deadline():
             cli.main(args=argv, prog_name="advisor", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__  # click turns a KeyboardInterrupt into Abort
+        if isinstance(cause, KeyboardInterrupt):
+            _interrupted(cause)
         click.echo("advisor: aborted", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("advisor: interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except SystemExit:
         raise
     except Exception as exc:
@@ -121,6 +135,106 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(70)
 
 
+# --- stop signals --------------------------------------------------------------------------------
+# Left to their default action, a service manager's SIGTERM or a closed terminal's SIGHUP end the
+# process on the spot: no ``finally`` runs, so a smoke test's llama.cpp worker would keep running
+# and temp files would stay. The executable turns them into :class:`Stopped`, a KeyboardInterrupt:
+# everything that cleans up after Ctrl-C (``ask`` keeping its answers) does the same for them.
+
+#: The signals that stop a command with cleanup (SIGINT already raises ``KeyboardInterrupt``).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class Stopped(KeyboardInterrupt):
+    """The process was asked to stop by ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped(signum)
+
+
+def stop_on_signals() -> None:
+    """Install the handlers (main thread only); a signal the parent set to be ignored stays ignored (nohup)."""
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, _raise_stopped)
+
+
+def _interrupted(interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C, SIGTERM or SIGHUP: one line and the shell's ``128 + signal``."""
+    signum = interrupt.signum if isinstance(interrupt, Stopped) else signal.SIGINT
+    line = "advisor: interrupted" if signum == signal.SIGINT else f"advisor: stopped by {signal.Signals(signum).name}"
+    click.echo(line, err=True)
+    sys.exit(128 + signum)
+
+
+# --- stdout ----------------------------------------------------------------------------------------
+# ``advisor plan > /dev/full`` (ENOSPC) or ``advisor plan | head`` after ``head`` has gone (EPIPE) is
+# not a bug: the report had nowhere to go. The first failed write raises StdoutProblem (exit 3, one
+# line) and later writes are dropped: the Python documentation's advice for BrokenPipeError (send
+# what is left to a null device), without a second error when the process flushes at exit.
+
+
+class StdoutProblem(EnvironmentProblem):
+    """stdout cannot be written (a full device, a closed pipe, an I/O error): exit 3."""
+
+
+class _GuardedStdout(io.RawIOBase):
+    """File descriptor 1, whose first write error becomes a :class:`StdoutProblem`."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.broken = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        size = len(data)
+        if self.broken:
+            return size  # already reported: what is left goes nowhere
+        try:
+            return os.write(self._fd, data)
+        except OSError as exc:
+            self.broken = True
+            why = "the reading end of the pipe was closed (Broken pipe)" if exc.errno == errno.EPIPE else exc.strerror
+            raise StdoutProblem(f"cannot write to stdout: {why or type(exc).__name__}") from None
+
+
+def guard_stdout() -> None:
+    """``sys.stdout`` on the same descriptor behind :class:`_GuardedStdout`, with the same encoding
+    (a stdout without a descriptor, captured by a test harness, is left alone)."""
+    current = sys.stdout
+    try:
+        fd = current.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        current.flush()
+    raw: Any = _GuardedStdout(fd)
+    wrapped: TextIO = io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=current.encoding,
+        errors=current.errors,
+        line_buffering=bool(current.line_buffering),
+    )
+    sys.stdout = wrapped
+
+
+# --- the executable --------------------------------------------------------------------------------
+
+
 def run() -> None:
     """The ``advisor`` executable: :func:`main` with the cyclic garbage collector off for the process.
 
@@ -129,7 +243,8 @@ def run() -> None:
     pass at exit, find almost nothing to free and cost about a sixth of ``advisor plan``'s time
     (measured with ``benchmarks/plan_speed.py``; peak memory grows by about 2 %). Reference counting
     still frees everything outside a cycle. Callers of :func:`main` in a long-lived process keep
-    their collector.
+    their collector, and their streams and signal handlers: only the executable guards stdout
+    (:func:`guard_stdout`) and stops on SIGTERM/SIGHUP with cleanup (:func:`stop_on_signals`).
 
     For the same reason the process ends without tearing its objects down one by one (another
     tenth of ``advisor plan``): once the command has finished, what a normal exit would still do
@@ -138,6 +253,8 @@ def run() -> None:
     closed before they return.
     """
     gc.disable()
+    guard_stdout()
+    stop_on_signals()
     try:
         main()
     except SystemExit as exc:
@@ -158,7 +275,14 @@ def _exit(code: object) -> NoReturn:
         if thread is not current and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``advisor plan | head``)
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except StdoutProblem as exc:  # output left in the buffer had nowhere to go: exit 3, as in the command
+        with contextlib.suppress(OSError, ValueError):
+            print(f"advisor: error: {exc}", file=sys.stderr)
+        code = code if code else exc.exit_code
+    except (OSError, ValueError):
+        pass
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
     os._exit(code or 0)

@@ -82,6 +82,7 @@ def ask(
     )
     from advisor.engine.run import run_plan
     from advisor.errors import InputError
+    from advisor.files.output import output_target
     from advisor.files.structured import read_structured_file
     from advisor.model.requirements import requirements_from_data
 
@@ -100,9 +101,7 @@ def ask(
     out_named = out is not None
     if out is None:
         out = final_path(resume) if resume is not None else free_path(Path())
-    if not out.parent.is_dir():
-        # say so before the first question, not after the last one
-        raise InputError(f"--out {out}: directory {out.parent} does not exist")
+    output_target(out, "--out")  # a missing directory, a FIFO or a device: say so before the first question
     keep = resume if resume is not None else partial_path(out)
     again = options.as_arguments()
     rerun = shlex.join(["advisor", "plan", "--answers", str(out), *again, *_format(fmt)])
@@ -110,7 +109,7 @@ def ask(
 
     def save_partial() -> None:
         header = f"Partial answers from `advisor ask`, {date.today()}. Continue: {resume_command}"
-        write_answers(keep, questionnaire.data(), header)
+        write_answers(keep, questionnaire.data(), header, option=None)
 
     action = "plan"
     write = True

@@ -138,7 +138,8 @@ def bench(
     percentiles, output tokens/s, errors and goodput, compared with the planner's estimate.
 
     Exit 0 when every request succeeded and goodput met --min-goodput, 1 when requests failed or
-    missed the targets, 2 for bad input, 3 when the endpoint cannot be reached.
+    missed the targets, 2 for bad input, 3 when the endpoint cannot be reached or does not answer
+    the first request within --timeout.
     """
     from advisor.bench.client import CompletionRequest, list_models, parse_endpoint
     from advisor.bench.report import bench_report

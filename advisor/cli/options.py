@@ -139,14 +139,11 @@ def warn_once(message: str) -> None:
 
 
 def emit(text: str, out: Path | None = None) -> None:
-    """Write to ``--out`` or stdout."""
+    """Write to ``--out`` (a regular file, atomically: :mod:`advisor.files.output`) or stdout."""
     if out is not None:
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            from advisor.errors import InputError
+        from advisor.files.output import write_output
 
-            raise InputError(f"--out {out}: cannot write: {exc}") from None
+        write_output(out, text, option="--out")
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))

@@ -65,10 +65,9 @@ def fit_command(plot: Path | None, fmt: str, options: SessionOptions) -> None:
     rows = boundary_rows(boundaries, catalog)
     if plot is not None:
         svg = boundaries_svg(boundaries, _data_points(), _catalog_points(catalog))
-        try:
-            plot.write_text(svg, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--plot {plot}: cannot write: {exc}") from None
+        from advisor.files.output import write_output
+
+        write_output(plot, svg, option="--plot")
         click.echo(f"wrote {plot}", err=True)
     policy = quality_policy()
     if fmt == "json":

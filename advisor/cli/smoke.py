@@ -35,16 +35,24 @@ class SmokeGroup(click.Group):
         self.format_commands(ctx, formatter)
 
 
-def _gpu_layers(value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        layers = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected a number of layers or 'auto'") from None
-    if layers < 0:
-        raise click.BadParameter(f"{value!r}: expected 0 or more layers")
-    return layers
+class GpuLayers(click.ParamType["int | str", Any]):
+    """``--gpu-layers``: a number of layers (0 or more) or ``auto``; a bad value names the option."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            layers = value
+        elif str(value).strip().lower() == "auto":
+            return "auto"
+        else:
+            try:
+                layers = int(str(value))
+            except ValueError:
+                self.fail(f"{value!r}: expected a number of layers (0 or more) or 'auto'", param, ctx)
+        if layers < 0:
+            self.fail(f"{value!r}: expected 0 or more layers (0 runs on the CPU), or 'auto'", param, ctx)
+        return layers
 
 
 @click.group(name="smoke", cls=SmokeGroup, invoke_without_command=False)
@@ -56,7 +64,12 @@ def smoke() -> None:
 @click.argument("model_or_gguf", metavar="MODEL_OR_GGUF")
 @click.option("--quant", default=None, help="Weight format to download for a Hub repo id (default Q4_K_M).")
 @click.option(
-    "--gpu-layers", default="auto", show_default=True, metavar="N|auto", help="Layers to offload to the GPU: N or auto."
+    "--gpu-layers",
+    type=GpuLayers(),
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Layers to offload to the GPU: N or auto.",
 )
 @click.option(
     "--context", type=click.IntRange(min=16), default=None, help="Context length (default 2048, capped at the model's)."
@@ -91,7 +104,7 @@ def smoke() -> None:
 def run(
     model_or_gguf: str,
     quant: str | None,
-    gpu_layers: str,
+    gpu_layers: int | str,
     context: int | None,
     max_tokens: int,
     prompt: str | None,
@@ -114,7 +127,6 @@ def run(
     from advisor.engine.model_source import resolve_gguf
     from advisor.smoke import DEFAULT_PROMPT, SmokeOptions, check_backend, run_smoke
 
-    layers = _gpu_layers(gpu_layers)
     context_obj = SessionOptions().session()
     check_backend([backend for _, backend in context_obj.backends()])
     path, name, wanted_quant = resolve_gguf(model_or_gguf, quant, offline=offline)
@@ -124,7 +136,7 @@ def run(
         prompt=prompt if prompt is not None else DEFAULT_PROMPT,
         threads=threads,
         seed=seed,
-        gpu_layers=layers,
+        gpu_layers=gpu_layers,
         timeout_s=timeout_s,
         force=force,
         record=not no_record,

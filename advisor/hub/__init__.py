@@ -9,12 +9,14 @@ types. This is the edge where the network and untrusted data come in; see docs/h
 Modules, from the data inwards to the public calls:
 
 * :mod:`~advisor.hub.records` -- :class:`HubModel` and ``GgufFile``, what the sub-system hands out.
-* :mod:`~advisor.hub.settings` -- endpoint, caches, token and offline flag, read at call time;
+* :mod:`~advisor.hub.settings` -- endpoint, caches, token, offline flag and timeouts, read at call time;
   ``redact`` keeps the token out of every message.
 * :mod:`~advisor.hub.parsing` -- pure readings: repo ids, quant types in file names, split GGUFs,
   MoE active parameters, input modalities.
 * :mod:`~advisor.hub.licence` -- the card's licence under the id the licence checks look up.
 * :mod:`~advisor.hub.errors` -- every client failure as one line, exit 2 (input) or 3 (environment).
+* :mod:`~advisor.hub.transport` -- the HTTP client under ``huggingface_hub``: connect and read
+  timeouts on every request, one deadline per command.
 * :mod:`~advisor.hub.client` -- the ``huggingface_hub`` calls, API calls with a bounded backoff.
 * :mod:`~advisor.hub.cache` -- the metadata cache of built facts, for offline use.
 * :mod:`~advisor.hub.lineage` -- the base models' own cards up the ``base_model`` chain (bounded,

@@ -7,8 +7,10 @@ that does not resolve will not be different in a second, so it fails at once, in
 errors five times over some 23 s, logging a line each time, and 429/5xx six times inside each of
 our attempts; :func:`list_models` makes it one request per page, so :func:`retrying` is the one
 retry loop. ``hf_hub_download`` retries its own requests, so files get no second loop. Every
-failure leaves here as one line (:mod:`advisor.hub.errors`). The client is imported inside the
-calls: ``advisor --help`` must not pay for it.
+request has a connect and a read timeout, and all of them share the command's deadline
+(:mod:`advisor.hub.transport`); the backoff never sleeps past it. Every failure leaves here as
+one line (:mod:`advisor.hub.errors`). The client is imported inside the calls: ``advisor --help``
+must not pay for it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from advisor.hub.errors import http_status, translate_error
-from advisor.hub.settings import HubSettings
+from advisor.hub.settings import HubSettings, timeouts
+from advisor.hub.transport import HubTimeout, deadline_left, deadline_message, host_of, install, retry_after_seconds
 
 T = TypeVar("T")
 
@@ -39,11 +42,7 @@ _sleep: Callable[[float], None] = time.sleep  # replaced in tests to observe the
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return min(float(value), RETRY_AFTER_CAP_S) if value is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(headers.get("Retry-After") if headers is not None else None, RETRY_AFTER_CAP_S)
 
 
 def retrying(call: Callable[[], T]) -> T:
@@ -58,8 +57,15 @@ def retrying(call: Callable[[], T]) -> T:
         except Exception as exc:
             if http_status(exc) not in RETRY_STATUSES or attempt == MAX_ATTEMPTS:
                 raise
-            wait = _retry_after(exc)
-            _sleep(min(wait if wait is not None else delay, RETRY_AFTER_CAP_S))
+            asked = _retry_after(exc)
+            wait = min(asked if asked is not None else delay, RETRY_AFTER_CAP_S)
+            left = deadline_left()
+            if left is not None and wait >= left:  # the wait would outlast the command's deadline
+                request = getattr(getattr(exc, "response", None), "request", None)
+                host = host_of(request.url) if request is not None else "the Hub"
+                detail = f"HTTP {http_status(exc)} after {attempt} attempt{'s' if attempt > 1 else ''}"
+                raise HubTimeout(deadline_message(host, timeouts(), detail)) from None
+            _sleep(wait)
             delay = min(delay * 2, MAX_DELAY_S)
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -76,6 +82,7 @@ def api(hub: HubSettings) -> Any:
     """An ``HfApi`` for these settings (endpoint and token passed explicitly)."""
     from huggingface_hub import HfApi
 
+    install()
     return HfApi(endpoint=hub.endpoint, token=hub.token or False)
 
 
@@ -120,6 +127,7 @@ def download_raw(hub: HubSettings, repo_id: str, filename: str, revision: str | 
     """One file through ``hf_hub_download`` (its cache, ETags, redirects and retries); offline: cache only."""
     from huggingface_hub import hf_hub_download
 
+    install()
     return Path(
         hf_hub_download(
             repo_id,

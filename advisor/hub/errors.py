@@ -1,7 +1,7 @@
 """Every failure of the client as one user-facing line, with the exit code it deserves.
 
 A missing or gated repo, a rejected token or a missing file is the user's input
-(:class:`InputError`, exit 2); rate limiting, a Hub outage, no network or a cold cache offline is
+(:class:`InputError`, exit 2); rate limiting, a Hub outage, no network, a timeout or a cold cache offline is
 the environment (:class:`EnvironmentProblem`, exit 3). Messages are built here and never quote the
 token: the one that quotes the client's text passes it through :func:`~advisor.hub.settings.redact`.
 """
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from advisor.errors import AdvisorError, EnvironmentProblem, InputError
 from advisor.hub.settings import HUB_WEB_URL, HubSettings, redact
+from advisor.hub.transport import HubTimeout
 
 
 def http_status(exc: BaseException) -> int | None:
@@ -50,6 +51,11 @@ def translate_error(exc: BaseException, repo_id: str | None, what: str, hub: Hub
 
     subject = f"MODEL {repo_id}" if repo_id else "Hugging Face Hub"
     page = f"{HUB_WEB_URL}/{repo_id}" if repo_id else HUB_WEB_URL
+    for err in _chain(exc):
+        if isinstance(err, HubTimeout):
+            return EnvironmentProblem(
+                f"{subject}: {err} for {what}; retry later, raise the limit, or use --offline with cached data"
+            )
     for err in _chain(exc):
         if isinstance(err, GatedRepoError):
             if hub.token:

@@ -4,6 +4,8 @@ outside, and what happened to it in one sentence.
 Everything that can go wrong in native code (a segfault, a hang, the OOM killer) happens in the
 worker (:mod:`advisor.smoke.worker`) and comes back here as a :class:`WorkerOutcome`, never as an
 exception: the worker runs in its own session, is stopped politely and then hard at the timeout,
+it dies with the CLI (a stop signal or an error kills its group before its directory is
+removed; a CLI killed outright closes the worker's lifeline pipe, and the worker ends itself),
 its peak RSS is polled from ``/proc`` (VRAM through :class:`advisor.machine.VramMonitor`), and the
 CPUs other work kept busy meanwhile are measured (:class:`advisor.machine.CpuClock`).
 :func:`failure_message` turns an outcome that did not finish normally into the sentence the
@@ -29,6 +31,7 @@ from typing import Any
 
 from advisor.machine import CpuClock, VramMonitor
 from advisor.smoke.units import mib
+from advisor.smoke.worker import WORKDIR_PREFIX
 
 KILL_GRACE_S = 2.0
 
@@ -87,14 +90,28 @@ def run_worker(
 ) -> WorkerOutcome:
     """Run ``python -m advisor.smoke.worker`` on ``request`` with a timeout; never raises for
     anything the worker does (crash, hang, kill), only reports it."""
-    workdir = Path(tempfile.mkdtemp(prefix="advisor-smoke-"))
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    # The worker holds the read end of this pipe and the CLI the write end: when the CLI dies by
+    # any means (SIGKILL included), the worker reads EOF, removes the workdir and ends its group.
+    lifeline_read, lifeline_write = os.pipe()
+    proc: subprocess.Popen[bytes] | None = None
+    waiter: threading.Thread | None = None
     try:
         request_path = workdir / "request.json"
         result_path = workdir / "result.json"
         progress_path = workdir / "progress.jsonl"
         log_path = workdir / "worker.log"
         request_path.write_text(
-            json.dumps({**request, "result_path": str(result_path), "progress_path": str(progress_path)}), "utf-8"
+            json.dumps(
+                {
+                    **request,
+                    "result_path": str(result_path),
+                    "progress_path": str(progress_path),
+                    "workdir": str(workdir),
+                    "lifeline_fd": lifeline_read,
+                }
+            ),
+            "utf-8",
         )
         command = [sys.executable, "-P", "-m", "advisor.smoke.worker", str(request_path)]
         clock = CpuClock().start()
@@ -107,17 +124,21 @@ def run_worker(
                 stderr=log,
                 env=dict(env) if env is not None else None,
                 start_new_session=True,
+                pass_fds=(lifeline_read,),
             )
+        os.close(lifeline_read)
+        lifeline_read = -1
         waited: dict[str, Any] = {}
+        running = proc
 
         def wait() -> None:
             if hasattr(os, "wait4"):
-                _, status, usage = os.wait4(proc.pid, 0)
+                _, status, usage = os.wait4(running.pid, 0)
                 waited["returncode"] = os.waitstatus_to_exitcode(status)
                 waited["maxrss"] = usage.ru_maxrss
                 waited["cpu_s"] = usage.ru_utime + usage.ru_stime
             else:  # pragma: no cover - Windows has no wait4; no peak RSS there
-                waited["returncode"] = proc.wait()
+                waited["returncode"] = running.wait()
 
         waiter = threading.Thread(target=wait, name="smoke-worker-wait", daemon=True)
         waiter.start()
@@ -153,6 +174,19 @@ def run_worker(
             others_busy_cpus=others,
         )
     finally:
+        # Whatever ends the wait (Ctrl-C, SIGTERM, an error here), the worker goes first, then its
+        # files: removing the directory of a live worker would leave it running on a deleted model.
+        if proc is not None and (waiter is None or waiter.is_alive()):
+            _kill_group(proc, hard=True)
+            if waiter is not None:
+                waiter.join(KILL_GRACE_S)
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(KILL_GRACE_S)
+        for fd in (lifeline_read, lifeline_write):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -10,6 +10,11 @@ file (so the parent can say *where* a crash or hang happened) and writes the res
 atomically at the end. Exit status 0 with a result, 3 when llama-cpp-python is missing, 2 for
 a bad request; anything else (a signal, another code) is a crash the parent reports.
 
+The worker never outlives the CLI: the request names ``lifeline_fd``, the read end of a pipe whose
+write end only the CLI holds. A thread blocks reading it; end of file means the CLI is gone (even
+by SIGKILL, which leaves it no chance to clean up), and the worker removes its temp directory and
+kills its own process group at once, whatever llama.cpp is doing (ctypes calls release the GIL).
+
 Test hook: ``ADVISOR_SMOKE_FAULT=KIND[@PHASE]`` makes the worker fail on purpose at ``PHASE``
 (``start``, ``load``, ``prompt``, ``chat``, ``done``; default ``start``) so the crash paths are tested for
 real: ``segfault`` (a genuine SIGSEGV), ``abort``, ``hang`` (sleeps), ``oom`` (SIGKILL, as the
@@ -18,11 +23,14 @@ kernel's OOM killer sends), ``exit`` (exit code 42).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
+import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,8 @@ EXIT_OK = 0
 EXIT_BAD_REQUEST = 2
 EXIT_NO_BACKEND = 3
 FAULT_ENV = "ADVISOR_SMOKE_FAULT"
+#: The runner's temp directories start with this; the worker removes nothing else.
+WORKDIR_PREFIX = "advisor-smoke-"
 
 #: llama.cpp's default sampler chain settings (common/common.h), seeded, so the decode timing
 #: includes the sampling work a real chat does.
@@ -226,6 +236,31 @@ class Worker:
         return {"rendered_prompt": rendered[:2000], **generated}
 
 
+def _end_with_parent(fd: int, workdir: str | None) -> None:
+    """Block on the lifeline; at end of file (the CLI is gone) remove the workdir and end the group."""
+    with contextlib.suppress(OSError):
+        while os.read(fd, 1):
+            pass
+    if workdir and os.path.basename(os.path.normpath(workdir)).startswith(WORKDIR_PREFIX):
+        shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.killpg(os.getpgrp(), signal.SIGKILL)  # the worker leads its own session: itself and anything it started
+    os._exit(1)
+
+
+def watch_parent(request: dict[str, Any]) -> None:
+    """Start the lifeline thread when the runner passed one (a worker run by hand has none)."""
+    fd = request.get("lifeline_fd")
+    if isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0:
+        workdir = request.get("workdir")
+        threading.Thread(
+            target=_end_with_parent,
+            args=(fd, workdir if isinstance(workdir, str) else None),
+            name="smoke-lifeline",
+            daemon=True,
+        ).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -236,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"advisor.smoke.worker: cannot read the request {args[0]}: {exc}", file=sys.stderr)
         return EXIT_BAD_REQUEST
+    if not isinstance(request, dict):
+        print(f"advisor.smoke.worker: the request {args[0]} is not a JSON object", file=sys.stderr)
+        return EXIT_BAD_REQUEST
+    watch_parent(request)
     return Worker(request).run()
 
 
