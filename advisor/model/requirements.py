@@ -26,6 +26,7 @@ from advisor.files.structured import format_validation_error, read_structured_fi
 UseCase = Literal["chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"]
 QualityLevel = Literal["low", "medium", "high", "frontier"]
 MlopsLevel = Literal["none", "basic", "strong"]
+EngineerTime = Literal["extra", "already_paid"]
 
 
 class _Section(BaseModel):
@@ -91,6 +92,10 @@ class Team(_Section):
 
     ml_engineers: NonNegativeInt = 0
     mlops: MlopsLevel = "none"
+    engineer_time: EngineerTime = Field(
+        default="extra",
+        description="extra: running a model costs new engineer hours; already_paid: salaried staff absorb them",
+    )
 
 
 class StrategyAmbition(_Section):
