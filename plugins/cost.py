@@ -29,6 +29,7 @@ from advisor.estimate.cost import (
     deployment_scale,
     energy_kwh_per_month,
     finetune_estimate,
+    local_price_in_usd,
     monthly_tokens,
     peak_requests_per_s,
     pretraining_estimate,
@@ -100,6 +101,26 @@ def monthly_cost(candidate: Candidate, requirements: Requirements, context: Advi
 # ------------------------------------------------------------------------------------------------ API
 
 
+def _in_usd(candidate: Candidate, settings: CostSettings) -> tuple[Candidate, str | None]:
+    """An API priced in roubles, at the run's rate (plugins.cost.rub_per_usd or the catalog's stated one),
+    and the sentence that states the published price and the rate."""
+    api = candidate.api
+    local = api.local_price if api is not None else None
+    if api is None or local is None or local.currency != "RUB":
+        return candidate, None
+    rate = settings.rub_per_usd
+    origin = (
+        "plugins.cost.rub_per_usd"
+        if settings.answers.rub_per_usd
+        else f"stated rate as of {settings.constants.rub_per_usd_as_of}, {settings.constants.rub_per_usd_source}"
+    )
+    text = (
+        f"list price {local.input_per_1k:g} RUB in / {local.output_per_1k:g} RUB out per 1,000 tokens incl. VAT "
+        f"({api.as_of}) at {rate:g} RUB/USD ({origin})"
+    )
+    return candidate.model_copy(update={"api": local_price_in_usd(api, rate)}), text
+
+
 def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     assert candidate.api is not None
     settings = _settings(requirements)
@@ -107,7 +128,9 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     tokens = monthly_tokens(
         traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, settings.constants.days_per_month
     )
-    bill = api_cost(candidate.api, tokens, traffic.input_tokens, answers.cache_hit_rate, answers.batch_share)
+    priced, local_text = _in_usd(candidate, settings)
+    assert priced.api is not None
+    bill = api_cost(priced.api, tokens, traffic.input_tokens, answers.cache_hit_rate, answers.batch_share)
     p = bill.prices
     parts = [f"input ${p.input:g}", f"output ${p.output:g} per 1M"]
     if bill.cache_hit_rate > 0:
@@ -115,6 +138,8 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     if bill.batch_share > 0:
         parts.append(f"{bill.batch_share:.0%} of requests via batch at ${p.batch_input:g}/${p.batch_output:g}")
     detail = f"{tokens.total / 1e6:,.1f}M tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
+    if local_text:
+        detail += f"; {local_text}"
     per_1m = bill.usd_per_1m(tokens)
     metrics = PriceMetrics(round(bill.total_usd, 2), 0.0, round(per_1m, 4) if per_1m is not None else None).to_metrics()
     evidence: dict[str, object] = {

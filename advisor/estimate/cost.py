@@ -90,6 +90,20 @@ def api_prices(api: ApiRecord, input_tokens_per_request: float) -> ApiPrices:
     )
 
 
+def local_price_in_usd(api: ApiRecord, per_usd: float) -> ApiRecord:
+    """An API whose list price is in another currency per 1,000 tokens, with its USD per 1M prices at
+    ``per_usd`` units per dollar: ``price_per_1k × 1000 / per_usd``. Without a local price: unchanged."""
+    local = api.local_price
+    if local is None:
+        return api
+    return api.model_copy(
+        update={
+            "input_usd_per_1m": local.input_per_1k * 1000 / per_usd,
+            "output_usd_per_1m": local.output_per_1k * 1000 / per_usd,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class ApiCost:
     """One month's API bill, itemised, with the discounts that were (and were not) applied."""

@@ -33,6 +33,9 @@ class CostConstants(BaseModel):
     max_utilisation: float
     horizon_months: float
     comparable_quality_margin: float
+    rub_per_usd: float
+    rub_per_usd_as_of: dt.date
+    rub_per_usd_source: str
     amortisation_months: float
     spot_discount: float
     average_power_fraction: float
@@ -93,6 +96,7 @@ class CostAnswers(BaseModel):
     training_gpus: int | None = Field(default=None, ge=1, description="GPUs in the training cluster")
     finetune_tokens: float | None = Field(default=None, gt=0.0)
     horizon_months: float | None = Field(default=None, gt=0.0)
+    rub_per_usd: float | None = Field(default=None, gt=0.0, description="roubles per US dollar for rouble prices")
 
 
 @lru_cache(maxsize=1)
@@ -164,6 +168,10 @@ class CostSettings(BaseModel):
     @property
     def horizon_months(self) -> float:
         return self.answers.horizon_months or self.constants.horizon_months
+
+    @property
+    def rub_per_usd(self) -> float:
+        return self.answers.rub_per_usd or self.constants.rub_per_usd
 
     @property
     def training_gpus(self) -> int:
