@@ -89,6 +89,14 @@ def advisor_deployment_plan(
     )
     several = per_replica > 1 or owned_groups > 1 or replicas > 1
     notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand)
+    if requirements.privacy.air_gapped:
+        notes.append(
+            "air gap: download the weights and the engine (container image or wheels) on a connected machine, "
+            "verify their checksums, carry them in offline on approved media, and run with HF_HUB_OFFLINE=1 "
+            "so nothing tries to reach the network"
+        )
+    elif requirements.privacy.on_prem_required:
+        notes.append("on premises: serve from your own hardware only; no traffic to cloud endpoints")
     if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
         data_parallel = owned_groups if on_hand else 1
         total = per_replica * (data_parallel if on_hand else replicas)

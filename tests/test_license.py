@@ -183,9 +183,7 @@ def test_permissive_models_pass_without_noise(ctx: Session, data: dict[str, Any]
     assert permissive >= 10
 
 
-def test_an_other_licence_without_a_known_name_warns_with_its_name_and_link(
-    ctx: Session, tmp_path: Path
-) -> None:
+def test_an_other_licence_without_a_known_name_warns_with_its_name_and_link(ctx: Session, tmp_path: Path) -> None:
     context = overlay(
         tmp_path,
         ctx,

@@ -79,8 +79,6 @@ def test_fit_recovers_known_constants() -> None:
         fit_decode_constants([(4e9, 1000.0, 100.0), (4e9, 1000.0, 110.0)])
 
 
-
-
 def test_dequant_floor_charges_low_bit_tensors_at_the_floor() -> None:
     arch = _arch("meta-llama/Llama-3.1-8B-Instruct")
     iq1 = estimate_weights(arch, "IQ1_S")

@@ -94,8 +94,12 @@ class FitResult:
 
 
 def usable_device_bytes(device: Device, constants: EstimatorConstants) -> int:
-    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device."""
+    """Device memory the model may use: Apple's wired fraction (lower on a small Mac), minus llama.cpp's
+    margin per device."""
     fraction = constants.usable_fraction.get(device.kind, 1.0)
+    small = constants.usable_fraction_small.get(device.kind)
+    if small is not None and device.memory_gib <= small.up_to_gib:
+        fraction = small.usable_fraction
     per_device = device.memory_gib * GIB * fraction - constants.margin_mib * MIB
     return int(max(per_device, 0) * device.count)
 
