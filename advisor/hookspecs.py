@@ -63,5 +63,3 @@ def advisor_deployment_plan(
     candidate: Assessment, requirements: Requirements, context: AdvisorContext
 ) -> Deployment | None:
     """Return the :class:`advisor.Deployment` (engine, quant, hardware, launch command) for a candidate."""
-
-

@@ -14,9 +14,7 @@ from advisor.cli.options import SessionOptions, print_table, session_options
 @click.argument("kind", type=click.Choice(CATALOG_KINDS))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
-def catalog_command(
-    kind: str, fmt: str, options: SessionOptions
-) -> None:
+def catalog_command(kind: str, fmt: str, options: SessionOptions) -> None:
     """List the catalog's models, APIs, hardware, licences or weight formats."""
     catalog = options.session().catalog
     records = [catalog.records[kind][k] for k in sorted(catalog.records[kind])]

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog
     from advisor.engine.sizing import Machine, Sizing
 
+
 def parse_hardware(spec: str, catalog: Catalog, ram_gb: float | None) -> tuple[str, Machine]:
     """``rtx-4090``, ``2xrtx-4090``, ``rtx-4090:2``, ``rtx-4090 x2`` or ``local`` (this machine, measured)."""
     from advisor.engine.sizing import machine_for

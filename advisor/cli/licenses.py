@@ -30,9 +30,7 @@ LABEL_WIDTH = 20
 @click.argument("license_id", metavar="[ID]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
-def licenses(
-    license_id: str | None, fmt: str, options: SessionOptions
-) -> None:
+def licenses(license_id: str | None, fmt: str, options: SessionOptions) -> None:
     """Show what each model licence allows, one licence in full, or a model's licence lineage.
 
     ID is a licence id or alias (llama3.1, apache-2.0, mrl) or a catalog model id.

@@ -51,9 +51,7 @@ def boundary_rows(boundaries: Sequence[Boundary], catalog: Catalog) -> list[dict
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Write the boundaries as an SVG file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
-def fit_command(
-    plot: Path | None, fmt: str, options: SessionOptions
-) -> None:
+def fit_command(plot: Path | None, fmt: str, options: SessionOptions) -> None:
     """Refit the capability boundaries on the shipped data and print parameters, R² and coverage."""
     from advisor.errors import InputError
     from advisor.estimate.quality import all_boundaries, quality_policy

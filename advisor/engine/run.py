@@ -83,9 +83,7 @@ def assess(
     return Assessment(candidate=candidate, findings=findings, metrics=metrics)
 
 
-def assess_all(
-    candidates: Iterable[Candidate], requirements: Requirements, session: Session
-) -> list[Assessment]:
+def assess_all(candidates: Iterable[Candidate], requirements: Requirements, session: Session) -> list[Assessment]:
     checks = active_checks(session)
     return [assess(c, requirements, checks, session) for c in candidates]
 
@@ -105,9 +103,7 @@ def rank(assessments: list[Assessment], requirements: Requirements, session: Ses
             position += 1
 
 
-def decide_strategy(
-    requirements: Requirements, assessments: list[Assessment], session: Session
-) -> StrategyDecision:
+def decide_strategy(requirements: Requirements, assessments: list[Assessment], session: Session) -> StrategyDecision:
     """Sum the plugins' weighted votes per road; the highest share wins."""
     signals: list[StrategySignal] = []
     for plugin, value in session.host.call_each(

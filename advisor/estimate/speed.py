@@ -47,10 +47,6 @@ def decode_tokens_per_s(bytes_read: float, bandwidth_gb_s: float, fixed_ms: floa
     return 1.0 / decode_seconds_per_token(bytes_read, bandwidth_gb_s, fixed_ms, efficiency)
 
 
-
-
-
-
 def prefill_tokens_per_s(active_params: float, tflops: float, efficiency: float) -> float:
     """Prompt processing speed: ``efficiency x FLOPS / (2 x active params)``."""
     if active_params <= 0:
