@@ -132,15 +132,25 @@ def _finetune_base(catalog: Catalog, target_params: int, requirements: Requireme
     among those, the nearest the build target size (log scale), then the one with more published scores."""
     import math
 
+    traffic = requirements.traffic
+    output_per_month = traffic.requests_per_day * traffic.output_tokens * 365.25 / 12
+    users = requirements.license.monthly_active_users
+
     def allowed(m: ModelRecord) -> bool:
+        """The licence allows this use at this traffic: commercial when asked, under any output or user cap."""
         lic = catalog.find_license(m.license)
         if lic is None:
             return False
-        return lic.commercial_use != "no" or not requirements.license.commercial_use
+        if lic.commercial_use == "no" and requirements.license.commercial_use:
+            return False
+        if lic.monthly_output_token_cap is not None and output_per_month > lic.monthly_output_token_cap:
+            return False
+        cap = lic.monthly_active_user_cap
+        return not (cap is not None and users is not None and users > cap)
 
     first = requirements.languages[0].lower() if requirements.languages else "en"
     pool = [m for m in catalog.models.values() if allowed(m)]
-    reasons = ["its licence allows this use"]
+    reasons = ["its licence allows this use at this traffic"]
     speaks = [m for m in pool if first in {lang.lower() for lang in m.languages}]
     if speaks:
         pool, reasons = speaks, [f"it lists {first}", *reasons]
