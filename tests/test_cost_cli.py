@@ -40,7 +40,7 @@ def _costs(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
     result = {}
     for name, proc in procs.items():
         code, out, err = _finish(proc)
-        assert code == 0, err
+        assert code in (0, 1), err  # 1: nothing acceptable, as `advisor plan` says; the document is still printed
         result[name] = json.loads(out)
     return result
 
