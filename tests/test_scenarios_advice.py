@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from advisor.model.context import AdvisorContext
+from advisor.model.requirements import Requirements
 from tests.conftest import FIXTURES, ROOT
 
 SCENARIOS = FIXTURES / "scenarios"
@@ -295,3 +297,67 @@ def test_exit_codes_agree_between_plan_and_cost(name: str) -> None:
     rc, _ = _plan(name)
     cost = _advisor("cost", "--answers", str(SCENARIOS / f"{name}.yaml"))
     assert cost.returncode == rc, cost.stderr
+
+
+# --- the rules behind the scenarios, one at a time ------------------------------------------------------
+
+
+def test_residency_passes_only_apis_that_process_there(context: AdvisorContext) -> None:
+    """RU residency: a Yandex API passes (with its source); a US one fails naming who does process in RU;
+    an API of unknown region fails too: it cannot be shown to stay there."""
+    from advisor_plugins import privacy
+
+    from advisor.engine.variants import api_candidate
+
+    ru = Requirements.model_validate({"privacy": {"data_residency": "ru"}})
+    apis = context.catalog.apis
+    yandex = list(
+        privacy.data_stays_where_required(api_candidate(apis["yandex/yandexgpt-5-lite"], context.catalog), ru, context)
+    )
+    assert [f.severity for f in yandex] == ["pass"] and "yandex.cloud" in yandex[0].message
+    us = list(privacy.data_stays_where_required(api_candidate(apis["gpt-4o-mini"], context.catalog), ru, context))
+    assert us[0].severity == "fail" and "sber" in (us[0].remediation or "") and "yandex" in (us[0].remediation or "")
+    unknown = apis["gpt-4o-mini"].model_copy(update={"regions": [], "regions_source": None})
+    blind = list(privacy.data_stays_where_required(api_candidate(unknown, context.catalog), ru, context))
+    assert blind[0].severity == "fail" and "does not know" in blind[0].message
+
+
+def test_os_headroom_and_apple_gpu_share() -> None:
+    """A 16 GB laptop offers a model 12 GiB (4 GiB kept); 256 GB keeps 10 %; a 32 GB Mac's GPU may use
+    about 2/3 of it, a 64 GB Mac's 3/4 (catalog/estimator_constants.yaml, with sources)."""
+    from advisor.estimate.constants import estimator_constants
+    from advisor.estimate.fit import Device, usable_device_bytes
+
+    constants = estimator_constants()
+    assert constants.os_headroom.usable_gib(16) == 12
+    assert constants.os_headroom.usable_gib(256) == pytest.approx(230.4)
+    margin = constants.margin_mib * 1024**2
+    small = usable_device_bytes(Device(memory_gib=32, bandwidth_gb_s=200, backend="metal", kind="apple"), constants)
+    large = usable_device_bytes(Device(memory_gib=64, bandwidth_gb_s=400, backend="metal", kind="apple"), constants)
+    assert small == pytest.approx(32 * GIB * 0.667 - margin, rel=1e-6)
+    assert large == pytest.approx(64 * GIB * 0.75 - margin, rel=1e-6)
+
+
+def test_rouble_prices_convert_at_the_stated_rate(context: AdvisorContext) -> None:
+    """0.20 RUB per 1,000 tokens at 80 RUB/USD is $2.50 per 1M; another rate gives another USD price."""
+    from advisor.estimate.cost import local_price_in_usd
+
+    lite = context.catalog.apis["yandex/yandexgpt-5-lite"]
+    assert lite.local_price is not None and lite.local_price.currency == "RUB" and lite.regions == ["RU"]
+    assert lite.input_usd_per_1m == pytest.approx(0.20 * 1000 / lite.local_price.per_usd)
+    assert local_price_in_usd(lite, 100.0).input_usd_per_1m == pytest.approx(2.0)
+
+
+def test_staff_time_by_deployment_scale() -> None:
+    """Desktop 2 h, one server by MLOps level, a cluster (more than 8 devices) more; already paid adds no cost."""
+    from advisor.estimate.cost import deployment_scale, staff_time
+    from advisor.estimate.cost_constants import cost_constants
+
+    c = cost_constants()
+    assert deployment_scale(True, 1, 1, c.node_devices) == "desktop"
+    assert deployment_scale(True, 8, 2, c.node_devices) == "server"
+    assert deployment_scale(False, 64, 16, c.node_devices) == "cluster"
+    server = staff_time("server", "basic", "extra", c)
+    assert server.hours_per_month == c.mlops_hours_per_month["basic"] and server.extra_usd == server.usd_per_month
+    assert staff_time("cluster", "basic", "already_paid", c).extra_usd == 0
+    assert staff_time("cluster", "basic", "extra", c).hours_per_month > server.hours_per_month
