@@ -2,7 +2,8 @@
 
 API: token prices with cached-input and batch discounts and long-context tiers. Self-hosting:
 replicas for the peak load from the speed model, each on rented GPU-hours (on-demand or spot) or
-on own hardware (amortised capex plus power), plus operator time by MLOps level; energy and CO2.
+on own hardware (power; amortised price only for devices bought for it); engineer time by
+deployment scale reported beside the cash, never in it (``team.engineer_time``); energy and CO2.
 Build: pretraining at 6·N·D over an MFU range, plus team and data; fine-tuning as the cheaper road.
 The maths is in ``advisor.estimate.cost``; this module picks the inputs and words the findings.
 The metrics it sets are the typed views of ``advisor.model.metrics`` (``PriceMetrics``,
@@ -22,18 +23,21 @@ from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
     ReplicaCapacity,
     ServingCost,
+    StaffTime,
     api_cost,
     co2_kg,
+    deployment_scale,
     energy_kwh_per_month,
     finetune_estimate,
+    local_price_in_usd,
     monthly_tokens,
-    operator_monthly_cost_usd,
     peak_requests_per_s,
     pretraining_estimate,
     rate_limit_excesses,
     replica_capacity,
     replica_tokens_per_month,
     replicas_for_load,
+    staff_time,
     streams_per_replica,
 )
 from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
@@ -46,6 +50,7 @@ from advisor.model.metrics import (
     PretrainingMetrics,
     PriceMetrics,
     ServingMetrics,
+    StaffMetrics,
     TrainingEnergyMetrics,
 )
 
@@ -96,6 +101,26 @@ def monthly_cost(candidate: Candidate, requirements: Requirements, context: Advi
 # ------------------------------------------------------------------------------------------------ API
 
 
+def _in_usd(candidate: Candidate, settings: CostSettings) -> tuple[Candidate, str | None]:
+    """An API priced in roubles, at the run's rate (plugins.cost.rub_per_usd or the catalog's stated one),
+    and the sentence that states the published price and the rate."""
+    api = candidate.api
+    local = api.local_price if api is not None else None
+    if api is None or local is None or local.currency != "RUB":
+        return candidate, None
+    rate = settings.rub_per_usd
+    origin = (
+        "plugins.cost.rub_per_usd"
+        if settings.answers.rub_per_usd
+        else f"stated rate as of {settings.constants.rub_per_usd_as_of}, {settings.constants.rub_per_usd_source}"
+    )
+    text = (
+        f"list price {local.input_per_1k:g} RUB in / {local.output_per_1k:g} RUB out per 1,000 tokens incl. VAT "
+        f"({api.as_of}) at {rate:g} RUB/USD ({origin})"
+    )
+    return candidate.model_copy(update={"api": local_price_in_usd(api, rate)}), text
+
+
 def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     assert candidate.api is not None
     settings = _settings(requirements)
@@ -103,7 +128,9 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     tokens = monthly_tokens(
         traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, settings.constants.days_per_month
     )
-    bill = api_cost(candidate.api, tokens, traffic.input_tokens, answers.cache_hit_rate, answers.batch_share)
+    priced, local_text = _in_usd(candidate, settings)
+    assert priced.api is not None
+    bill = api_cost(priced.api, tokens, traffic.input_tokens, answers.cache_hit_rate, answers.batch_share)
     p = bill.prices
     parts = [f"input ${p.input:g}", f"output ${p.output:g} per 1M"]
     if bill.cache_hit_rate > 0:
@@ -111,6 +138,8 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
     if bill.batch_share > 0:
         parts.append(f"{bill.batch_share:.0%} of requests via batch at ${p.batch_input:g}/${p.batch_output:g}")
     detail = f"{tokens.total / 1e6:,.1f}M tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
+    if local_text:
+        detail += f"; {local_text}"
     per_1m = bill.usd_per_1m(tokens)
     metrics = PriceMetrics(round(bill.total_usd, 2), 0.0, round(per_1m, 4) if per_1m is not None else None).to_metrics()
     evidence: dict[str, object] = {
@@ -265,8 +294,9 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
     min_replicas = 1
     on_hand = bool(requirements.on_hand_hardware)
     desktop = on_hand and traffic.peak_concurrency == 1
-    operator = operator_monthly_cost_usd(requirements.team.mlops, c, desktop=desktop)
-    operator_hours = c.desktop_hours_per_month if desktop else c.mlops_hours_per_month[requirements.team.mlops]
+    in_use = max(replicas, group.owned_groups) if on_hand else replicas
+    scale = deployment_scale(on_hand, traffic.peak_concurrency, in_use * group.devices, c.node_devices)
+    staff = staff_time(scale, requirements.team.mlops, requirements.team.engineer_time, c)
     tdp = record.tdp_w if record is not None and record.tdp_w else None
     kwh_device = (
         energy_kwh_per_month(tdp, 1, c.average_power_fraction, settings.pue, c.hours_per_month) if tdp else None
@@ -282,19 +312,19 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
         f"peak {peak_rps * 60:,.1f} requests/min ({settings.peak_to_average:g}× average) and "
         f"{traffic.peak_concurrency} streams need {replicas} replica(s); a replica holds {slots} streams "
         f"(≥ {requirements.latency.min_tokens_per_s:g} tokens/s each from {capacity.decode_tokens_per_s:,.0f})",
-        f"operator {operator_hours:g} h/month × ${c.engineer_usd_per_hour:g} = {usd(operator)} "
-        f"({'one user on own machine' if desktop else f'MLOps {requirements.team.mlops}'})",
+        _staff_line(staff, requirements.team.mlops, c.engineer_usd_per_hour),
     ]
     findings: list[Finding] = []
     if on_hand:
         priced = _owned(
             group,
             replicas,
-            operator,
+            staff.extra_usd,
             replica_tokens,
             min_replicas,
             kwh_device,
             desktop,
+            requirements.must_stay_local,
             settings,
             assumptions,
             findings,
@@ -303,12 +333,13 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
         if record is None or record.rental is None:
             yield Finding(severity="info", message=f"no rental price in the catalog for {candidate.hardware}")
             return
-        priced = _rented(group, replicas, operator, replica_tokens, min_replicas, settings, assumptions)
+        priced = _rented(group, replicas, staff.extra_usd, replica_tokens, min_replicas, settings, assumptions)
     serving, detail = priced.serving, priced.detail
-    monthly = serving.monthly_usd
+    tco = serving.monthly_usd
+    monthly = tco - staff.extra_usd  # the cash: what the choice adds to the bills
     at_capacity = serving.usd_per_1m_at_capacity
     structure = ServingMetrics(
-        fixed_usd=round(operator, 2),
+        fixed_usd=round(serving.fixed_usd, 2),
         replica_usd=round(serving.per_replica_usd, 2),
         replica_tokens_per_month=round(replica_tokens),
         replicas=replicas,
@@ -329,14 +360,23 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
         round(priced.upfront, 2),
         round(monthly / (tokens.total / 1e6), 4) if tokens.total > 0 else None,
     )
-    metrics = {**structure.to_metrics(), **price.to_metrics()}
+    people = StaffMetrics(
+        round(staff.hours_per_month, 1),
+        round(staff.usd_per_month, 2),
+        staff.engineer_time,
+        staff.scale,
+        round(tco, 2),
+    )
+    metrics = {**structure.to_metrics(), **price.to_metrics(), **people.to_metrics()}
     if tokens.total > 0:
         detail += f"; {_price(monthly / (tokens.total / 1e6))} per 1M tokens"
+    detail += "; " + _staff_words(staff)
     evidence: dict[str, object] = {"assumptions": assumptions + settings.assumptions()[1:9]}
     yield _budget_finding(monthly, requirements, detail, metrics, evidence)
     yield from findings
     if kwh_device is not None:
-        devices = replicas * group.devices if not on_hand else max(replicas, group.owned_groups) * group.devices
+        running = serving.replicas  # on premises without a purchase price: what the machine holds
+        devices = running * group.devices if not on_hand else max(running, group.owned_groups) * group.devices
         kwh = kwh_device * devices
         co2 = co2_kg(kwh, settings.grid_kg_co2_per_kwh)
         yield Finding(
@@ -346,6 +386,30 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
             f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
             metrics=EnergyMetrics(round(kwh, 1), round(co2, 1)).to_metrics(),
         )
+
+
+_SCALE_WORDS = {"desktop": "one user's own machine", "server": "one server", "cluster": "a multi-node cluster"}
+
+
+def _staff_line(staff: StaffTime, mlops: str, usd_per_hour: float) -> str:
+    basis = "" if staff.scale == "desktop" else f", MLOps {mlops}"
+    return (
+        f"staff time {staff.hours_per_month:g} h/month × ${usd_per_hour:g} = {usd(staff.usd_per_month)} "
+        f"({_SCALE_WORDS[staff.scale]}{basis}; team.engineer_time {staff.engineer_time})"
+    )
+
+
+def _staff_words(staff: StaffTime) -> str:
+    """The engineer time beside the cash: never part of the budget, counted in the cost of ownership if extra."""
+    if staff.engineer_time == "already_paid":
+        return (
+            f"staff time {staff.hours_per_month:g} h/month (≈ {usd(staff.usd_per_month)}) already paid, "
+            "not in the cash budget"
+        )
+    return (
+        f"staff time {staff.hours_per_month:g} h/month ≈ {usd(staff.usd_per_month)} extra, not in the cash budget "
+        f"(total cost of ownership ≈ cash + {usd(staff.usd_per_month)})"
+    )
 
 
 def _prefill_line(capacity: ReplicaCapacity, input_tokens: int) -> str:
@@ -360,12 +424,14 @@ def _prefill_line(capacity: ReplicaCapacity, input_tokens: int) -> str:
 def _rented(
     group: _Group,
     replicas: int,
-    operator: float,
+    staff_usd: float,
     replica_tokens: float,
     min_replicas: int,
     settings: CostSettings,
     assumptions: list[str],
 ) -> _Priced:
+    """Rented GPUs: the cash is the rent; ``staff_usd`` (extra engineer time) is the fixed part of the
+    cost of ownership, not of the cash."""
     record = group.sizing.device
     assert record is not None and record.rental is not None
     c = settings.constants
@@ -373,9 +439,9 @@ def _rented(
     spot, spot_text = _spot_price(group, settings)
     price = spot if settings.answers.gpu_pricing == "spot" else on_demand
     per_replica = group.devices * price * c.hours_per_month
-    serving = ServingCost(operator, per_replica, replicas, replica_tokens, min_replicas)
-    spot_monthly = operator + replicas * group.devices * spot * c.hours_per_month
-    on_demand_monthly = operator + replicas * group.devices * on_demand * c.hours_per_month
+    serving = ServingCost(staff_usd, per_replica, replicas, replica_tokens, min_replicas)
+    spot_monthly = replicas * group.devices * spot * c.hours_per_month
+    on_demand_monthly = replicas * group.devices * on_demand * c.hours_per_month
     billed = "spot" if settings.answers.gpu_pricing == "spot" else "on demand"
     assumptions.append(
         f"{record.id}: on demand ${on_demand:g}/h ({record.rental.provider}, {record.rental.as_of}); {spot_text}; "
@@ -383,7 +449,7 @@ def _rented(
     )
     detail = (
         f"{replicas} replica(s) × {group.devices}× {record.id} at ${price:.3g}/h {billed} ({record.rental.provider}, "
-        f"{record.rental.as_of}) = {usd(replicas * per_replica)} + operator {usd(operator)}"
+        f"{record.rental.as_of}) = {usd(replicas * per_replica)}"
     )
     if settings.answers.gpu_pricing != "spot":
         detail += f"; on spot ≈ {usd(spot_monthly)} (preemptible)"
@@ -393,39 +459,47 @@ def _rented(
 def _owned(
     group: _Group,
     replicas: int,
-    operator: float,
+    staff_usd: float,
     replica_tokens: float,
     min_replicas: int,
     kwh_device: float | None,
     desktop: bool,
+    on_premises: bool,
     settings: CostSettings,
     assumptions: list[str],
     findings: list[Finding],
 ) -> _Priced:
-    """Own hardware: power for the devices in use, amortised capex when a price is known, and the
-    extra devices to buy (or rent) when the peak needs more replicas than the machine holds."""
+    """Own hardware: the devices you have cost their power (the purchase is sunk, so an owned device
+    is never costed above renting it); devices the peak needs beyond them are bought (power plus
+    amortised price) when a price is known, rented only when the data may leave the premises, and
+    otherwise stated as a capacity shortfall."""
     c = settings.constants
     record = group.sizing.device
     power_device = (kwh_device or 0.0) * settings.usd_per_kwh
     capex = settings.answers.capex_usd_per_device
     if capex is None and record is not None:
         capex = record.price_usd
-    amortise = capex is not None and not desktop
-    amortised_device = capex / c.amortisation_months if amortise and capex is not None else 0.0
-    own_unit = group.devices * (power_device + amortised_device)
+    owned_unit = group.devices * power_device
     name = record.id if record is not None else "CPU"
     rental = record.rental if record is not None else None
     extra = max(0, replicas - group.owned_groups)
     extra_devices = extra * group.devices
     upfront = 0.0
-    # beyond the machine: buy more at the known price (same unit cost), else rent, else power only
+    held = min(replicas, group.owned_groups)
     if capex is not None:
-        serving = ServingCost(operator, own_unit, replicas, replica_tokens, min_replicas)
+        bought_unit = group.devices * (power_device + capex / c.amortisation_months)
+        serving = ServingCost(
+            staff_usd, bought_unit, replicas, replica_tokens, min_replicas, group.owned_groups, owned_unit
+        )
         upfront = extra_devices * capex
-        beyond = f"buy {extra_devices} more {name} (≈ {usd(upfront)} at ${capex:,.0f} each)"
-    elif rental is not None:
+        beyond = f"buy {extra_devices} more {name} (≈ {usd(upfront)} at ${capex:,.0f} each, amortised over " + (
+            f"{c.amortisation_months:g} months in the cash)"
+        )
+    elif rental is not None and not on_premises:
         rent_unit = group.devices * rental.on_demand_usd_per_hour * c.hours_per_month
-        serving = ServingCost(operator, rent_unit, replicas, replica_tokens, min_replicas, group.owned_groups, own_unit)
+        serving = ServingCost(
+            staff_usd, rent_unit, replicas, replica_tokens, min_replicas, group.owned_groups, owned_unit
+        )
         beyond = (
             f"rent the other {extra_devices} {name} at ${rental.on_demand_usd_per_hour:g}/h (no purchase price: "
             "set plugins.cost.capex_usd_per_device to cost buying them)"
@@ -435,40 +509,37 @@ def _owned(
             f"${rental.on_demand_usd_per_hour:g}/h ({rental.provider}, {rental.as_of})"
         )
     else:
-        serving = ServingCost(operator, own_unit, replicas, replica_tokens, min_replicas)
-        beyond = f"no price for more {name} in the catalog: cost covers power only (underestimate)"
+        # nothing to buy at a known price and nothing may be rented: the machine serves what it can
+        serving = ServingCost(staff_usd, owned_unit, held, replica_tokens, min_replicas)
+        beyond = f"buy {extra_devices} more {name} (no price in the catalog: set plugins.cost.capex_usd_per_device)"
     if extra:
+        share = held / replicas
         findings.append(
             Finding(
-                severity="info" if capex is not None or rental is not None else "warn",
-                message=f"the peak needs {replicas} replicas; the hardware holds {group.owned_groups}: {beyond} "
-                "(estimate)",
-                remediation=None
-                if capex is not None or rental is not None
-                else "set plugins.cost.capex_usd_per_device",
+                severity="warn",
+                message=f"capacity shortfall: the peak needs {replicas} replicas, the hardware holds "
+                f"{group.owned_groups}: at the peak requests queue and about {share:.0%} of the peak load is "
+                f"served at the target speed (fewer concurrent users); to carry it, {beyond} (estimate)",
+                remediation=f"buy {extra_devices} more {name}, a smaller model or quant, or accept queueing at peak",
                 metrics=OverflowMetrics(extra_devices).to_metrics(),
             )
         )
-    held = min(replicas, group.owned_groups)
     parts = [f"{replicas} replica(s) × {group.devices}× {name} you run"]
     if kwh_device is not None:
-        powered = replicas if capex is not None or rental is None else held
-        parts.append(f"power {usd(powered * group.devices * power_device)}")
+        parts.append(f"power {usd(min(replicas, serving.replicas) * group.devices * power_device)}")
     else:
         parts.append("power not estimated (no TDP in the catalog)")
-    if amortise and capex is not None:
-        parts.append(f"hardware amortised {usd(replicas * group.devices * amortised_device)} (${capex:,.0f} each)")
-    elif desktop:
+    if desktop:
         parts.append("the machine is yours anyway (not amortised)")
     else:
-        parts.append("capex not included (no price; plugins.cost.capex_usd_per_device)")
-    if extra and capex is None and rental is not None:
+        parts.append("owned hardware not amortised (already bought)")
+    if extra and capex is not None:
+        parts.append(
+            f"{extra_devices} more {name} to buy amortised {usd(extra_devices * capex / c.amortisation_months)}"
+        )
+    elif extra and rental is not None and not on_premises:
         parts.append(f"{extra} rented replica(s) {usd(extra * serving.per_replica_usd)}")
-    parts.append(f"operator {usd(operator)}")
-    assumptions.append(
-        f"own hardware: power ${power_device:,.2f}/device-month"
-        + (f", amortised ${amortised_device:,.2f}/device-month" if amortise else "")
-    )
+    assumptions.append(f"own hardware: power ${power_device:,.2f}/device-month; owned devices are sunk cost")
     return _Priced(serving, upfront, " + ".join(parts))
 
 

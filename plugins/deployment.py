@@ -1,4 +1,6 @@
-"""The built-in deployment plan (trylast): engine, quant, GPUs, replicas and the launch command.
+"""The built-in next steps (trylast) of the recommended road: for self-hosting the engine, quant,
+GPUs, replicas and launch command; for an API how to integrate it (endpoint, model name, key
+variable, rate-limit tier); for building the fine-tune that comes first and the training plan.
 
 llama.cpp's server for CPU, Apple silicon, partial offload and a single GPU with few concurrent
 streams (one binary, GGUF files); vLLM for CUDA/ROCm GPUs serving many streams or spanning
@@ -9,18 +11,21 @@ replica come from COST001's metrics, so the plan deploys what was costed.
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
 from advisor.catalog.planning import planning_defaults
 from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
+from advisor.estimate.cost_constants import cost_settings
 from advisor.model.metrics import (
     DEVICES_PER_REPLICA,
     REPLICA_GROUPS_OWNED,
     REPLICA_REQUESTS_PER_MIN,
     REPLICAS,
     SPOT_MONTHLY_COST_USD,
+    PretrainingMetrics,
     integer,
     number,
 )
@@ -60,6 +65,10 @@ def advisor_deployment_plan(
     candidate: Assessment, requirements: Requirements, context: AdvisorContext
 ) -> Deployment | None:
     chosen = candidate.candidate
+    if chosen.kind == "api":
+        return _api_steps(candidate, requirements)
+    if chosen.kind == "build":
+        return _build_steps(candidate, requirements, context)
     if chosen.kind != "open_source" or chosen.quant is None:
         return None
     sizing = size_candidate(chosen, context.catalog, requirements.context_tokens)
@@ -80,6 +89,14 @@ def advisor_deployment_plan(
     )
     several = per_replica > 1 or owned_groups > 1 or replicas > 1
     notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand)
+    if requirements.privacy.air_gapped:
+        notes.append(
+            "air gap: download the weights and the engine (container image or wheels) on a connected machine, "
+            "verify their checksums, carry them in offline on approved media, and run with HF_HUB_OFFLINE=1 "
+            "so nothing tries to reach the network"
+        )
+    elif requirements.privacy.on_prem_required:
+        notes.append("on premises: serve from your own hardware only; no traffic to cloud endpoints")
     if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
         data_parallel = owned_groups if on_hand else 1
         total = per_replica * (data_parallel if on_hand else replicas)
@@ -98,6 +115,122 @@ def advisor_deployment_plan(
             notes=extra + notes,
         )
     return _llama_cpp(candidate, requirements, sizing, notes)
+
+
+def _api_steps(candidate: Assessment, requirements: Requirements) -> Deployment:
+    """The API road's next step: the endpoint, model name, key variable and rate-limit tier to integrate."""
+    chosen = candidate.candidate
+    api = chosen.api
+    provider = chosen.provider or (api.provider if api is not None else "")
+    endpoint = planning_defaults().api_endpoints.get(provider)
+    model = chosen.id
+    if endpoint is not None and endpoint.model_prefix and model.startswith(endpoint.model_prefix):
+        model = model[len(endpoint.model_prefix) :]
+    limits = None
+    if api is not None and (api.requests_per_minute or api.tokens_per_minute):
+        limits = {
+            "requests_per_minute": api.requests_per_minute,
+            "tokens_per_minute": api.tokens_per_minute,
+            "note": api.notes,
+        }
+    details: dict[str, object] = {
+        "provider": provider,
+        "model": model,
+        "base_url": endpoint.base_url if endpoint is not None else None,
+        "key_env": endpoint.key_env if endpoint is not None else None,
+        "openai_compatible": endpoint.openai_compatible if endpoint is not None else None,
+        "rate_limit": limits,
+        "docs": endpoint.docs if endpoint is not None else None,
+        "regions": list(api.regions) if api is not None else [],
+    }
+    notes = []
+    if endpoint is None:
+        notes.append(f"no endpoint recorded for provider {provider!r}: see the provider's API documentation")
+        command = f"# call {model} through {provider}'s API"
+    else:
+        body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello"}]})
+        url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        # double quotes around the header so the shell expands the key variable
+        command = (
+            f'curl {shlex.quote(url)} -H "Authorization: Bearer ${endpoint.key_env}" '
+            f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+        )
+        client = "the OpenAI client (openai-python / openai-node)" if endpoint.openai_compatible else "its own REST API"
+        notes.append(
+            f"integrate with {client}: base_url={endpoint.base_url}, model={model!r}, key in ${endpoint.key_env} "
+            f"({endpoint.docs})"
+        )
+        if endpoint.note:
+            notes.append(endpoint.note)
+    if limits is not None:
+        notes.append(
+            f"published default rate limit: {api.requests_per_minute or '-'} requests/min, "  # type: ignore[union-attr]
+            f"{api.tokens_per_minute or '-'} tokens/min; higher tiers follow spend (COST002 compares the peak)"  # type: ignore[union-attr]
+        )
+    else:
+        notes.append("no published per-minute limit in the catalog: ask the provider for the account's quota")
+    notes.append(
+        "before launch: a pilot on a few hundred real prompts scored against your bar, a spend alert at the "
+        "monthly budget, and a fallback model for outages"
+    )
+    return Deployment(kind="api", candidate=chosen.id, engine="api", command=command, notes=notes, api=details)
+
+
+def _build_steps(candidate: Assessment, requirements: Requirements, context: AdvisorContext) -> Deployment:
+    """The build road's next steps: the fine-tune that comes first and the pretraining plan behind it."""
+    chosen = candidate.candidate
+    settings = cost_settings(requirements.plugins)
+    c = settings.constants
+    metrics = PretrainingMetrics.from_metrics(candidate.metrics)
+    params = float(chosen.params or 0)
+    tokens = settings.answers.training_tokens or c.chinchilla_tokens_per_param * params
+    days = metrics.days_high or metrics.days_low or 0.0
+    training = {
+        "params": int(params),
+        "tokens": tokens,
+        "flops": metrics.flops,
+        "device": c.training_device,
+        "gpus": settings.training_gpus,
+        "gpu_hours_low": metrics.gpu_hours_low,
+        "gpu_hours_high": metrics.gpu_hours_high,
+        "weeks": round(days / 7, 1) if days else None,
+        "team": metrics.team_size or c.pretraining_team_min,
+        "months": c.pretraining_months,
+        "upfront_usd": metrics.upfront_usd,
+        "languages": list(requirements.languages),
+    }
+    base = str(chosen.extra.get("finetune_base") or "")
+    finetune = None
+    notes = []
+    if base:
+        method = metrics.finetune_method or "qlora"
+        finetune = {
+            "base_model": base,
+            "method": method,
+            "tokens": settings.finetune_tokens,
+            "usd": metrics.finetune_usd,
+            "why": str(chosen.extra.get("finetune_why") or ""),
+        }
+        notes.append(
+            f"first: {method} fine-tune {base} on {settings.finetune_tokens:.3g} tokens of your domain data "
+            f"(≈ ${metrics.finetune_usd or 0:,.0f}); {finetune['why']}".rstrip("; ")
+        )
+    weeks = f"{training['weeks']:g} weeks" if training["weeks"] else "an unknown time"
+    notes.append(
+        f"then pretraining {params / 1e9:,.0f}B on {tokens / 1e12:,.2f}T tokens: {settings.training_gpus:,} "
+        f"{c.training_device} for {weeks} of compute, a team of {training['team']} over {c.pretraining_months:g} "
+        "months (data, training, evaluation, post-training; COST001)"
+    )
+    command = f"axolotl train {base.split('/')[-1].lower()}-{metrics.finetune_method or 'qlora'}.yaml" if base else ""
+    return Deployment(
+        kind="build",
+        candidate=chosen.id,
+        engine="training",
+        command=command or "# pretraining: see training",
+        notes=notes,
+        training=training,
+        finetune=finetune,
+    )
 
 
 def _capacity_notes(

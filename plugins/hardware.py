@@ -48,6 +48,10 @@ def _remedy(candidate: Candidate, requirements: Requirements, context: AdvisorCo
     longest = longest_context_that_fits(spec, catalog, machine, candidate.quant or "Q4_K_M")
     if longest:
         return f"a context of at most {longest} tokens fits at {candidate.quant}"
+    if machine.device is None:
+        sizing = size_candidate(candidate, catalog, requirements.context_tokens)
+        need = f" with more than {sizing.footprint.total_bytes / GB:.0f} GB free for the model" if sizing else ""
+        return f"a machine{need} (RAM beyond what the operating system keeps), or a GPU"
     return "more or larger GPUs"
 
 

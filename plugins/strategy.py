@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 
 from advisor import AdvisorContext, Assessment, Requirements, StrategySignal, hookimpl
-from advisor.engine.economics import Market, quality, sci, usd, variant, viable
+from advisor.engine.economics import Market, SelfHosted, quality, sci, usd, variant, viable
 from advisor.estimate.cost_constants import cost_settings
-from advisor.model.metrics import PretrainingMetrics
+from advisor.model.metrics import PretrainingMetrics, PriceMetrics, StaffMetrics
 
 #: Votes. Privacy and the build criteria outweigh cost; cost outweighs team and quality nudges.
 WEIGHTS = {
@@ -28,7 +28,13 @@ WEIGHTS = {
     "quality": 1.0,
     "frontier_quality": 1.5,
     "build_criteria": 4.0,
+    "owned_hardware": 2.0,
+    "small_saving": 0.5,
 }
+
+#: A monthly difference below this, or below a tenth of the dearer option, is noise against the
+#: estimates' own error (±20 % on speed alone): the cost vote then counts little (stated assumption).
+SMALL_SAVING_USD = 100.0
 
 
 def _variant(assessment: Assessment) -> str:
@@ -183,9 +189,9 @@ def _cost(market: Market) -> list[StrategySignal]:
         serving, api, saving = max(pairs, key=lambda p: (p[2], -(p[0].assessment.rank or 0)))
         if saving > 0:
             reason = (
-                f"self-hosting {_variant(serving.assessment)} ≈ {usd(serving.monthly_usd)}/month costs less than "
-                f"{api.assessment.candidate.id}, the cheapest API of comparable quality, "
-                f"≈ {usd(api.monthly_usd)}/month (estimates)"
+                f"self-hosting {_variant(serving.assessment)} ≈ {usd(serving.monthly_usd)}/month (total cost of "
+                f"ownership{_tco_note(serving)}) costs less than {api.assessment.candidate.id}, the cheapest API of "
+                f"comparable quality, ≈ {usd(api.monthly_usd)}/month (estimates)"
             )
             winner = "open_source"
         else:
@@ -193,13 +199,49 @@ def _cost(market: Market) -> list[StrategySignal]:
             reason = (
                 f"{api.assessment.candidate.id} ≈ {usd(api.monthly_usd)}/month undercuts the cheapest self-hosted "
                 f"option of comparable quality, {_variant(serving.assessment)} ≈ {usd(serving.monthly_usd)}/month "
-                "(estimates)"
+                f"(total cost of ownership{_tco_note(serving)}; estimates)"
             )
             winner = "api"
-        signals.append(StrategySignal(strategy=winner, weight=WEIGHTS["cost"], reason=reason, flip_condition=flip))
+        gap = abs(api.monthly_usd - serving.monthly_usd)
+        small = gap < SMALL_SAVING_USD or gap < 0.1 * max(api.monthly_usd, serving.monthly_usd, 1.0)
+        if small:
+            reason += f"; the difference, ≈ {usd(gap)}/month, is within the estimates' error"
+        weight = WEIGHTS["small_saving" if small else "cost"]
+        signals.append(StrategySignal(strategy=winner, weight=weight, reason=reason, flip_condition=flip))
     elif flip:
         signals.append(StrategySignal(strategy="open_source", weight=0.0, reason=flip))
     return signals
+
+
+def _tco_note(serving: SelfHosted) -> str:
+    """What the total cost of ownership of a self-hosted option holds beyond its cash."""
+    staff = StaffMetrics.from_metrics(serving.assessment.metrics)
+    if staff.hours_per_month is None:
+        return ""
+    if staff.engineer_time == "already_paid":
+        return f": cash only, the {staff.hours_per_month:g} h/month of staff time is already paid"
+    return f": cash + {staff.hours_per_month:g} h/month of engineer time ≈ {usd(staff.usd_per_month or 0.0)}"
+
+
+def _owned_hardware(requirements: Requirements, market: Market) -> list[StrategySignal]:
+    """Hardware the business already owns that runs an acceptable model: its cash cost is power."""
+    if not requirements.on_hand_hardware:
+        return []
+    runs = [s for s in market.servings if s.assessment.acceptable]
+    if not runs:
+        return []
+    best = min(runs, key=lambda s: (s.assessment.rank or 0, s.assessment.candidate.key))
+    cash = PriceMetrics.from_metrics(best.assessment.metrics).monthly_usd or 0.0
+    return [
+        StrategySignal(
+            strategy="open_source",
+            weight=WEIGHTS["owned_hardware"],
+            reason=f"the hardware you own already runs {_variant(best.assessment)}, which meets every requirement: "
+            f"the cash it adds is ≈ {usd(cash)}/month (power, plus any devices to buy; estimate)",
+            flip_condition="if that hardware is needed for other work, or the model it runs is not good enough in "
+            "a pilot, an API competes again",
+        )
+    ]
 
 
 def _break_even_flip(market: Market) -> str | None:
@@ -359,6 +401,7 @@ def advisor_strategy_signals(
         *_licence(assessments),
         *_only_road(assessments),
         *_team(requirements),
+        *_owned_hardware(requirements, market),
         *_quality(requirements, assessments, settings.constants.comparable_quality_margin),
         *_cost(market),
     ]

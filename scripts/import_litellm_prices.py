@@ -82,12 +82,52 @@ class Curated:
 
 
 @dataclass(frozen=True)
+class ProviderRegions:
+    """Where a provider processes prompts, with the page it was read from."""
+
+    regions: tuple[str, ...]
+    source: str
+    as_of: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Direct:
+    """An API LiteLLM does not carry, priced per 1,000 tokens in its own currency."""
+
+    key: str
+    name: str
+    provider: str
+    currency: str
+    input_per_1k: float
+    output_per_1k: float
+    context_window: int
+    source: str
+    as_of: str
+    languages: tuple[str, ...] = ()
+    open_weights: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Units of a currency per US dollar, with its source and date (catalog/cost_constants.yaml)."""
+
+    per_usd: float
+    source: str
+    as_of: str
+
+
+@dataclass(frozen=True)
 class CuratedTable:
-    """catalog/apis_curated.yaml: the keys to import, in output order, and the price table's provenance."""
+    """catalog/apis_curated.yaml: the keys to import, in output order, and the price table's provenance;
+    where each provider processes data; and the APIs priced outside the table (``direct``)."""
 
     source: str
     as_of: dt.date
     apis: tuple[Curated, ...]
+    providers: dict[str, ProviderRegions] = dataclasses.field(default_factory=dict)
+    direct: tuple[Direct, ...] = ()
 
 
 def _curated(raw: dict[str, Any]) -> Curated:
@@ -107,8 +147,20 @@ def load_curated(path: Path) -> CuratedTable:
     """Read the curated keys and their published facts; a malformed file stops with one line naming it."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        providers = {
+            name: ProviderRegions(tuple(raw["regions"]), raw["source"], str(raw["as_of"]), raw.get("note"))
+            for name, raw in (data.get("providers") or {}).items()
+        }
+        direct = tuple(
+            Direct(**{**raw, "as_of": str(raw["as_of"]), "languages": tuple(raw.get("languages") or ())})
+            for raw in data.get("direct") or []
+        )
         return CuratedTable(
-            source=data["source"], as_of=data["as_of"], apis=tuple(_curated(raw) for raw in data["apis"])
+            source=data["source"],
+            as_of=data["as_of"],
+            apis=tuple(_curated(raw) for raw in data["apis"]),
+            providers=providers,
+            direct=direct,
         )
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise SystemExit(f"{path}: cannot read the curated API list: {exc!r}") from None
@@ -214,15 +266,77 @@ def build_record(
     if notes:
         record["notes"] = "; ".join(notes)
 
+    _add_regions(record, table)
     record["source"] = table.source
     record["as_of"] = table.as_of
     return record, None
 
 
+def _add_regions(record: dict[str, Any], table: CuratedTable) -> None:
+    """The provider's processing regions and their source (nothing when the provider is not listed)."""
+    where = table.providers.get(str(record["provider"]))
+    if where is None:
+        return
+    record["regions"] = list(where.regions)
+    record["regions_source"] = f"{where.source} (as of {where.as_of})" + (f": {where.note}" if where.note else "")
+
+
+def direct_record(
+    item: Direct, table: CuratedTable, rates: dict[str, Rate], open_models: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """One record for an API priced per 1,000 tokens in its own currency, converted at the stated rate."""
+    rate = rates[item.currency]
+
+    def usd_per_1m(per_1k: float) -> float:
+        return float(f"{per_1k * 1000 / rate.per_usd:.6g}")
+
+    record: dict[str, Any] = {
+        "id": item.key,
+        "name": item.name,
+        "provider": item.provider,
+        "input_usd_per_1m": usd_per_1m(item.input_per_1k),
+        "output_usd_per_1m": usd_per_1m(item.output_per_1k),
+        "context_window": item.context_window,
+    }
+    if item.open_weights:
+        record["open_weights_model"] = item.open_weights
+    if item.languages:
+        record["languages"] = list(item.languages)
+    benchmarks = open_models.get(item.open_weights or "", {})
+    if benchmarks:
+        record["benchmarks"] = benchmarks
+    record["local_price"] = {
+        "currency": item.currency,
+        "input_per_1k": item.input_per_1k,
+        "output_per_1k": item.output_per_1k,
+        "per_usd": rate.per_usd,
+        "rate_source": rate.source,
+        "rate_as_of": rate.as_of,
+        "note": item.note,
+    }
+    _add_regions(record, table)
+    notes = [f"price {item.input_per_1k:g}/{item.output_per_1k:g} {item.currency} per 1,000 input/output tokens"]
+    if benchmarks:
+        notes.append(f"benchmarks of the served model copied from catalog/models.yaml ({item.open_weights})")
+    record["notes"] = "; ".join(notes)
+    record["source"] = item.source
+    record["as_of"] = item.as_of
+    return record
+
+
+def load_rates(path: Path) -> dict[str, Rate]:
+    """The currency rates of catalog/cost_constants.yaml (RUB today)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {"RUB": Rate(float(data["rub_per_usd"]), str(data["rub_per_usd_source"]), str(data["rub_per_usd_as_of"]))}
+
+
 def build_catalog(
-    prices: dict[str, Any], table: CuratedTable, open_models: dict[str, dict[str, Any]] | None = None
+    prices: dict[str, Any],
+    table: CuratedTable,
+    open_models: dict[str, dict[str, Any]] | None = None,
+    rates: dict[str, Rate] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Records for every usable curated key, and one message per skipped key."""
+    """Records for every usable curated key (then the directly priced APIs), and one message per skipped key."""
     records: list[dict[str, Any]] = []
     skipped: list[str] = []
     for item in table.apis:
@@ -235,6 +349,11 @@ def build_catalog(
             skipped.append(f"{item.key}: {reason}")
         else:
             records.append(record)
+    for direct in table.direct:
+        if rates is None or direct.currency not in rates:
+            skipped.append(f"{direct.key}: no {direct.currency} rate")
+            continue
+        records.append(direct_record(direct, table, rates, open_models or {}))
     return records, skipped
 
 
@@ -279,11 +398,17 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_MODELS,
         help="open-model catalog whose benchmarks hosted copies inherit (default: %(default)s)",
     )
+    parser.add_argument(
+        "--constants",
+        type=Path,
+        default=REPO_ROOT / "catalog" / "cost_constants.yaml",
+        help="the currency rates directly priced APIs are converted at (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     table = load_curated(args.curated)
     prices = json.loads(args.prices.read_text(encoding="utf-8"))
-    records, skipped = build_catalog(prices, table, load_open_model_benchmarks(args.models))
+    records, skipped = build_catalog(prices, table, load_open_model_benchmarks(args.models), load_rates(args.constants))
     for message in skipped:
         print(f"skipped {message}", file=sys.stderr)
     if not records:

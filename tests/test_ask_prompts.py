@@ -248,6 +248,7 @@ BANK_KEYS = [
     "5000" + ENTER,  # monthly active users
     DOWN * 2 + ENTER,  # mlops: strong
     "4" + ENTER,  # ml engineers
+    ENTER,  # engineer time: extra (the default)
     "n",  # build ambition
     ENTER,  # review: plan
 ]
@@ -266,7 +267,7 @@ def test_a_whole_questionnaire_through_pipe_input(specs: list[Spec], tmp_path: P
         pipe.send_text("".join(BANK_KEYS))
         asker = QuestionaryAsker(StubChoices(), input=pipe, output=DummyOutput())
         assert run_interactive(q, asker, after_each=lambda: saves.append(len(q.values))) == "plan"
-    assert len(saves) == len(BANK_KEYS) - 1 == 19
+    assert len(saves) == len(BANK_KEYS) - 1 == 20
     assert q.requirements() == bank_expected()
     path = tmp_path / "answers.yaml"
     write_answers(path, q.data())
@@ -293,7 +294,7 @@ def test_stopping_midway_keeps_the_answers_and_resuming_finishes(specs: list[Spe
 
 def test_review_lets_you_change_an_answer(specs: list[Spec]) -> None:
     """Saying "no" to commercial use skips a question; changing it in the review asks it."""
-    keys = [*BANK_KEYS[:14], "n", DOWN * 2 + ENTER, "4" + ENTER, "n"]
+    keys = [*BANK_KEYS[:14], "n", DOWN * 2 + ENTER, "4" + ENTER, ENTER, "n"]
     # the review menu: "Change an answer", pick commercial use, yes, the question it opens, plan
     keys += [DOWN + ENTER, _pick_keys(specs, "commercial_use"), "y", "5000" + ENTER, ENTER]
     q = Questionnaire.from_data(specs, None, StubChoices())

@@ -40,7 +40,7 @@ def _costs(paths: dict[str, Path]) -> dict[str, dict[str, Any]]:
     result = {}
     for name, proc in procs.items():
         code, out, err = _finish(proc)
-        assert code == 0, err
+        assert code in (0, 1), err  # 1: nothing acceptable, as `advisor plan` says; the document is still printed
         result[name] = json.loads(out)
     return result
 
@@ -76,7 +76,7 @@ def test_small_team_gets_an_api(examples: dict[str, dict[str, Any]]) -> None:
     assert own["role"] == "cheapest (rejected)" and "COST001" in own["rejected_by"]
     assert s["traffic"]["tokens_per_month"] == pytest.approx(3000 * 1100 * 30.44)
     assert any(re.search(r"self-hosting .* (beats|never beats)", f) for f in s["strategy"]["flip_conditions"])
-    assert s["deployment"] is None
+    assert s["deployment"]["kind"] == "api"  # the API road ends in how to integrate it
     assert any("peak request rate" in line for line in s["assumptions"])
 
 
@@ -97,7 +97,7 @@ def test_offline_laptop_runs_llama_cpp(examples: dict[str, dict[str, Any]]) -> N
     s = examples["offline-laptop"]
     assert s["strategy"]["recommended"] == "open_source"
     own = _row(s, "open_source")
-    assert own["monthly_cost_usd"] == pytest.approx(2 * 75)  # one user: 2 operator hours at $75, machine owned
+    assert own["monthly_cost_usd"] == 0  # one user on an owned laptop: no cash (staff hours reported apart)
     deployment = s["deployment"]
     assert deployment["engine"] == "llama.cpp"
     assert re.match(r"llama-server -m \S+\.gguf -ngl \d+ -c 8192 --parallel 1 ", deployment["command"])

@@ -141,8 +141,20 @@ def test_cpu_only(context: AdvisorContext) -> None:
     assert any("--threads" in n for n in plan.notes)
 
 
-def test_only_open_weights_get_a_plan(context: AdvisorContext) -> None:
+def test_every_road_gets_next_steps(context: AdvisorContext) -> None:
+    """An API gets how to integrate it (endpoint, model, key variable); a build gets a training plan
+    (issue 13: the API road used to end in ``deployment: null``)."""
     api = api_candidate(context.catalog.apis["gpt-4o-mini"], context.catalog)
+    plan = deployment.advisor_deployment_plan(Assessment(candidate=api), Requirements(), context)
+    assert plan is not None and plan.kind == "api"
+    assert plan.api is not None
+    assert plan.api["base_url"] == "https://api.openai.com/v1" and plan.api["key_env"] == "OPENAI_API_KEY"
+    assert plan.api["model"] == "gpt-4o-mini"
+    assert '"Authorization: Bearer $OPENAI_API_KEY"' in plan.command  # double quotes: the shell expands it
+    groq = api_candidate(context.catalog.apis["groq/openai/gpt-oss-20b"], context.catalog)
+    routed = deployment.advisor_deployment_plan(Assessment(candidate=groq), Requirements(), context)
+    assert routed is not None and routed.api is not None and routed.api["model"] == "openai/gpt-oss-20b"
     build = Candidate(id="build/pretrain-8b", kind="build", name="b", params=8_000_000_000)
-    for candidate in (api, build):
-        assert deployment.advisor_deployment_plan(Assessment(candidate=candidate), Requirements(), context) is None
+    steps = deployment.advisor_deployment_plan(Assessment(candidate=build), Requirements(), context)
+    assert steps is not None and steps.kind == "build" and steps.training is not None
+    assert steps.training["tokens"] == 20 * 8_000_000_000  # Chinchilla D = 20 N

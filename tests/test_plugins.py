@@ -142,8 +142,11 @@ def test_hook_advisor_rank() -> None:
 
     host = host_with(plugin_module("t_rank", advisor_rank=advisor_rank))
     plan = run_plan(small_requirements(), Session(host=host))
-    ids = [a.candidate.id for a in plan.ranked]
-    assert ids == sorted(ids, reverse=True)
+    # the hook's order holds within each road; the recommended road's candidates lead (issue 13)
+    for kind in ("api", "open_source", "build"):
+        ids = [a.candidate.id for a in plan.ranked if a.candidate.kind == kind]
+        assert ids == sorted(ids, reverse=True)
+    assert plan.ranked[0].candidate.kind == plan.strategy.recommended
 
 
 def test_hook_advisor_deployment_plan() -> None:

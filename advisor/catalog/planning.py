@@ -37,6 +37,18 @@ class CloudDefaults(_Strict):
     counts: tuple[PositiveInt, ...] = Field(min_length=1)
 
 
+class ApiEndpoint(_Strict):
+    """How to call one provider's chat API: the base URL, the key's environment variable, and whether
+    the OpenAI client works against it (``openai_compatible``), with the documentation it was read from."""
+
+    base_url: str = Field(pattern=r"^https://")
+    key_env: str
+    openai_compatible: bool = True
+    model_prefix: str = ""
+    note: str | None = None
+    docs: str = Field(pattern=r"^https?://")
+
+
 class PlanningDefaults(_Strict):
     """Typed view of catalog/planning.yaml."""
 
@@ -48,6 +60,7 @@ class PlanningDefaults(_Strict):
     record_max_age_days: PositiveInt = Field(
         description="a plan warns when a record it leans on was last checked longer ago than this"
     )
+    api_endpoints: dict[str, ApiEndpoint] = Field(default_factory=dict)
 
     def server_quantization(self, quant: str) -> ServerQuantization | None:
         """The vLLM/SGLang ``--quantization`` a GGUF quant level maps to (None: load the 16-bit weights)."""

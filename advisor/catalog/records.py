@@ -11,7 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    model_validator,
+)
 
 from advisor.catalog.kinds import CatalogKind
 
@@ -201,6 +210,21 @@ class LongContextTier(BaseModel):
     output_usd_per_1m: NonNegativeFloat
 
 
+class LocalPrice(BaseModel):
+    """A list price published in another currency (e.g. roubles per 1,000 tokens), kept beside the USD
+    figures it was converted to, with the rate used: reports state both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    input_per_1k: NonNegativeFloat
+    output_per_1k: NonNegativeFloat
+    per_usd: PositiveFloat = Field(description="units of the currency per US dollar used for the USD prices")
+    rate_source: str
+    rate_as_of: dt.date
+    note: str | None = None
+
+
 class ApiRecord(_Record):
     """A hosted chat API; ``id`` is the LiteLLM price-table key."""
 
@@ -216,6 +240,8 @@ class ApiRecord(_Record):
     long_context_tiers: list[LongContextTier] = Field(default_factory=list)
     open_weights_model: str | None = Field(default=None, description="repo id when the API hosts an open model")
     regions: list[str] = Field(default_factory=list, description="where the provider processes data, if published")
+    regions_source: str | None = Field(default=None, description="the data-processing page regions were read from")
+    local_price: LocalPrice | None = Field(default=None, description="the published price in its own currency")
     languages: list[str] = Field(default_factory=list)
     benchmarks: dict[str, BenchmarkScore] = Field(default_factory=dict)
     requests_per_minute: PositiveInt | None = Field(default=None, description="published default rate limit")

@@ -4,11 +4,13 @@ Runs the same plan as ``advisor plan`` (so the numbers are COST001's) and prints
 ``advisor.engine.economics.cost_summary``: for each road (API, open weights, build) its
 best-ranked and its cheapest candidate, the total over the horizon, the break-even volume of
 self-hosting against the cheapest API of comparable quality, the build's payback, the flip
-conditions, and every assumption the figures rest on.
+conditions, and every assumption the figures rest on. Exits 1 when no candidate is acceptable,
+like ``advisor plan`` on the same answers.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +51,16 @@ def cost(answers: Path, fmt: str, options: SessionOptions) -> None:
     )
     session = options.session()
     check_hardware_ids(requirements, session.catalog, str(answers))
-    summary = cost_summary(run_plan(requirements, session), requirements, settings)
+    plan = run_plan(requirements, session)
+    summary = cost_summary(plan, requirements, settings)
     if fmt == "json":
         from advisor.report.json_report import json_text
 
         click.echo(json_text(summary))
-        return
-    _print(summary)
+    else:
+        _print(summary)
+    if not plan.ranked:
+        sys.exit(1)  # the same verdict as `advisor plan` on the same answers: nothing is acceptable
 
 
 def _money(value: object) -> str:

@@ -13,6 +13,7 @@ Modules:
 - ``sizing``: one variant on one machine: footprint, fit and speed (memoised per architecture).
 - ``fit_questions``: the inverse questions: the best quant, the longest context, the hardware that fits.
 - ``licensing``: licence lineage along ``base_model``.
+- ``misses``: when nothing passes, the nearest misses and the one change that would admit each.
 - ``economics``: cost per road, the comparable API, break-even and payback: the strategy plugin,
   ``advisor cost`` and the HTML report all read it here.
 - ``evaluation_design``: which models to evaluate first: pools (leaderboard, catalog, a file), the

@@ -52,6 +52,7 @@ from advisor.model.metrics import (
     PriceMetrics,
     QualityMetrics,
     ServingMetrics,
+    StaffMetrics,
     TrainingEnergyMetrics,
 )
 from advisor.model.plan import Assessment, Plan
@@ -116,7 +117,8 @@ class PricedApi:
 
 @dataclass(frozen=True)
 class SelfHosted:
-    """A self-hosted candidate with the cost structure COST001 published."""
+    """A self-hosted candidate with the cost structure COST001 published; ``monthly_usd`` is its
+    total cost of ownership (the cash plus engineer time when ``team.engineer_time`` is extra)."""
 
     assessment: Assessment
     cost: ServingCost
@@ -168,7 +170,10 @@ def _self_hosted(assessment: Assessment) -> SelfHosted | None:
         m.owned_replicas,
         m.owned_replica_usd,
     )
-    return SelfHosted(assessment, cost, PriceMetrics.from_metrics(assessment.metrics).monthly_usd or cost.monthly_usd)
+    # the road comparison uses the total cost of ownership (cash + engineer time when it is extra spend)
+    tco = StaffMetrics.from_metrics(assessment.metrics).tco_monthly_usd
+    cash = PriceMetrics.from_metrics(assessment.metrics).monthly_usd
+    return SelfHosted(assessment, cost, tco if tco is not None else (cash or cost.monthly_usd))
 
 
 class Market:

@@ -258,10 +258,30 @@ def decide_strategy(requirements: Requirements, assessments: list[Assessment], s
     )
 
 
-def plan_deployment(assessments: list[Assessment], requirements: Requirements, session: Session) -> Deployment | None:
-    """The deployment plan for the best-ranked open-weights candidate, if any."""
+def lead_with_road(assessments: list[Assessment], road: str) -> None:
+    """Renumber the ranks so the recommended road's candidates come first, each road keeping the
+    ranking's order: the report's first row is then the best option of the road it recommends
+    (a plan never recommends one road and lists another's option first)."""
     ranked = sorted((a for a in assessments if a.rank is not None), key=lambda a: a.rank or 0)
-    top = next((a for a in ranked if a.candidate.kind == "open_source"), None)
+    ordered = [a for a in ranked if a.candidate.kind == road] + [a for a in ranked if a.candidate.kind != road]
+    for position, assessment in enumerate(ordered, start=1):
+        assessment.rank = position
+
+
+def plan_deployment(
+    assessments: list[Assessment], requirements: Requirements, session: Session, road: str = "open_source"
+) -> Deployment | None:
+    """The next steps for the recommended road's best-ranked candidate: a self-hosted deployment,
+    an API integration or a build plan (the built-in hook answers all three; an open-weights
+    candidate is planned when the road has none)."""
+    ranked = sorted((a for a in assessments if a.rank is not None), key=lambda a: a.rank or 0)
+    top = next((a for a in ranked if a.candidate.kind == road), None)
+    if road == "build":
+        builds = [a for a in assessments if a.candidate.kind == "build"]
+        pretrain = [a for a in builds if "method" not in a.candidate.extra]
+        top = next((a for a in pretrain if a.acceptable), top)
+    if top is None:
+        top = next((a for a in ranked if a.candidate.kind == "open_source"), None)
     if top is None:
         return None
     answer = session.host.first_result(
@@ -301,7 +321,8 @@ def run_plan(requirements: Requirements, session: Session, candidates: list[Cand
     assessments = assess_all(pool, requirements, session)
     rank(assessments, requirements, session)
     strategy = decide_strategy(requirements, assessments, session)
-    deployment = plan_deployment(assessments, requirements, session)
+    lead_with_road(assessments, strategy.recommended)
+    deployment = plan_deployment(assessments, requirements, session, strategy.recommended)
     return Plan(
         requirements=answers,
         strategy=strategy,

@@ -142,9 +142,29 @@ def spec_for_candidate(candidate: Candidate) -> ModelSpec | None:
 
 
 def machine_for_candidate(candidate: Candidate, catalog: Catalog) -> Machine:
-    """The machine a candidate variant runs on."""
+    """The machine a candidate variant runs on: the user's own when the answers give its RAM.
+
+    The answers' ``ram_gb`` is the machine's memory: on Apple silicon it is the unified memory (the
+    catalog record is the largest configuration of the chip), elsewhere the host RAM; either way the
+    operating system keeps its headroom (``os_headroom`` in estimator_constants.yaml), and a CPU class
+    without stated RAM keeps it from its typical size too.
+    """
     record = catalog.find_hardware(candidate.hardware) if candidate.hardware else None
-    return machine_for(record, candidate.hardware_count or 1, candidate.host_ram_gib)
+    ram = candidate.host_ram_gib
+    headroom = estimator_constants().os_headroom
+    if record is not None and record.kind == "apple" and ram is not None:
+        # the GPU-usable share of this Mac's unified memory is applied by the fit (usable_fraction)
+        record = record.model_copy(update={"memory_gib": ram})
+        machine = machine_for(record, candidate.hardware_count or 1, None)
+        return replace(machine, notes=(*machine.notes, f"unified memory {ram:g} GB from the answers"))
+    if record is not None and record.kind == "cpu" and ram is None:
+        ram = record.memory_gib
+    if ram is None:
+        return machine_for(record, candidate.hardware_count or 1, None)
+    usable = headroom.usable_gib(ram)
+    machine = machine_for(record, candidate.hardware_count or 1, usable)
+    note = f"system RAM {ram:g} GB less {ram - usable:g} GB kept for the operating system = {usable:g} GB for the model"
+    return replace(machine, notes=(*machine.notes, note))
 
 
 def _size(candidate: Candidate, catalog: Catalog, context: int, cache_type: str) -> Sizing | None:

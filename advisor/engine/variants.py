@@ -134,17 +134,50 @@ def _cheapest_cloud_variant(record: ModelRecord, quant: str, requirements: Requi
     return fallback or open_candidate(record, quant=quant)
 
 
-def _finetune_base(catalog: Catalog, target_params: int) -> ModelRecord | None:
-    """The open model nearest the build target size (log scale) whose licence allows commercial use:
-    fine-tuning it is the cheaper build road."""
+@dataclass(frozen=True)
+class FinetuneBase:
+    """The open model a fine-tune starts from, and why it was chosen."""
+
+    record: ModelRecord
+    why: str
+
+
+def _finetune_base(catalog: Catalog, target_params: int, requirements: Requirements) -> FinetuneBase | None:
+    """The open model to fine-tune, chosen by what the business needs before size: it speaks the first
+    language, its licence allows the use (commercial when the answers say so), it lists the use case;
+    among those, the nearest the build target size (log scale), then the one with more published scores."""
     import math
 
-    usable = [
-        m
-        for m in catalog.models.values()
-        if (lic := catalog.find_license(m.license)) is not None and lic.commercial_use != "no"
-    ]
-    return min(usable, key=lambda m: (abs(math.log(m.params / target_params)), m.id), default=None)
+    traffic = requirements.traffic
+    output_per_month = traffic.requests_per_day * traffic.output_tokens * 365.25 / 12
+    users = requirements.license.monthly_active_users
+
+    def allowed(m: ModelRecord) -> bool:
+        """The licence allows this use at this traffic: commercial when asked, under any output or user cap."""
+        lic = catalog.find_license(m.license)
+        if lic is None:
+            return False
+        if lic.commercial_use == "no" and requirements.license.commercial_use:
+            return False
+        if lic.monthly_output_token_cap is not None and output_per_month > lic.monthly_output_token_cap:
+            return False
+        cap = lic.monthly_active_user_cap
+        return not (cap is not None and users is not None and users > cap)
+
+    first = requirements.languages[0].lower() if requirements.languages else "en"
+    pool = [m for m in catalog.models.values() if allowed(m)]
+    reasons = ["its licence allows this use at this traffic"]
+    speaks = [m for m in pool if first in {lang.lower() for lang in m.languages}]
+    if speaks:
+        pool, reasons = speaks, [f"it lists {first}", *reasons]
+    fits_use = [m for m in pool if requirements.use_case in m.use_cases]
+    if fits_use:
+        pool, reasons = fits_use, [*reasons, f"its card lists {requirements.use_case}"]
+    best = min(pool, key=lambda m: (abs(math.log(m.params / target_params)), -len(m.benchmarks), m.id), default=None)
+    if best is None:
+        return None
+    why = f"chosen because {', '.join(reasons)}, nearest the {target_params / 1e9:,.0f}B target"
+    return FinetuneBase(best, why)
 
 
 def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candidate]:
@@ -169,8 +202,9 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
                 )
     level = requirements.quality or "medium"
     target = defaults.build_target_params[level]
-    base = _finetune_base(catalog, target)
-    if base is not None:
+    chosen = _finetune_base(catalog, target, requirements)
+    base = chosen.record if chosen is not None else None
+    if base is not None and chosen is not None:
         candidates.append(
             Candidate(
                 id=f"build/finetune-{base.id.split('/')[-1].lower()}",
@@ -183,7 +217,7 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
                 license=base.license,
                 languages=list(base.languages),
                 context_length=base.context_length,
-                extra={"method": "qlora", "target_quality": level},
+                extra={"method": "qlora", "target_quality": level, "finetune_why": chosen.why},
             )
         )
     candidates.append(
@@ -194,7 +228,10 @@ def build_candidates(requirements: Requirements, catalog: Catalog) -> list[Candi
             params=target,
             active_params=target,
             languages=list(requirements.languages),
-            extra={"target_quality": level},
+            extra={
+                "target_quality": level,
+                **({"finetune_base": base.id, "finetune_why": chosen.why} if base is not None and chosen else {}),
+            },
         )
     )
     return candidates

@@ -36,6 +36,28 @@ class Batching(BaseModel):
     per_stream_share: float
 
 
+class SmallMemory(BaseModel):
+    """A lower usable fraction for devices of a kind up to a memory size (Apple: macOS wires less of a small Mac)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    up_to_gib: float
+    usable_fraction: float
+
+
+class OsHeadroom(BaseModel):
+    """System RAM the operating system and other programs keep: ``max(min_gib, fraction × RAM)``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_gib: float
+    fraction: float
+
+    def usable_gib(self, ram_gib: float) -> float:
+        """RAM a model may use on a machine with ``ram_gib``."""
+        return max(0.0, ram_gib - max(self.min_gib, self.fraction * ram_gib))
+
+
 class EstimatorConstants(BaseModel):
     """Typed view of estimator_constants.yaml."""
 
@@ -47,6 +69,8 @@ class EstimatorConstants(BaseModel):
     margin_mib: float
     default_host_ram_gib: float
     usable_fraction: dict[str, float]
+    usable_fraction_small: dict[str, SmallMemory] = {}
+    os_headroom: OsHeadroom = OsHeadroom(min_gib=0.0, fraction=0.0)
     batching: Batching
     sources: list[str]
     as_of: dt.date

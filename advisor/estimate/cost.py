@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from advisor.catalog.records import ApiRecord
 from advisor.estimate.cost_constants import CostConstants
@@ -86,6 +87,20 @@ def api_prices(api: ApiRecord, input_tokens_per_request: float) -> ApiPrices:
         batch_input=scaled(api.batch_input_usd_per_1m, scale_in),
         batch_output=scaled(api.batch_output_usd_per_1m, scale_out),
         tier_above_input_tokens=above,
+    )
+
+
+def local_price_in_usd(api: ApiRecord, per_usd: float) -> ApiRecord:
+    """An API whose list price is in another currency per 1,000 tokens, with its USD per 1M prices at
+    ``per_usd`` units per dollar: ``price_per_1k × 1000 / per_usd``. Without a local price: unchanged."""
+    local = api.local_price
+    if local is None:
+        return api
+    return api.model_copy(
+        update={
+            "input_usd_per_1m": local.input_per_1k * 1000 / per_usd,
+            "output_usd_per_1m": local.output_per_1k * 1000 / per_usd,
+        }
     )
 
 
@@ -262,11 +277,45 @@ def co2_kg(kwh: float, grid_kg_co2_per_kwh: float) -> float:
     return kwh * grid_kg_co2_per_kwh
 
 
-def operator_monthly_cost_usd(mlops: str, constants: CostConstants, *, desktop: bool = False) -> float:
-    """Engineer time a self-hosted model costs: by MLOps maturity for a served deployment, a small
-    fixed amount for one user running a model on their own machine."""
-    hours = constants.desktop_hours_per_month if desktop else constants.mlops_hours_per_month[mlops]
-    return hours * constants.engineer_usd_per_hour
+DeploymentScale = Literal["desktop", "server", "cluster"]
+
+
+def deployment_scale(on_hand: bool, peak_concurrency: int, devices: int, node_devices: int) -> DeploymentScale:
+    """How big the thing to run is: one user's own machine (``desktop``), what one server node holds
+    (``server``), or more devices than a node (``cluster``)."""
+    if on_hand and peak_concurrency <= 1:
+        return "desktop"
+    return "cluster" if devices > node_devices else "server"
+
+
+@dataclass(frozen=True)
+class StaffTime:
+    """Engineer time a self-hosted deployment takes each month, and whether it is new spend.
+
+    ``already_paid``: salaried staff absorb the hours, so they are reported but add no cash and
+    no cost of ownership; ``extra``: the hours are bought (``extra_usd`` counts them in the total
+    cost of ownership). Neither is ever part of the cash budget.
+    """
+
+    scale: DeploymentScale
+    hours_per_month: float
+    usd_per_month: float
+    engineer_time: str
+
+    @property
+    def extra_usd(self) -> float:
+        return self.usd_per_month if self.engineer_time == "extra" else 0.0
+
+
+def staff_time(scale: DeploymentScale, mlops: str, engineer_time: str, constants: CostConstants) -> StaffTime:
+    """Hours by deployment scale (desktop: a fixed few; server and cluster by MLOps maturity) × the hour's cost."""
+    if scale == "desktop":
+        hours = constants.desktop_hours_per_month
+    elif scale == "cluster":
+        hours = constants.cluster_hours_per_month[mlops]
+    else:
+        hours = constants.mlops_hours_per_month[mlops]
+    return StaffTime(scale, hours, hours * constants.engineer_usd_per_hour, engineer_time)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ class CostConstants(BaseModel):
     max_utilisation: float
     horizon_months: float
     comparable_quality_margin: float
+    rub_per_usd: float
+    rub_per_usd_as_of: dt.date
+    rub_per_usd_source: str
     amortisation_months: float
     spot_discount: float
     average_power_fraction: float
@@ -41,6 +44,8 @@ class CostConstants(BaseModel):
     grid_kg_co2_per_kwh: float
     mlops_hours_per_month: dict[str, float]
     desktop_hours_per_month: float
+    cluster_hours_per_month: dict[str, float]
+    node_devices: int
     engineer_usd_per_hour: float
     engineer_hours_per_month: float
     training_device: str
@@ -91,6 +96,7 @@ class CostAnswers(BaseModel):
     training_gpus: int | None = Field(default=None, ge=1, description="GPUs in the training cluster")
     finetune_tokens: float | None = Field(default=None, gt=0.0)
     horizon_months: float | None = Field(default=None, gt=0.0)
+    rub_per_usd: float | None = Field(default=None, gt=0.0, description="roubles per US dollar for rouble prices")
 
 
 @lru_cache(maxsize=1)
@@ -164,6 +170,10 @@ class CostSettings(BaseModel):
         return self.answers.horizon_months or self.constants.horizon_months
 
     @property
+    def rub_per_usd(self) -> float:
+        return self.answers.rub_per_usd or self.constants.rub_per_usd
+
+    @property
     def training_gpus(self) -> int:
         return self.answers.training_gpus or self.constants.training_cluster_gpus
 
@@ -183,6 +193,7 @@ class CostSettings(BaseModel):
         """Every constant and answer the cost estimates rest on, one printable line each."""
         c, a = self.constants, self.answers
         hours = ", ".join(f"{level} {h:g} h" for level, h in c.mlops_hours_per_month.items())
+        cluster = ", ".join(f"{level} {h:g} h" for level, h in c.cluster_hours_per_month.items())
         return [
             f"month = {c.days_per_month} days = {c.hours_per_month:g} h",
             f"peak request rate = {self.peak_to_average:g} × the daily average ({self.origin('peak_to_average')})",
@@ -195,8 +206,9 @@ class CostSettings(BaseModel):
             "(catalog price_usd or plugins.cost.capex_usd_per_device)",
             f"power = TDP × {c.average_power_fraction:.0%} average load × PUE {self.pue:g} × ${self.usd_per_kwh:g}/kWh",
             f"CO2 = kWh × {self.grid_kg_co2_per_kwh:g} kg/kWh ({self.origin('grid_kg_co2_per_kwh')})",
-            f"operator time by MLOps level: {hours}/month (one user on own machine: {c.desktop_hours_per_month:g} h)"
-            f" at ${c.engineer_usd_per_hour:g}/h",
+            f"engineer time (reported beside the cash, never in the cash budget): one server by MLOps level "
+            f"{hours}/month; a cluster (more than {c.node_devices} devices) {cluster}; one user on own machine "
+            f"{c.desktop_hours_per_month:g} h; at ${c.engineer_usd_per_hour:g}/h",
             f"pretraining: 6·N·D FLOPs × (1 + {c.training_overhead:g} for ablations/restarts), D = "
             f"{c.chinchilla_tokens_per_param:g}·N unless plugins.cost.training_tokens, MFU "
             f"{c.training_mfu_low:.0%}–{c.training_mfu_high:.0%} on {c.training_device}, {self.training_gpus:,} GPUs",

@@ -105,12 +105,16 @@ class FitResult:
 
 
 def usable_device_bytes(device: Device, constants: EstimatorConstants, *, fit_margin: bool = True) -> int:
-    """Device memory the model may use: Apple's wired fraction, minus llama.cpp's margin per device.
+    """Device memory the model may use: Apple's wired fraction (lower on a small Mac), minus llama.cpp's
+    margin per device.
 
     The margin is what llama.cpp's ``--fit`` (automatic placement, its default when ``-ngl`` is not
     given) leaves free; a forced ``-ngl N`` loads with no margin, so ``fit_margin=False`` drops it.
     """
     fraction = constants.usable_fraction.get(device.kind, 1.0)
+    small = constants.usable_fraction_small.get(device.kind)
+    if small is not None and device.memory_gib <= small.up_to_gib:
+        fraction = small.usable_fraction
     margin = constants.margin_mib * MIB if fit_margin else 0
     per_device = device.memory_gib * GIB * fraction - margin
     return int(max(per_device, 0) * device.count)

@@ -11,7 +11,8 @@ publishes, a ``to_metrics()`` that writes exactly the keys that plugin sets:
 
 - :class:`QualityMetrics` (QUAL001), :class:`SizingMetrics` (the hardware fit),
 - :class:`PriceMetrics` (COST001 on APIs and self-hosting), :class:`ServingMetrics` (the
-  self-hosted cost structure and replicas), :class:`OverflowMetrics`, :class:`EnergyMetrics`,
+  self-hosted cost structure and replicas), :class:`StaffMetrics` (engineer time beside the cash),
+  :class:`OverflowMetrics`, :class:`EnergyMetrics`,
 - :class:`FinetuneMetrics`, :class:`PretrainingMetrics`, :class:`TrainingEnergyMetrics` (COST001
   on build candidates).
 """
@@ -60,6 +61,12 @@ REPLICA_GROUPS_OWNED = "replica_groups_owned"
 SPOT_MONTHLY_COST_USD = "spot_monthly_cost_usd"
 ON_DEMAND_MONTHLY_COST_USD = "on_demand_monthly_cost_usd"
 EXTRA_DEVICES = "extra_devices"
+# cost: staff time beside the cash (issue 13)
+ENGINEER_HOURS_PER_MONTH = "engineer_hours_per_month"
+ENGINEER_USD_PER_MONTH = "engineer_usd_per_month"
+ENGINEER_TIME = "engineer_time"
+DEPLOYMENT_SCALE = "deployment_scale"
+TCO_MONTHLY_USD = "tco_monthly_usd"
 ENERGY_KWH_PER_MONTH = "energy_kwh_per_month"
 CO2_KG_PER_MONTH = "co2_kg_per_month"
 # cost: building
@@ -275,6 +282,41 @@ class ServingMetrics:
                     ON_DEMAND_MONTHLY_COST_USD: self.on_demand_monthly_usd,
                 }
             ),
+        }
+
+
+@dataclass(frozen=True)
+class StaffMetrics:
+    """Engineer time a self-hosted deployment takes, kept apart from the cash bill.
+
+    ``monthly_cost_usd`` (PriceMetrics) is cash only; ``tco_monthly_usd`` adds the engineer cost
+    when ``engineer_time`` is ``extra`` (the total cost of ownership the road comparison uses).
+    """
+
+    hours_per_month: float | None = None
+    usd_per_month: float | None = None
+    engineer_time: str | None = None
+    scale: str | None = None
+    tco_monthly_usd: float | None = None
+
+    @classmethod
+    def from_metrics(cls, metrics: Mapping[str, object]) -> StaffMetrics:
+        time, scale = metrics.get(ENGINEER_TIME), metrics.get(DEPLOYMENT_SCALE)
+        return cls(
+            number(metrics, ENGINEER_HOURS_PER_MONTH),
+            number(metrics, ENGINEER_USD_PER_MONTH),
+            time if isinstance(time, str) else None,
+            scale if isinstance(scale, str) else None,
+            number(metrics, TCO_MONTHLY_USD),
+        )
+
+    def to_metrics(self) -> Metrics:
+        return {
+            ENGINEER_HOURS_PER_MONTH: self.hours_per_month,
+            ENGINEER_USD_PER_MONTH: self.usd_per_month,
+            ENGINEER_TIME: self.engineer_time,
+            DEPLOYMENT_SCALE: self.scale,
+            TCO_MONTHLY_USD: self.tco_monthly_usd,
         }
 
 

@@ -65,10 +65,13 @@ class StrategyDecision(BaseModel):
 
 
 class Deployment(BaseModel):
-    """How to run the chosen open-weights candidate."""
+    """The next steps of the recommended road: how to run the chosen open-weights candidate
+    (``kind`` ``self_hosted``), how to call the chosen API (``api``: ``base_url``, ``model``,
+    ``key_env``, ``rate_limit``...) or how to build (``build``: ``training`` and ``finetune`` plans)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["self_hosted", "api", "build"] = "self_hosted"
     candidate: str | None = None
     engine: str
     quant: str | None = None
@@ -77,6 +80,9 @@ class Deployment(BaseModel):
     replicas: int | None = None
     command: str
     notes: list[str] = Field(default_factory=list)
+    api: dict[str, Any] | None = None
+    training: dict[str, Any] | None = None
+    finetune: dict[str, Any] | None = None
 
 
 class Plan(BaseModel):

@@ -36,6 +36,7 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _NUMBER]
 UseCase = Literal["chat", "code", "rag", "summarization", "extraction", "classification", "translation", "agent"]
 QualityLevel = Literal["low", "medium", "high", "frontier"]
 MlopsLevel = Literal["none", "basic", "strong"]
+EngineerTime = Literal["extra", "already_paid"]
 
 
 class _Section(BaseModel):
@@ -101,6 +102,10 @@ class Team(_Section):
 
     ml_engineers: NonNegativeInt = 0
     mlops: MlopsLevel = "none"
+    engineer_time: EngineerTime = Field(
+        default="extra",
+        description="extra: running a model costs new engineer hours; already_paid: salaried staff absorb them",
+    )
 
 
 class StrategyAmbition(_Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advisor.engine.misses import nearest_misses
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 from advisor.model.plan import Assessment, Plan
 
@@ -90,7 +91,7 @@ def plan_to_markdown(plan: Plan) -> str:
                     lines.append(f"- {f.severity} {f.check}: {f.message}")
             lines.append("")
     else:
-        lines += ["No candidate meets every hard requirement. The most common reasons:", ""]
+        lines += _no_candidate(plan)
     rejected = [a for a in plan.assessments if a.rank is None]
     if rejected:
         counts: dict[str, int] = {}
@@ -130,3 +131,21 @@ def plan_to_markdown(plan: Plan) -> str:
         lines.append("")
     lines += ["---", DISCLAIMER, ""]
     return "\n".join(lines)
+
+
+def _no_candidate(plan: Plan) -> list[str]:
+    """Nothing passes: the most common reasons, then the nearest misses with the one change each needs."""
+    counts: dict[str, int] = {}
+    for a in plan.assessments:
+        for check in {f"{f.check} ({f.category})" for f in a.findings if f.severity == "fail"}:
+            counts[check] = counts.get(check, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    lines = ["No candidate meets every hard requirement. The most common reasons:", ""]
+    lines += [f"- {name}: {n} variants" for name, n in top]
+    misses = nearest_misses(plan.assessments)
+    if misses:
+        lines += ["", "The nearest misses, and the one change that would admit each:", ""]
+        for miss in misses:
+            a = miss.assessment
+            lines.append(f"- **{a.candidate.id}** ({_variant(a)}): {miss.reason} → {miss.change}")
+    return [*lines, ""]
