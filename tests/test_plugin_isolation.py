@@ -466,7 +466,19 @@ def test_a_check_cannot_rewrite_the_requirements(tmp_path: Path) -> None:
     assert plan["requirements"] == plain["requirements"]
     expected = f"{plain['requirements']['context_tokens']} {plain['requirements']['languages']}"
     assert {f["message"] for f in findings_of(plan, "ZZZ001")} == {expected}
-    assert [c["verdict"] for c in plan["candidates"]] == [c["verdict"] for c in plain["candidates"]]
+    # every other check judged each candidate as without the rewriter (ZZZ001's own info finding may
+    # change a verdict from pass to info, so the verdicts themselves are not compared)
+    assert _other_findings(plan) == _other_findings(plain)
+
+
+def _other_findings(plan: dict[str, Any]) -> dict[str, list[tuple[str, str, str]]]:
+    """Each candidate's findings of the built-in checks: (check, severity, message)."""
+    return {
+        f"{c['id']} {c['quant']} {c['hardware']} x{c['hardware_count']}": sorted(
+            (f["check"], f["severity"], f["message"]) for f in c["findings"] if f["check"] not in {"AAA001", "ZZZ001"}
+        )
+        for c in plan["candidates"]
+    }
 
 
 # --- 10. redaction and one error per failure ---------------------------------------------------------
