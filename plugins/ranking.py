@@ -2,14 +2,17 @@
 
 Order, each key breaking the ties of the one before:
 
-1. cleaner verdict first (pass, then info, then warn);
+1. cleaner verdict first: pass and info together, then warn. An ``info`` finding is a note or a
+   catalog gap (an API whose languages the catalog does not list), not a fault of the model, so it
+   must never outrank a quality difference;
 2. evidence: a quality backed by published scores (the model's own, a base model's, or partly
    filled from the capability boundary) before a predicted-only upper bound, before no quality;
    a promise does not outrank a measurement;
 3. quality, in steps of ``quality_step`` (smaller differences are noise between evaluation
    harnesses). With a quality bar, anything above ``bar + headroom`` counts as good enough and
    ties, so cost decides among candidates that comfortably clear the bar; raising the bar raises
-   that ceiling and moves the ranking towards stronger models;
+   that ceiling and moves the ranking towards stronger models. At the levels of ``quality_first``
+   (high, frontier) quality is not capped: the strongest affordable model leads;
 4. lower monthly cost;
 5. quality again, uncapped: when cost ties (hardware already owned, a flat price), the better model;
 6. faster decode; 7. the candidate key (a total, deterministic order).
@@ -24,12 +27,12 @@ from advisor import Assessment, Requirements, hookimpl
 from advisor.estimate.quality import quality_bar, quality_policy
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 
-VERDICT_ORDER = {"pass": 0, "info": 1, "warn": 2}
+VERDICT_ORDER = {"pass": 0, "info": 0, "warn": 1}
 EVIDENCE_ORDER = {"published": 0, "inherited": 0, "mixed": 0, "predicted": 1}
 
 
 def ranking_key(assessment: Assessment, bar: float | None = None) -> tuple[int, int, int, float, int, float, str]:
-    """The sort key of one acceptable assessment under the quality ``bar`` (None: no bar asked)."""
+    """The sort key of one acceptable assessment; quality counts up to ``bar`` + headroom (None: uncapped)."""
     policy = quality_policy().ranking
     measured = QualityMetrics.from_metrics(assessment.metrics)
     cost = PriceMetrics.from_metrics(assessment.metrics).monthly_usd
@@ -56,4 +59,5 @@ def ranking_key(assessment: Assessment, bar: float | None = None) -> tuple[int, 
 @hookimpl(trylast=True)
 def advisor_rank(candidates: list[Assessment], requirements: Requirements) -> list[Assessment]:
     bar = quality_bar(requirements.quality, requirements.min_quality)
-    return sorted(candidates, key=lambda a: ranking_key(a, bar))
+    cap = None if requirements.quality in quality_policy().ranking.quality_first else bar
+    return sorted(candidates, key=lambda a: ranking_key(a, cap))

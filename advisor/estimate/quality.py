@@ -126,6 +126,7 @@ class LanguagePolicy(_Strict):
 class RankingPolicy(_Strict):
     quality_step: float = Field(gt=0.0)
     headroom: float = Field(ge=0.0)
+    quality_first: tuple[str, ...] = ()
 
 
 class QualityPolicy(_Strict):
