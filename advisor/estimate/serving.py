@@ -163,7 +163,7 @@ def expected_active_experts(experts: int, top_k: int, batch: float) -> float:
         return 0.0
     if not 0 < top_k <= experts:
         raise ValueError("top_k must be between 1 and the number of experts")
-    return experts * (1.0 - (1.0 - top_k / experts) ** max(batch, 0.0))
+    return float(experts * (1.0 - (1.0 - top_k / experts) ** max(batch, 0.0)))
 
 
 def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, hop_latency_us: float) -> float:
@@ -238,7 +238,9 @@ def decode_step(
     return DecodeStep(memory, compute, tp_comm, pp_comm, overhead)
 
 
-def prefill_seconds(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int) -> float:
+def prefill_seconds(
+    model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
+) -> float:
     """Compute-bound prefill of one prompt: ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs."""
     flops = 2.0 * model.active_params * prompt + 2.0 * model.layers * prompt * prompt * model.hidden
     gpus = topology.tensor_parallel
@@ -374,7 +376,11 @@ def concurrency_for_stream_floor(
 
 
 def served_model_from_config(
-    arch: ArchitectureConfig, params: float, active_params: float, bytes_per_param: float, kv_bytes_per_element: float = 2.0
+    arch: ArchitectureConfig,
+    params: float,
+    active_params: float,
+    bytes_per_param: float,
+    kv_bytes_per_element: float = 2.0,
 ) -> ServedModel:
     """A :class:`ServedModel` from a config.json: KV bytes per token from :mod:`advisor.estimate.memory`.
 
