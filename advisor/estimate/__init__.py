@@ -8,7 +8,8 @@ Modules: ``tensors`` (tensor inventory per architecture), ``weights`` (per-tenso
 ``footprint`` (weights + KV cache + overhead), ``memory`` (KV cache and buffers), ``fit`` (placement
 on devices), ``speed`` (decode and prefill), ``serving`` (capacity of vLLM/SGLang under continuous
 batching on TP x PP x DP GPUs: tokens/s against concurrency, TTFT, TPOT, KV-bound concurrency),
-``cost`` (API, self-hosting, building), ``quality`` (expected quality and quantization loss), ``scaling`` (capability boundaries), ``design`` (which
-models to evaluate first: the balanced I-optimal design), ``constants``, ``cost_constants``,
+``cost`` (API, self-hosting, building), ``quality`` (expected quality and quantization loss),
+``scaling`` (capability boundaries), ``design`` (which models to evaluate first: the balanced
+I-optimal design), ``constants``, ``cost_constants``,
 ``design_policy`` (the schemas of the packaged constants).
 """
