@@ -11,6 +11,8 @@ by a grid search minimising the mean squared log error of throughput. Two figure
 - **leave-one-source-out** (LOSO): for each source, constants fitted on the other sources only, then
   evaluated on the held-out source: the honest estimate of the error on a new publication.
 
+TTFT is not fitted on; its error on the rows that publish one is reported the same two ways.
+
 The data does not support separate vLLM and SGLang constants (each engine has 2-3 sources), so one
 set is fitted for both and the per-engine error is reported. Pure reading and arithmetic.
 """
@@ -34,6 +36,7 @@ from advisor.catalog.records import ArchitectureConfig, HardwareRecord
 from advisor.estimate.serving import (
     EngineEfficiency,
     ServedModel,
+    ServingGpu,
     Topology,
     Workload,
     decode_step,
@@ -90,6 +93,7 @@ class Row:
     concurrency: int
     metric: str
     measured: float
+    ttft_s: float | None
 
 
 def read_rows() -> list[Row]:
@@ -107,6 +111,7 @@ def read_rows() -> list[Row]:
                 int(r["concurrency"]),
                 r["metric"],
                 float(r["output_tokens_per_s"]),
+                float(r["ttft_ms"]) / 1000 if r["ttft_ms"] else None,
             )
             for r in csv.DictReader(fh)
         ]
@@ -117,14 +122,38 @@ def hardware() -> dict[str, HardwareRecord]:
     return {r.id: r for r in records if isinstance(r, HardwareRecord)}
 
 
-def predict(row: Row, engine: EngineEfficiency, hw: dict[str, HardwareRecord]) -> float:
-    """Predicted output tokens/s of one row (``decode`` rows: concurrency / TPOT, as published)."""
+@dataclass(frozen=True)
+class Setup:
+    model: ServedModel
+    gpu: ServingGpu
+    topology: Topology
+    load: Workload
+
+
+def _setup(row: Row, hw: dict[str, HardwareRecord]) -> Setup:
     model, precision = MODELS[row.model]
     device = hw[row.gpu]
     tflops = (device.fp8_tflops if precision == "fp8" else device.bf16_tflops) or device.fp16_tflops or 0.0
     gpu = serving_constants().gpu(row.gpu, device.memory_gib, device.bandwidth_gb_s, tflops)
-    topology = Topology(row.tp, row.pp, 1, gpus_per_node=8)
-    load = Workload(row.prompt, row.output, row.concurrency)
+    return Setup(
+        model, gpu, Topology(row.tp, row.pp, 1, gpus_per_node=8), Workload(row.prompt, row.output, row.concurrency)
+    )
+
+
+def _ttft_errors(rows: list[Row], engine: EngineEfficiency, hw: dict[str, HardwareRecord]) -> list[float]:
+    """Relative TTFT errors of the rows that publish a TTFT (not fitted on: a check of the queue model)."""
+    errors = []
+    for r in rows:
+        if r.ttft_s:
+            s = _setup(r, hw)
+            errors.append(serving_capacity(s.model, s.gpu, s.topology, engine, s.load).ttft_s / r.ttft_s - 1.0)
+    return errors
+
+
+def predict(row: Row, engine: EngineEfficiency, hw: dict[str, HardwareRecord]) -> float:
+    """Predicted output tokens/s of one row (``decode`` rows: concurrency / TPOT, as published)."""
+    s = _setup(row, hw)
+    model, gpu, topology, load = s.model, s.gpu, s.topology, s.load
     if row.metric == "decode":
         step = decode_step(model, gpu, topology, engine, row.concurrency, row.prompt + row.output / 2)
         return row.concurrency / step.seconds
@@ -193,12 +222,14 @@ def evaluate() -> dict[str, Any]:
     for r in rows:
         by_source[r.source].append(r)
     loso: list[float] = []
+    loso_ttft: list[float] = []
     per_source: dict[str, Any] = {}
     for source, held in by_source.items():
         train = [r for r in rows if r.source != source]
         e = fit(train, base, hw)
         errs = _errors(held, e, hw)
         loso.extend(errs)
+        loso_ttft.extend(_ttft_errors(held, e, hw))
         per_source[source] = {
             **summary(errs),
             "fitted_without": _constants(e),
@@ -213,6 +244,8 @@ def evaluate() -> dict[str, Any]:
         "in_sample": summary(in_sample),
         "in_sample_per_engine": per_engine,
         "leave_one_source_out": summary(loso),
+        "ttft_in_sample": summary(_ttft_errors(rows, fitted, hw)),
+        "ttft_leave_one_source_out": summary(loso_ttft),
         "loso_per_source": per_source,
         "rows_in_sample": [
             {"source": r.source, "model": r.model, "gpu": r.gpu, "tp": r.tp, "c": r.concurrency, "error": round(err, 3)}
@@ -235,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fitted (all rows): {f}")
     print(f"in-sample:            {result['in_sample']}")
     print(f"leave-one-source-out: {result['leave_one_source_out']}")
+    print(f"TTFT in-sample:       {result['ttft_in_sample']}")
+    print(f"TTFT leave-one-out:   {result['ttft_leave_one_source_out']}")
     for eng, s in result["in_sample_per_engine"].items():
         print(f"  in-sample {eng}: {s}")
     for source, s in result["loso_per_source"].items():
