@@ -6,8 +6,10 @@ these and turn the numbers into findings.
 
 Modules: ``tensors`` (tensor inventory per architecture), ``weights`` (per-tensor quantized sizes),
 ``footprint`` (weights + KV cache + overhead), ``memory`` (KV cache and buffers), ``fit`` (placement
-on devices), ``speed`` (decode and prefill), ``cost`` (API, self-hosting, building), ``quality``
-(expected quality and quantization loss), ``scaling`` (capability boundaries), ``design`` (which
-models to evaluate first: the balanced I-optimal design), ``constants``, ``cost_constants``,
+on devices), ``speed`` (decode and prefill), ``serving`` (capacity of vLLM/SGLang under continuous
+batching on TP x PP x DP GPUs: tokens/s against concurrency, TTFT, TPOT, KV-bound concurrency),
+``cost`` (API, self-hosting, building), ``quality`` (expected quality and quantization loss),
+``scaling`` (capability boundaries), ``design`` (which models to evaluate first: the balanced
+I-optimal design), ``constants``, ``cost_constants``,
 ``design_policy`` (the schemas of the packaged constants).
 """

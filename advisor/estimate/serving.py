@@ -1,0 +1,476 @@
+"""Serving capacity of a continuous-batching engine (vLLM, SGLang) on TP x PP x DP GPUs: pure roofline maths.
+
+Why a separate model from :mod:`advisor.estimate.speed`: that one sizes one llama.cpp stream on one
+layer split. A serving engine batches many sequences into every forward pass, splits each layer over
+the GPUs of a node (tensor parallel, TP), splits the layers over nodes (pipeline parallel, PP) and
+runs independent copies (data-parallel replicas, DP). Its capacity comes from first principles, the
+way roofline planners (LLM-Viewer, llm-analysis, the "transformer inference arithmetic" write-ups) do:
+
+- **Decode step** (every sequence of the batch advances one token): each GPU reads its share of the
+  active weights once per micro-batch plus the KV cache of every sequence, against its memory
+  bandwidth, bounded below by compute ``2 x active params x batch`` FLOPs. For a mixture of experts
+  the weights read are the shared part plus the experts the batch actually touches: with batch ``b``
+  and top-``k`` routing over ``E`` experts, the expected number of distinct experts per layer is
+  ``E x (1 - (1 - k/E)^b)`` (each token picks ``k`` of ``E``; uniform routing assumed).
+- **Tensor parallel** pays two all-reduces per layer (after attention and after the MLP, Megatron-LM)
+  of ``batch x hidden x activation bytes``; a ring all-reduce over ``n`` GPUs takes
+  ``2(n-1)/n x size / link bandwidth + 2(n-1) x per-hop latency``.
+- **Pipeline parallel**: the batch is split into ``min(PP, batch)`` micro-batches that stream through
+  the stages; each stage re-reads its weights per micro-batch, and a token pays ``PP - 1`` inter-node
+  activation transfers.
+- **Prefill** is compute-bound: ``2 x active params x prompt tokens`` plus attention
+  ``2 x layers x prompt^2 x hidden`` FLOPs.
+- Under a closed-loop load of ``c`` concurrent requests (``benchmark_serving --max-concurrency c``)
+  every request needs one prefill per ``output`` decode steps, so a cycle is ``output`` steps and
+  ``c`` prefills: aggregate output tokens/s ``= c x output / (output x t_step + c x t_prefill)``;
+  a stream's TPOT (first token excluded, as benchmark_serving reports it) is
+  ``t_step + (c - 1) x t_prefill / output`` (the others' prefills stall its steps); TTFT is one
+  prefill plus, on average, half of the prefills queued ahead.
+- **KV memory** bounds the concurrency: ``memory x fraction - weights per GPU - activation reserve``
+  on every GPU of the replica, over the KV bytes of one request (``prompt + output`` tokens).
+
+The efficiency constants per engine (share of the bandwidth and of the FLOPS reached, a fixed
+per-step scheduler cost, a launch cost per layer and an extra one per MoE layer: routing,
+permutation and grouped GEMMs) are fitted on published measurements (benchmarks/serving_accuracy.py)
+and kept, with their sources, in catalog/serving_model.yaml. Everything here is an estimate; the
+measured accuracy band is in docs/serving.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.catalog.tables import load_table
+from advisor.estimate.memory import estimate_kv_cache_bytes
+
+if TYPE_CHECKING:
+    from advisor.catalog.records import ArchitectureConfig
+
+GIB = 1024**3
+
+# ----------------------------------------------------------------------------- the inputs
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """The numbers of a model the serving maths needs (all bytes as stored, e.g. BF16 = 2 per param)."""
+
+    params: float
+    active_params: float
+    weight_bytes: float
+    layers: int
+    hidden: int
+    kv_bytes_per_token: float
+    experts: int = 0
+    experts_per_token: int = 0
+    kv_split_by_tp: bool = True
+
+    @property
+    def bytes_per_param(self) -> float:
+        return self.weight_bytes / self.params
+
+    @property
+    def routed_expert_params(self) -> float:
+        """Parameters in the routed experts: from ``total = shared + P_e`` and ``active = shared + P_e k/E``."""
+        if self.experts <= 0 or self.experts_per_token <= 0 or self.experts_per_token >= self.experts:
+            return 0.0
+        return (self.params - self.active_params) / (1.0 - self.experts_per_token / self.experts)
+
+
+@dataclass(frozen=True)
+class ServingGpu:
+    """One GPU and its links: memory, bandwidth, dense tensor TFLOPS at the weights' precision."""
+
+    memory_bytes: float
+    bandwidth_gb_s: float
+    tflops: float
+    link_gb_s: float
+    link_latency_us: float
+    inter_node_gb_s: float
+    inter_node_latency_us: float
+
+
+@dataclass(frozen=True)
+class Topology:
+    """How one model is laid out: TP inside a node, PP across nodes, DP independent replicas."""
+
+    tensor_parallel: int = 1
+    pipeline_parallel: int = 1
+    data_parallel: int = 1
+    gpus_per_node: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("tensor_parallel", "pipeline_parallel", "data_parallel", "gpus_per_node"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel * self.pipeline_parallel
+
+    @property
+    def gpus(self) -> int:
+        return self.gpus_per_replica * self.data_parallel
+
+    @property
+    def nodes_per_replica(self) -> int:
+        return math.ceil(self.gpus_per_replica / self.gpus_per_node)
+
+    @property
+    def nodes(self) -> int:
+        return math.ceil(self.gpus / self.gpus_per_node)
+
+
+@dataclass(frozen=True)
+class EngineEfficiency:
+    """The fitted constants of one engine and its KV memory fraction (see catalog/serving_model.yaml)."""
+
+    memory_fraction: float
+    bandwidth_efficiency: float
+    compute_efficiency: float
+    step_overhead_ms: float
+    activation_reserve_gib: float
+    layer_overhead_us: float = 0.0
+    moe_layer_overhead_us: float = 0.0
+    activation_bytes: float = 2.0
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A closed-loop load: ``concurrency`` requests in flight, each ``prompt_tokens`` in, ``output_tokens`` out."""
+
+    prompt_tokens: int
+    output_tokens: int
+    concurrency: int
+
+    def __post_init__(self) -> None:
+        if self.prompt_tokens < 1 or self.output_tokens < 1 or self.concurrency < 1:
+            raise ValueError("prompt_tokens, output_tokens and concurrency must be at least 1")
+
+
+# ----------------------------------------------------------------------------- the formulas
+
+
+def expected_active_experts(experts: int, top_k: int, batch: float) -> float:
+    """Distinct experts a batch of ``batch`` tokens touches in one layer: ``E x (1 - (1 - k/E)^b)``."""
+    if experts <= 0:
+        return 0.0
+    if not 0 < top_k <= experts:
+        raise ValueError("top_k must be between 1 and the number of experts")
+    return float(experts * (1.0 - (1.0 - top_k / experts) ** max(batch, 0.0)))
+
+
+def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, hop_latency_us: float) -> float:
+    """One ring all-reduce: ``2(n-1)/n x size / bandwidth + 2(n-1) x hop latency``; zero on one GPU."""
+    if gpus <= 1:
+        return 0.0
+    steps = 2 * (gpus - 1)
+    return steps / gpus * message_bytes / (link_gb_s * 1e9) + steps * hop_latency_us * 1e-6
+
+
+def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
+    """Bytes of weights one micro-batch reads (whole model): shared weights plus the experts it touches."""
+    expert_params = model.routed_expert_params
+    if expert_params <= 0:
+        return model.weight_bytes
+    touched = expected_active_experts(model.experts, model.experts_per_token, microbatch) / model.experts
+    return (model.params - expert_params + expert_params * touched) * model.bytes_per_param
+
+
+def weights_bytes_per_gpu(model: ServedModel, topology: Topology) -> float:
+    """Weights each GPU of a replica holds (TP splits every layer, PP splits the layers)."""
+    return model.weight_bytes / topology.gpus_per_replica
+
+
+def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topology) -> float:
+    """One tensor-parallel all-reduce: a ring inside the node; hierarchical when TP spans nodes.
+
+    Across nodes NCCL reduces inside each node first, all-reduces the node's shard
+    (``size / GPUs per node``) over the network between nodes, then gathers inside the node.
+    """
+    tp = topology.tensor_parallel
+    if tp <= topology.gpus_per_node:
+        return ring_allreduce_seconds(message_bytes, tp, gpu.link_gb_s, gpu.link_latency_us)
+    nodes = math.ceil(tp / topology.gpus_per_node)
+    inside = ring_allreduce_seconds(message_bytes, topology.gpus_per_node, gpu.link_gb_s, gpu.link_latency_us)
+    shard = message_bytes / topology.gpus_per_node
+    return inside + ring_allreduce_seconds(shard, nodes, gpu.inter_node_gb_s, gpu.inter_node_latency_us)
+
+
+@dataclass(frozen=True)
+class DecodeStep:
+    """One decode step of the whole batch: its parts and total (seconds)."""
+
+    memory_s: float
+    compute_s: float
+    tp_comm_s: float
+    pp_comm_s: float
+    overhead_s: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.memory_s, self.compute_s) + self.tp_comm_s + self.pp_comm_s + self.overhead_s
+
+
+def decode_step(
+    model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, batch: int, context: float
+) -> DecodeStep:
+    """Every sequence of ``batch`` (mean ``context`` tokens cached) advances one token."""
+    tp, pp = topology.tensor_parallel, topology.pipeline_parallel
+    microbatches = max(1, min(pp, batch))
+    micro = batch / microbatches
+    weights = weights_read_per_microbatch(model, micro) * microbatches / (tp * pp)
+    kv_share = tp if model.kv_split_by_tp else 1
+    kv = batch * context * model.kv_bytes_per_token / (kv_share * pp)
+    memory = (weights + kv) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
+    compute = 2.0 * model.active_params * batch / (tp * pp * engine.compute_efficiency * gpu.tflops * 1e12)
+    message = micro * model.hidden * engine.activation_bytes
+    tp_comm = 2 * model.layers / pp * microbatches * tp_allreduce_seconds(message, gpu, topology)
+    pp_comm = (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9)) if pp > 1 else 0.0
+    per_layer_us = engine.layer_overhead_us + (engine.moe_layer_overhead_us if model.experts > 0 else 0.0)
+    overhead = engine.step_overhead_ms / 1000.0 + model.layers * per_layer_us * 1e-6 * microbatches / pp
+    return DecodeStep(memory, compute, tp_comm, pp_comm, overhead)
+
+
+def prefill_seconds(
+    model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
+) -> float:
+    """Compute-bound prefill of one prompt: ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs."""
+    flops = 2.0 * model.active_params * prompt + 2.0 * model.layers * prompt * prompt * model.hidden
+    gpus = topology.tensor_parallel
+    compute = flops / (gpus * engine.compute_efficiency * gpu.tflops * 1e12)
+    message = prompt * model.hidden * engine.activation_bytes
+    comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
+    hops = topology.pipeline_parallel - 1
+    pp = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
+    return compute + comm + pp
+
+
+def kv_capacity_tokens(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency) -> float:
+    """Tokens of KV cache one replica can hold; ``<= 0`` when the weights do not fit.
+
+    Per GPU: ``memory x fraction - weights per GPU - activation reserve`` (vLLM ``--gpu-memory-utilization``,
+    SGLang ``--mem-fraction-static``). KV is split by TP (heads) and PP (layers); MLA's latent cache
+    is replicated on every TP rank (``kv_split_by_tp=False``).
+    """
+    free = gpu.memory_bytes * engine.memory_fraction - weights_bytes_per_gpu(model, topology)
+    free -= engine.activation_reserve_gib * GIB
+    kv_share = topology.tensor_parallel if model.kv_split_by_tp else 1
+    return free * kv_share * topology.pipeline_parallel / model.kv_bytes_per_token
+
+
+def max_concurrency(
+    model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, tokens_per_request: int
+) -> int:
+    """Requests of ``tokens_per_request`` whose KV fits in one replica at once (0 when nothing fits)."""
+    if tokens_per_request < 1:
+        raise ValueError("tokens_per_request must be at least 1")
+    return max(0, int(kv_capacity_tokens(model, gpu, topology, engine) // tokens_per_request))
+
+
+@dataclass(frozen=True)
+class ServingCapacity:
+    """What one replica (and the DP copies) delivers under a closed-loop load: an estimate."""
+
+    concurrency: int
+    batch: int
+    max_concurrency: int
+    output_tokens_per_s: float
+    per_stream_tokens_per_s: float
+    ttft_s: float
+    tpot_s: float
+    decode_step_s: float
+    prefill_s: float
+    bound: str
+    replicas: int
+
+    @property
+    def total_output_tokens_per_s(self) -> float:
+        return self.output_tokens_per_s * self.replicas
+
+
+def serving_capacity(
+    model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, workload: Workload
+) -> ServingCapacity:
+    """Aggregate and per-stream output tokens/s, TTFT and TPOT of one replica at ``workload.concurrency``.
+
+    Requests above the KV limit wait (the batch is capped at :func:`max_concurrency`); the waiting
+    ones lengthen TTFT by whole request lifetimes. Raises ValueError when the weights do not fit.
+    """
+    tokens = workload.prompt_tokens + workload.output_tokens
+    limit = max_concurrency(model, gpu, topology, engine, tokens)
+    if limit < 1:
+        raise ValueError("the weights and one request's KV cache do not fit in this topology")
+    batch = min(workload.concurrency, limit)
+    context = workload.prompt_tokens + workload.output_tokens / 2.0
+    step = decode_step(model, gpu, topology, engine, batch, context)
+    prefill = prefill_seconds(model, gpu, topology, engine, workload.prompt_tokens)
+    cycle = workload.output_tokens * step.seconds + batch * prefill
+    output = batch * workload.output_tokens / cycle
+    tpot = step.seconds + (batch - 1) * prefill / workload.output_tokens
+    prefill_share = batch * prefill / cycle
+    ttft = prefill * (1.0 + (batch - 1) * prefill_share / 2.0) + step.seconds
+    waiting = workload.concurrency - batch
+    if waiting > 0:
+        ttft += math.ceil(waiting / batch) * workload.output_tokens * tpot
+    bound = "compute" if step.compute_s > step.memory_s else "memory"
+    if batch < workload.concurrency:
+        bound = "kv-cache"
+    return ServingCapacity(
+        concurrency=workload.concurrency,
+        batch=batch,
+        max_concurrency=limit,
+        output_tokens_per_s=output,
+        per_stream_tokens_per_s=1.0 / tpot,
+        ttft_s=ttft,
+        tpot_s=tpot,
+        decode_step_s=step.seconds,
+        prefill_s=prefill,
+        bound=bound,
+        replicas=topology.data_parallel,
+    )
+
+
+def replicas_for_peak(peak_output_tokens_per_s: float, replica_output_tokens_per_s: float) -> int:
+    """Replicas a peak load of output tokens/s needs: ``ceil(peak / per replica)``, at least one."""
+    if replica_output_tokens_per_s <= 0:
+        raise ValueError("replica_output_tokens_per_s must be positive")
+    return max(1, math.ceil(peak_output_tokens_per_s / replica_output_tokens_per_s))
+
+
+def concurrency_for_stream_floor(
+    model: ServedModel,
+    gpu: ServingGpu,
+    topology: Topology,
+    engine: EngineEfficiency,
+    prompt_tokens: int,
+    output_tokens: int,
+    min_tokens_per_s: float,
+) -> int:
+    """The largest concurrency whose per-stream speed stays at or above ``min_tokens_per_s`` (0: none).
+
+    Per-stream speed falls as concurrency rises, so a bisection over ``1..max_concurrency`` finds it.
+    """
+    limit = max_concurrency(model, gpu, topology, engine, prompt_tokens + output_tokens)
+
+    def ok(c: int) -> bool:
+        load = Workload(prompt_tokens, output_tokens, c)
+        return serving_capacity(model, gpu, topology, engine, load).per_stream_tokens_per_s >= min_tokens_per_s
+
+    if limit < 1 or not ok(1):
+        return 0
+    low, high = 1, limit
+    while low < high:
+        mid = (low + high + 1) // 2
+        if ok(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def served_model_from_config(
+    arch: ArchitectureConfig,
+    params: float,
+    active_params: float,
+    bytes_per_param: float,
+    kv_bytes_per_element: float = 2.0,
+) -> ServedModel:
+    """A :class:`ServedModel` from a config.json: KV bytes per token from :mod:`advisor.estimate.memory`.
+
+    ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
+    """
+    kv_f16 = estimate_kv_cache_bytes(arch, 1, "f16")
+    extra = arch.model_extra or {}
+    mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
+    experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
+    return ServedModel(
+        params=params,
+        active_params=active_params,
+        weight_bytes=params * bytes_per_param,
+        layers=arch.num_hidden_layers,
+        hidden=arch.hidden_size,
+        kv_bytes_per_token=kv_f16 * kv_bytes_per_element / 2.0,
+        experts=experts,
+        experts_per_token=arch.num_experts_per_tok or 0,
+        kv_split_by_tp=not mla,
+    )
+
+
+# ----------------------------------------------------------------------------- the constants
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineRecord(_Strict):
+    memory_fraction: float = Field(gt=0, le=1)
+    memory_fraction_flag: str
+    bandwidth_efficiency: float = Field(gt=0, le=1)
+    compute_efficiency: float = Field(gt=0, le=1)
+    step_overhead_ms: float = Field(ge=0)
+    layer_overhead_us: float = Field(ge=0)
+    moe_layer_overhead_us: float = Field(ge=0)
+    activation_reserve_gib: float = Field(ge=0)
+    source: str
+
+
+class LinkRecord(_Strict):
+    gb_s: float = Field(gt=0)
+    latency_us: float = Field(ge=0)
+    source: str
+
+
+class ServingConstants(_Strict):
+    """Typed view of catalog/serving_model.yaml."""
+
+    engines: dict[str, EngineRecord]
+    links: dict[str, LinkRecord]
+    device_links: dict[str, str]
+    default_intra_node_link: str
+    default_inter_node_link: str
+    activation_bytes: float
+    sources: list[str]
+    as_of: dt.date
+
+    def engine(self, name: str) -> EngineEfficiency:
+        if name not in self.engines:
+            raise ValueError(f"unknown serving engine {name!r}; expected one of {sorted(self.engines)}")
+        e = self.engines[name]
+        return EngineEfficiency(
+            memory_fraction=e.memory_fraction,
+            bandwidth_efficiency=e.bandwidth_efficiency,
+            compute_efficiency=e.compute_efficiency,
+            step_overhead_ms=e.step_overhead_ms,
+            activation_reserve_gib=e.activation_reserve_gib,
+            layer_overhead_us=e.layer_overhead_us,
+            moe_layer_overhead_us=e.moe_layer_overhead_us,
+            activation_bytes=self.activation_bytes,
+        )
+
+    def gpu(self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float) -> ServingGpu:
+        """A :class:`ServingGpu` for a catalog device: its links from ``device_links`` (or the defaults)."""
+        intra = self.links[self.device_links.get(device_id, self.default_intra_node_link)]
+        inter = self.links[self.default_inter_node_link]
+        return ServingGpu(
+            memory_bytes=memory_gib * GIB,
+            bandwidth_gb_s=bandwidth_gb_s,
+            tflops=tflops,
+            link_gb_s=intra.gb_s,
+            link_latency_us=intra.latency_us,
+            inter_node_gb_s=inter.gb_s,
+            inter_node_latency_us=inter.latency_us,
+        )
+
+
+@lru_cache(maxsize=1)
+def serving_constants() -> ServingConstants:
+    """The packaged serving constants, validated once."""
+    return load_table("serving_model.yaml", ServingConstants)
