@@ -12,13 +12,23 @@ replica come from COST001's metrics, so the plan deploys what was costed.
 from __future__ import annotations
 
 import json
+import math
 import shlex
+from dataclasses import dataclass
 
-from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
+from advisor import AdvisorContext, Assessment, Candidate, Deployment, Requirements, hookimpl
 from advisor.catalog.planning import planning_defaults
 from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost_constants import cost_settings
+from advisor.estimate.serving import (
+    ServingCapacity,
+    Topology,
+    Workload,
+    served_model_from_config,
+    serving_capacity,
+    serving_constants,
+)
 from advisor.model.metrics import (
     DEVICES_PER_REPLICA,
     REPLICA_GROUPS_OWNED,
@@ -29,6 +39,7 @@ from advisor.model.metrics import (
     integer,
     number,
 )
+from advisor.serving import Artifact, ServingLayout, choose_topology, engine_commands, serving_artifacts
 
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
@@ -43,21 +54,90 @@ def _gguf_name(repo_id: str, quant: str) -> str:
     return f"{repo_id.split('/')[-1]}-{quant}.gguf"
 
 
-def _server_model(repo_id: str, quant: str) -> tuple[str, str | None, list[str]]:
-    """The checkpoint a GPU server loads for a GGUF quant level, its ``--quantization`` and notes."""
-    quantization = planning_defaults().server_quantization(quant)  # catalog/planning.yaml
-    if quantization == "awq":
-        return (
-            f"{repo_id}-AWQ",
-            "awq",
-            [
-                f"{quant} maps to 4-bit AWQ on a GPU server: {repo_id}-AWQ is the usual name of the publisher's AWQ "
-                "build (Qwen publish them); if there is none, quantize with AutoAWQ / llm-compressor"
-            ],
+#: Bytes per parameter of a server checkpoint format: 16-bit 2; 8-bit (FP8, INT8) 1 plus per-block scales,
+#: taken as 1; 4-bit with one 16-bit scale per group of 128 (AWQ, GPTQ W4A16) or one 8-bit scale per 32
+#: (MXFP4, the OCP MX format) is 4 + 16/128 = 4 + 8/32 = 4.25 bits = 0.53125 bytes.
+FORMAT_BYTES = {
+    "BF16": 2.0,
+    "FP8": 1.0,
+    "INT8": 1.0,
+    "GPTQ-INT8": 1.0,
+    "AWQ": 0.53125,
+    "GPTQ-INT4": 0.53125,
+    "GPTQ": 0.53125,
+    "INT4": 0.53125,
+    "MXFP4": 0.53125,
+}
+#: The publisher formats a GGUF quant level is served as on vLLM/SGLang, best first.
+SERVER_FORMATS = {"4bit": ("MXFP4", "AWQ", "GPTQ-INT4", "GPTQ", "INT4"), "8bit": ("FP8", "INT8", "GPTQ-INT8")}
+#: Where llm-compressor writes a quantized checkpoint (the plan serves it from there).
+QUANTIZED_DIR = "/models"
+#: One node of data-centre GPUs holds at most this many (HGX/DGX and MI300X platforms: 8).
+GPUS_PER_NODE = 8
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a GPU server loads: a repository that exists (the model's own or a publisher release);
+    ``quantize_to`` and ``scheme`` name the llm-compressor output when the publisher ships no build."""
+
+    repo: str
+    format: str
+    bytes_per_param: float
+    quantize_to: str | None
+    notes: list[str]
+    scheme: str | None = None
+
+
+def _native_format(arch_extra: dict[str, object]) -> str:
+    """The format the model's own repository ships (quantization_config of its config.json)."""
+    config = arch_extra.get("quantization_config")
+    method = str(config.get("quant_method", "")).upper() if isinstance(config, dict) else ""
+    return method if method in FORMAT_BYTES else "BF16"
+
+
+def server_checkpoint(repo_id: str, quant: str, releases: list[tuple[str, str]], native: str) -> Checkpoint:
+    """The checkpoint for a GGUF quant level: the publisher's own release, the model as shipped, or a
+    local llm-compressor output; never a guessed repository name (issue 15)."""
+    server = planning_defaults().server_quantization(quant)  # catalog/planning.yaml: awq, fp8 or None
+    wanted = SERVER_FORMATS["4bit" if server == "awq" else "8bit"] if server else ()
+    as_is = Checkpoint(repo_id, native, FORMAT_BYTES[native], None, [])
+    if native != "BF16":
+        as_is = Checkpoint(repo_id, native, FORMAT_BYTES[native], None, [f"{repo_id} ships in {native}: served as is"])
+    if native in wanted or native == "MXFP4" or not wanted:
+        return as_is
+    by_format = {fmt.upper(): repo for fmt, repo in releases}
+    for fmt in wanted:
+        if fmt in by_format:
+            note = f"{by_format[fmt]}: the publisher's own {fmt} build of {repo_id} (catalog quantized_releases)"
+            return Checkpoint(by_format[fmt], fmt, FORMAT_BYTES[fmt], None, [note])
+    if native != "BF16":
+        return as_is
+    scheme = "W4A16" if server == "awq" else "FP8_DYNAMIC"
+    local = f"{QUANTIZED_DIR}/{repo_id.split('/')[-1]}-{scheme}"
+    note = (
+        f"the publisher ships no {'/'.join(wanted)} build of {repo_id}: served in BF16 as published (sized so); "
+        f"to cut the weights to {FORMAT_BYTES['AWQ' if server == 'awq' else 'FP8']:g} bytes/parameter, quantize once "
+        f"with llm-compressor (quantize-{scheme.lower().replace('_', '-')}.py in the artifacts) into {local} and "
+        f"serve that directory with --served-model-name {repo_id}"
+    )
+    return Checkpoint(repo_id, "BF16", FORMAT_BYTES["BF16"], local, [note], scheme)
+
+
+def _llm_compressor_recipe(repo_id: str, local: str, scheme: str) -> str:
+    """A short llm-compressor script (docs.vllm.ai "Quantization", llm-compressor README, read 2026-12-05)."""
+    return (
+        f'"""Quantize {repo_id} to {scheme} with llm-compressor (pip install llmcompressor), output {local}."""\n'
+        "from llmcompressor import oneshot\n"
+        "from llmcompressor.modifiers.quantization import QuantizationModifier\n\n"
+        f'recipe = QuantizationModifier(targets="Linear", scheme="{scheme}", ignore=["lm_head"])\n'
+        + (
+            f'oneshot(model="{repo_id}", dataset="open_platypus", recipe=recipe, output_dir="{local}",\n'
+            "        max_seq_length=2048, num_calibration_samples=512)\n"
+            if scheme == "W4A16"
+            else f'oneshot(model="{repo_id}", recipe=recipe, output_dir="{local}")\n'
         )
-    if quantization == "fp8":
-        return repo_id, "fp8", [f"{quant} maps to FP8 weights quantized at load time from the original checkpoint"]
-    return repo_id, None, []
+    )
 
 
 @hookimpl(trylast=True)
@@ -98,23 +178,15 @@ def advisor_deployment_plan(
     elif requirements.privacy.on_prem_required:
         notes.append("on premises: serve from your own hardware only; no traffic to cloud endpoints")
     if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
-        data_parallel = owned_groups if on_hand else 1
-        total = per_replica * (data_parallel if on_hand else replicas)
-        if requirements.use_case == "agent":
-            command, engine, extra = _sglang(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
+        assert sizing is not None
+        engine = "sglang" if requirements.use_case == "agent" else "vllm"
+        if on_hand:
+            gpus_per_node = min(count, GPUS_PER_NODE)
+            nodes = math.ceil(count / gpus_per_node)
         else:
-            command, engine, extra = _vllm(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
-        return Deployment(
-            candidate=chosen.key,
-            engine=engine,
-            quant=chosen.quant,
-            hardware=chosen.hardware,
-            hardware_count=total,
-            replicas=data_parallel if on_hand else replicas,
-            command=command,
-            notes=extra + notes,
-        )
-    return _llama_cpp(candidate, requirements, sizing, notes)
+            gpus_per_node, nodes = min(per_replica, GPUS_PER_NODE), replicas * math.ceil(per_replica / GPUS_PER_NODE)
+        return _gpu_server(candidate, requirements, context, engine, sizing, gpus_per_node, nodes, notes)
+    return _llama_cpp(candidate, requirements, context, sizing, notes)
 
 
 def _api_steps(candidate: Assessment, requirements: Requirements) -> Deployment:
@@ -262,58 +334,178 @@ def _capacity_notes(
     return notes
 
 
-def _vllm(
-    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> tuple[str, str, list[str]]:
-    model, quantization, notes = _server_model(repo_id, quant)
-    parts = ["vllm", "serve", model, "--tensor-parallel-size", str(tensor_parallel)]
-    if data_parallel > 1:
-        parts += ["--data-parallel-size", str(data_parallel)]
-    parts += ["--max-model-len", str(requirements.context_tokens), "--gpu-memory-utilization", GPU_MEMORY_UTILIZATION]
-    if quantization:
-        parts += ["--quantization", quantization]
-    parts += ["--port", "8000"]
-    notes.append(
-        "vLLM: continuous batching (PagedAttention) for many concurrent streams; tensor parallelism splits a model "
-        "over GPUs, data parallelism runs copies"
+def _releases(context: AdvisorContext, repo_id: str) -> tuple[list[tuple[str, str]], str]:
+    """The publisher's quantized releases of a catalog model and the format of its own repository."""
+    model = context.catalog.models.get(repo_id)
+    if model is None:
+        return [], "BF16"
+    releases = [(r.format, r.repo) for r in getattr(model, "quantized_releases", None) or []]
+    arch = getattr(model, "architecture", None)
+    return releases, _native_format(dict(arch.model_extra or {}) if arch is not None else {})
+
+
+def _gpu_server(
+    candidate: Assessment,
+    requirements: Requirements,
+    context: AdvisorContext,
+    engine: str,
+    sizing: Sizing,
+    gpus_per_node: int,
+    nodes: int,
+    notes: list[str],
+) -> Deployment:
+    """vLLM / SGLang: the checkpoint that exists, the topology that holds it, its commands, manifests and capacity."""
+    chosen = candidate.candidate
+    device = sizing.device
+    assert chosen.quant is not None and device is not None
+    releases, native = _releases(context, chosen.id)
+    ckpt = server_checkpoint(chosen.id, chosen.quant, releases, native)
+    constants = serving_constants()
+    fraction = constants.engines[engine].memory_fraction
+    params = float(chosen.params or 0)
+    lead = list(ckpt.notes)
+    try:
+        topology = choose_topology(params * ckpt.bytes_per_param, device.memory_gib, gpus_per_node, nodes, fraction)
+    except ValueError as exc:
+        lead.append(f"{exc}: the plan below spans every GPU and will not load; add GPUs or pick a smaller model")
+        topology = Topology(gpus_per_node, nodes, 1, gpus_per_node)
+    local = f"{QUANTIZED_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
+    layout = ServingLayout(ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local)
+    commands = engine_commands(layout)
+    artifacts = serving_artifacts(layout)
+    if ckpt.scheme is not None and ckpt.quantize_to is not None:
+        name = f"quantize-{ckpt.scheme.lower().replace('_', '-')}.py"
+        artifacts.append(Artifact("script", name, _llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))
+    other = "sglang" if engine == "vllm" else "vllm"
+    alt = ServingLayout(
+        ckpt.repo,
+        other,
+        topology,
+        requirements.context_tokens,
+        constants.engines[other].memory_fraction,
+        local_path=local,
     )
-    sglang = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
-    notes.append(f"SGLang serves the same checkpoint and reuses shared prompt prefixes: {shlex.join(sglang)}")
-    return shlex.join(parts), "vllm", notes
-
-
-def _sglang_parts(
-    model: str, quantization: str | None, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> list[str]:
-    parts = ["python", "-m", "sglang.launch_server", "--model-path", model, "--tp-size", str(tensor_parallel)]
-    if data_parallel > 1:
-        parts += ["--dp-size", str(data_parallel)]
-    parts += ["--context-length", str(requirements.context_tokens)]
-    if quantization:
-        parts += ["--quantization", quantization]
-    return [*parts, "--port", "30000"]
-
-
-def _sglang(
-    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> tuple[str, str, list[str]]:
-    model, quantization, notes = _server_model(repo_id, quant)
-    parts = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
-    notes.append(
-        "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
-        "constrains tool-call JSON; vLLM (`vllm serve`) is the alternative"
+    alt_serve = [c.text for c in engine_commands(alt) if c.role == "server"]
+    if engine == "vllm":
+        lead.append(
+            "vLLM: continuous batching (PagedAttention) for many concurrent streams; tensor parallel inside a node, "
+            "pipeline parallel across nodes, data-parallel replicas"
+        )
+        lead.append(f"SGLang serves the same checkpoint and reuses shared prompt prefixes: {alt_serve[0]}")
+    else:
+        lead.append(
+            "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
+            f"constrains tool-call JSON; vLLM is the alternative: {alt_serve[-1]}"
+        )
+    if nodes > 1 or gpus_per_node < (chosen.hardware_count or 1):
+        lead.append(
+            f"topology assumes {nodes} node(s) of {gpus_per_node} GPUs (at most {GPUS_PER_NODE} per node); "
+            f"TP={topology.tensor_parallel} inside a node, PP={topology.pipeline_parallel} across nodes, "
+            f"{topology.data_parallel} replica(s)"
+        )
+    if local is not None:
+        lead.append(
+            f"air gap: the first commands download {ckpt.repo} on a connected machine into {local} and copy it in; "
+            "the server then runs with HF_HUB_OFFLINE=1 on that directory under the repository's name"
+        )
+    capacity = _capacity(chosen, ckpt, sizing, topology, engine, requirements)
+    capacity_json = None
+    if capacity is not None:
+        capacity_json = {
+            "concurrency": capacity.concurrency,
+            "output_tokens_per_s": round(capacity.output_tokens_per_s, 1),
+            "per_stream_tokens_per_s": round(capacity.per_stream_tokens_per_s, 1),
+            "ttft_s": round(capacity.ttft_s, 3),
+        }
+        lead.append(
+            f"each replica at {capacity.concurrency} concurrent streams: ≈ {capacity.output_tokens_per_s:,.0f} output "
+            f"tokens/s, {capacity.per_stream_tokens_per_s:,.1f} tokens/s per stream, TTFT ≈ {capacity.ttft_s:.2f} s "
+            f"({capacity.bound}-bound; estimate, docs/serving.md gives its accuracy band)"
+        )
+    total = topology.gpus_per_replica * topology.data_parallel
+    return Deployment(
+        candidate=chosen.key,
+        engine=engine,
+        quant=chosen.quant,
+        hardware=chosen.hardware,
+        hardware_count=total,
+        replicas=topology.data_parallel,
+        command=commands[0].text,
+        commands=[{"role": c.role, "host": c.host, "text": c.text} for c in commands],
+        topology={
+            "tensor_parallel": topology.tensor_parallel,
+            "pipeline_parallel": topology.pipeline_parallel,
+            "data_parallel": topology.data_parallel,
+            "nodes": math.ceil(total / topology.gpus_per_node),
+            "gpus_per_node": topology.gpus_per_node,
+            "replicas": topology.data_parallel,
+        },
+        artifacts=[{"kind": a.kind, "filename": a.filename, "content": a.content} for a in artifacts],
+        capacity=capacity_json,
+        notes=lead + notes,
     )
-    return shlex.join(parts), "sglang", notes
+
+
+def _capacity(
+    chosen: Candidate,
+    ckpt: Checkpoint,
+    sizing: Sizing,
+    topology: Topology,
+    engine: str,
+    requirements: Requirements,
+) -> ServingCapacity | None:
+    """One replica's capacity at its share of the peak (advisor.estimate.serving; None without an architecture)."""
+    arch, params, device = chosen.architecture, float(chosen.params or 0), sizing.device
+    if arch is None or not params or device is None:
+        return None
+    fp8 = ckpt.format in {"FP8", "INT8", "GPTQ-INT8"}
+    tflops = (device.fp8_tflops if fp8 else device.bf16_tflops) or device.fp16_tflops or 0.0
+    if tflops <= 0 or device.bandwidth_gb_s <= 0:
+        return None
+    constants = serving_constants()
+    model = served_model_from_config(arch, params, float(chosen.active_params or params), ckpt.bytes_per_param)
+    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops)
+    traffic = requirements.traffic
+    concurrency = max(1, math.ceil(traffic.peak_concurrency / topology.data_parallel))
+    load = Workload(max(1, traffic.input_tokens), max(1, traffic.output_tokens), concurrency)
+    try:
+        return serving_capacity(model, gpu, topology, constants.engine(engine), load)
+    except ValueError:
+        return None
+
+
+def _llama_slots(
+    chosen: Candidate, context: AdvisorContext, sizing: Sizing | None, ctx: int, wanted: int
+) -> tuple[int, Sizing | None]:
+    """The most slots (up to ``wanted``) whose ``-c ctx x slots`` still fits as the one-slot sizing did.
+
+    llama.cpp splits ``-c`` evenly over ``--parallel`` slots (each gets ``c / slots`` cells unless
+    ``--kv-unified``), so N slots of ``ctx`` tokens allocate the KV cache of ``-c ctx x N``: the command is
+    sized at exactly that context (advisor.engine.sizing), never at one slot while asking for N.
+    """
+    if sizing is None:
+        return 1, None
+    base = sizing.fit
+    for slots in range(wanted, 1, -1):
+        wider = size_candidate(chosen, context.catalog, ctx * slots)
+        if wider is not None and wider.fit.fits == base.fits and wider.fit.gpu_layers >= base.gpu_layers:
+            return slots, wider
+    return 1, sizing
 
 
 def _llama_cpp(
-    candidate: Assessment, requirements: Requirements, sizing: Sizing | None, notes: list[str]
+    candidate: Assessment,
+    requirements: Requirements,
+    context: AdvisorContext,
+    sizing: Sizing | None,
+    notes: list[str],
 ) -> Deployment:
     chosen = candidate.candidate
     assert chosen.quant is not None
-    fit = sizing.fit if sizing is not None else None
     ctx = requirements.context_tokens
-    parallel = max(1, min(requirements.traffic.peak_concurrency, estimator_constants().batching.max_streams))
+    wanted = max(1, min(requirements.traffic.peak_concurrency, estimator_constants().batching.max_streams))
+    parallel, sizing = _llama_slots(chosen, context, sizing, ctx, wanted)
+    fit = sizing.fit if sizing is not None else None
     gpu_layers = fit.gpu_layers if fit is not None else 0
     parts = [
         "llama-server",
@@ -333,10 +525,15 @@ def _llama_cpp(
     lead = [
         "llama.cpp server: one binary, GGUF weights, CPU / Apple Metal / single-GPU with partial offload",
         f"download a {chosen.quant} GGUF of {chosen.id} (or let `llama-server -hf <publisher>/<model>-GGUF:"
-        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context shared by {parallel} "
-        f"slot(s) of {ctx} tokens",
+        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context split over {parallel} "
+        f"slot(s) of {ctx} tokens, the context the fit was sized at",
     ]
     fits = fit.fits if fit is not None else None
+    if parallel < wanted:
+        lead.append(
+            f"{parallel} slot(s), not {wanted}: {wanted} slots of {ctx} tokens need the KV cache of -c {ctx * wanted}, "
+            "which does not fit as sized; more streams queue, or use a shorter context or a bigger machine"
+        )
     if fits == "partial":
         lead.append(f"-ngl {gpu_layers}: partial offload, the remaining layers run on the CPU")
     if fits == "cpu":

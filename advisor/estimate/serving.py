@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.catalog.tables import load_table
-from advisor.estimate.memory import estimate_kv_cache_bytes
+from advisor.estimate.memory import kv_cache_read_bytes
 
 if TYPE_CHECKING:
     from advisor.catalog.records import ArchitectureConfig
@@ -386,7 +386,7 @@ def served_model_from_config(
 
     ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
     """
-    kv_f16 = estimate_kv_cache_bytes(arch, 1, "f16")
+    kv_f16 = kv_cache_read_bytes(arch, 1.0, "f16")  # one token's cells in every layer (no 256-cell padding)
     extra = arch.model_extra or {}
     mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
     experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
