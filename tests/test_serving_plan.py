@@ -8,7 +8,9 @@ command is the one that was sized; and the plan hands over files that validate a
 
 from __future__ import annotations
 
+import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,10 @@ from advisor.engine.variants import open_candidate
 from advisor.model.context import AdvisorContext
 from advisor.model.plan import Assessment, Deployment
 from advisor.model.requirements import Requirements
+from tests.conftest import FIXTURES
+from tests.test_cli import advisor
 
+SCENARIOS = FIXTURES / "scenarios"
 CLUSTER = {
     "use_case": "rag",
     "context_tokens": 16384,
@@ -166,3 +171,27 @@ def test_llama_server_context_and_slots_are_what_was_sized(
     assert sized is not None and sized.fit.fits == "gpu" and args["-ngl"] == str(sized.fit.gpu_layers)
     if slots < peak:
         assert any(f"{slots} slot(s), not {peak}" in n for n in plan.notes)
+
+
+def test_plan_out_dir_writes_the_artifacts_and_says_so(tmp_path: Path) -> None:
+    """``advisor plan --out-dir DIR`` writes every artifact of the deployment (created if missing) and lists them."""
+    out = tmp_path / "new" / "plan"
+    proc = advisor(
+        "plan", "--answers", str(SCENARIOS / "multinode_onprem.yaml"), "--out-dir", str(out), "--format", "json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    deployment = json.loads(proc.stdout)["deployment"]
+    names = sorted(a["filename"] for a in deployment["artifacts"])
+    assert names and sorted(p.name for p in out.iterdir()) == names
+    for artifact in deployment["artifacts"]:
+        assert (out / artifact["filename"]).read_text() == artifact["content"]
+        assert f"wrote {out / artifact['filename']}" in proc.stderr
+
+
+def test_plan_out_dir_that_cannot_be_a_directory_is_exit_2_naming_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for target in (blocker, blocker / "sub"):
+        proc = advisor("plan", "--answers", str(SCENARIOS / "multinode_onprem.yaml"), "--out-dir", str(target))
+        assert proc.returncode == 2, proc.stderr
+        assert f"--out-dir {target}" in proc.stderr and "Traceback" not in proc.stderr
