@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import shlex
-from dataclasses import dataclass
 
 from advisor import AdvisorContext, Assessment, Candidate, Deployment, Requirements, hookimpl
 from advisor.catalog.planning import planning_defaults
@@ -25,8 +24,7 @@ from advisor.estimate.serving import (
     ServingCapacity,
     Topology,
     Workload,
-    served_model_from_config,
-    serving_capacity,
+    device_capacity,
     serving_constants,
 )
 from advisor.model.metrics import (
@@ -39,7 +37,17 @@ from advisor.model.metrics import (
     integer,
     number,
 )
-from advisor.serving import Artifact, ServingLayout, choose_topology, engine_commands, serving_artifacts
+from advisor.serving import (
+    Artifact,
+    Checkpoint,
+    ServingLayout,
+    choose_topology,
+    engine_commands,
+    llm_compressor_recipe,
+    native_format,
+    server_checkpoint,
+    serving_artifacts,
+)
 
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
@@ -54,90 +62,10 @@ def _gguf_name(repo_id: str, quant: str) -> str:
     return f"{repo_id.split('/')[-1]}-{quant}.gguf"
 
 
-#: Bytes per parameter of a server checkpoint format: 16-bit 2; 8-bit (FP8, INT8) 1 plus per-block scales,
-#: taken as 1; 4-bit with one 16-bit scale per group of 128 (AWQ, GPTQ W4A16) or one 8-bit scale per 32
-#: (MXFP4, the OCP MX format) is 4 + 16/128 = 4 + 8/32 = 4.25 bits = 0.53125 bytes.
-FORMAT_BYTES = {
-    "BF16": 2.0,
-    "FP8": 1.0,
-    "INT8": 1.0,
-    "GPTQ-INT8": 1.0,
-    "AWQ": 0.53125,
-    "GPTQ-INT4": 0.53125,
-    "GPTQ": 0.53125,
-    "INT4": 0.53125,
-    "MXFP4": 0.53125,
-}
-#: The publisher formats a GGUF quant level is served as on vLLM/SGLang, best first.
-SERVER_FORMATS = {"4bit": ("MXFP4", "AWQ", "GPTQ-INT4", "GPTQ", "INT4"), "8bit": ("FP8", "INT8", "GPTQ-INT8")}
-#: Where llm-compressor writes a quantized checkpoint (the plan serves it from there).
-QUANTIZED_DIR = "/models"
+#: Where an air-gapped site keeps the weights it was brought (the server loads that directory).
+WEIGHTS_DIR = "/models"
 #: One node of data-centre GPUs holds at most this many (HGX/DGX and MI300X platforms: 8).
 GPUS_PER_NODE = 8
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """What a GPU server loads: a repository that exists (the model's own or a publisher release);
-    ``quantize_to`` and ``scheme`` name the llm-compressor output when the publisher ships no build."""
-
-    repo: str
-    format: str
-    bytes_per_param: float
-    quantize_to: str | None
-    notes: list[str]
-    scheme: str | None = None
-
-
-def _native_format(arch_extra: dict[str, object]) -> str:
-    """The format the model's own repository ships (quantization_config of its config.json)."""
-    config = arch_extra.get("quantization_config")
-    method = str(config.get("quant_method", "")).upper() if isinstance(config, dict) else ""
-    return method if method in FORMAT_BYTES else "BF16"
-
-
-def server_checkpoint(repo_id: str, quant: str, releases: list[tuple[str, str]], native: str) -> Checkpoint:
-    """The checkpoint for a GGUF quant level: the publisher's own release, the model as shipped, or a
-    local llm-compressor output; never a guessed repository name (issue 15)."""
-    server = planning_defaults().server_quantization(quant)  # catalog/planning.yaml: awq, fp8 or None
-    wanted = SERVER_FORMATS["4bit" if server == "awq" else "8bit"] if server else ()
-    as_is = Checkpoint(repo_id, native, FORMAT_BYTES[native], None, [])
-    if native != "BF16":
-        as_is = Checkpoint(repo_id, native, FORMAT_BYTES[native], None, [f"{repo_id} ships in {native}: served as is"])
-    if native in wanted or native == "MXFP4" or not wanted:
-        return as_is
-    by_format = {fmt.upper(): repo for fmt, repo in releases}
-    for fmt in wanted:
-        if fmt in by_format:
-            note = f"{by_format[fmt]}: the publisher's own {fmt} build of {repo_id} (catalog quantized_releases)"
-            return Checkpoint(by_format[fmt], fmt, FORMAT_BYTES[fmt], None, [note])
-    if native != "BF16":
-        return as_is
-    scheme = "W4A16" if server == "awq" else "FP8_DYNAMIC"
-    local = f"{QUANTIZED_DIR}/{repo_id.split('/')[-1]}-{scheme}"
-    note = (
-        f"the publisher ships no {'/'.join(wanted)} build of {repo_id}: served in BF16 as published (sized so); "
-        f"to cut the weights to {FORMAT_BYTES['AWQ' if server == 'awq' else 'FP8']:g} bytes/parameter, quantize once "
-        f"with llm-compressor (quantize-{scheme.lower().replace('_', '-')}.py in the artifacts) into {local} and "
-        f"serve that directory with --served-model-name {repo_id}"
-    )
-    return Checkpoint(repo_id, "BF16", FORMAT_BYTES["BF16"], local, [note], scheme)
-
-
-def _llm_compressor_recipe(repo_id: str, local: str, scheme: str) -> str:
-    """A short llm-compressor script (docs.vllm.ai "Quantization", llm-compressor README, read 2026-12-05)."""
-    return (
-        f'"""Quantize {repo_id} to {scheme} with llm-compressor (pip install llmcompressor), output {local}."""\n'
-        "from llmcompressor import oneshot\n"
-        "from llmcompressor.modifiers.quantization import QuantizationModifier\n\n"
-        f'recipe = QuantizationModifier(targets="Linear", scheme="{scheme}", ignore=["lm_head"])\n'
-        + (
-            f'oneshot(model="{repo_id}", dataset="open_platypus", recipe=recipe, output_dir="{local}",\n'
-            "        max_seq_length=2048, num_calibration_samples=512)\n"
-            if scheme == "W4A16"
-            else f'oneshot(model="{repo_id}", recipe=recipe, output_dir="{local}")\n'
-        )
-    )
 
 
 @hookimpl(trylast=True)
@@ -341,7 +269,7 @@ def _releases(context: AdvisorContext, repo_id: str) -> tuple[list[tuple[str, st
         return [], "BF16"
     releases = [(r.format, r.repo) for r in getattr(model, "quantized_releases", None) or []]
     arch = getattr(model, "architecture", None)
-    return releases, _native_format(dict(arch.model_extra or {}) if arch is not None else {})
+    return releases, native_format(dict(arch.model_extra or {}) if arch is not None else {})
 
 
 def _gpu_server(
@@ -359,7 +287,7 @@ def _gpu_server(
     device = sizing.device
     assert chosen.quant is not None and device is not None
     releases, native = _releases(context, chosen.id)
-    ckpt = server_checkpoint(chosen.id, chosen.quant, releases, native)
+    ckpt = server_checkpoint(chosen.id, planning_defaults().server_quantization(chosen.quant), releases, native)
     constants = serving_constants()
     fraction = constants.engines[engine].memory_fraction
     params = float(chosen.params or 0)
@@ -369,13 +297,13 @@ def _gpu_server(
     except ValueError as exc:
         lead.append(f"{exc}: the plan below spans every GPU and will not load; add GPUs or pick a smaller model")
         topology = Topology(gpus_per_node, nodes, 1, gpus_per_node)
-    local = f"{QUANTIZED_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
+    local = f"{WEIGHTS_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
     layout = ServingLayout(ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local)
     commands = engine_commands(layout)
     artifacts = serving_artifacts(layout)
     if ckpt.scheme is not None and ckpt.quantize_to is not None:
         name = f"quantize-{ckpt.scheme.lower().replace('_', '-')}.py"
-        artifacts.append(Artifact("script", name, _llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))
+        artifacts.append(Artifact("script", name, llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))
     other = "sglang" if engine == "vllm" else "vllm"
     alt = ServingLayout(
         ckpt.repo,
@@ -458,18 +386,13 @@ def _capacity(
     arch, params, device = chosen.architecture, float(chosen.params or 0), sizing.device
     if arch is None or not params or device is None:
         return None
-    fp8 = ckpt.format in {"FP8", "INT8", "GPTQ-INT8"}
-    tflops = (device.fp8_tflops if fp8 else device.bf16_tflops) or device.fp16_tflops or 0.0
-    if tflops <= 0 or device.bandwidth_gb_s <= 0:
-        return None
-    constants = serving_constants()
-    model = served_model_from_config(arch, params, float(chosen.active_params or params), ckpt.bytes_per_param)
-    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops)
     traffic = requirements.traffic
     concurrency = max(1, math.ceil(traffic.peak_concurrency / topology.data_parallel))
     load = Workload(max(1, traffic.input_tokens), max(1, traffic.output_tokens), concurrency)
     try:
-        return serving_capacity(model, gpu, topology, constants.engine(engine), load)
+        return device_capacity(
+            arch, params, float(chosen.active_params or params), ckpt.format, device, engine, topology, load
+        )
     except ValueError:
         return None
 

@@ -11,6 +11,9 @@ Modules:
 - ``commands``: the vLLM, SGLang, Ray-cluster and air-gapped weight-transfer commands.
 - ``kubernetes``: a LeaderWorkerSet for a multi-node model, a KServe InferenceService, and a
   Deployment + Service + HorizontalPodAutoscaler on queue length for single-node replicas.
+- ``checkpoints``: :func:`~advisor.serving.checkpoints.server_checkpoint`, the repository a server loads
+  (the model's own or a publisher release from the catalog, never a guessed name) and the llm-compressor
+  recipe when the publisher ships no build.
 - ``artifacts``: :class:`~advisor.serving.artifacts.Artifact` (``kind``, ``filename``, ``content``) and the
   bundle of scripts and manifests for one layout.
 
@@ -18,7 +21,19 @@ The names plugins use are re-exported here (docs/plugins.md, "The public API").
 """
 
 from advisor.serving.artifacts import Artifact, serving_artifacts
+from advisor.serving.checkpoints import Checkpoint, llm_compressor_recipe, native_format, server_checkpoint
 from advisor.serving.commands import Command, engine_commands
 from advisor.serving.layout import ServingLayout, choose_topology
 
-__all__ = ["Artifact", "Command", "ServingLayout", "choose_topology", "engine_commands", "serving_artifacts"]
+__all__ = [
+    "Artifact",
+    "Checkpoint",
+    "Command",
+    "ServingLayout",
+    "choose_topology",
+    "engine_commands",
+    "llm_compressor_recipe",
+    "native_format",
+    "server_checkpoint",
+    "serving_artifacts",
+]
