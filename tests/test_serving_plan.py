@@ -20,6 +20,7 @@ from test_serving_artifacts import SGLANG_FLAGS, VLLM_FLAGS, check_flags, valida
 
 from advisor.engine.sizing import size_candidate
 from advisor.engine.variants import open_candidate
+from advisor.estimate.serving import Topology, Workload, device_capacity
 from advisor.model.context import AdvisorContext
 from advisor.model.plan import Assessment, Deployment
 from advisor.model.requirements import Requirements
@@ -195,3 +196,52 @@ def test_plan_out_dir_that_cannot_be_a_directory_is_exit_2_naming_it(tmp_path: P
         proc = advisor("plan", "--answers", str(SCENARIOS / "multinode_onprem.yaml"), "--out-dir", str(target))
         assert proc.returncode == 2, proc.stderr
         assert f"--out-dir {target}" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_fit_engine_rows_carry_the_serving_capacity_the_plan_uses(context: AdvisorContext) -> None:
+    """``advisor fit --engine vllm --tp 2 --concurrency 16``: each row carries ``serving`` with the numbers
+    ``device_capacity`` gives for the same checkpoint, topology and load (one function for plan and fit)."""
+    proc = advisor(
+        "fit", "Qwen/Qwen3-0.6B", "--hardware", "2xh100-sxm", "--quant", "Q8_0", "--engine", "vllm",
+        "--tp", "2", "--concurrency", "16", "--format", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)["rows"]
+    serving = row["serving"]
+    assert {k: serving[k] for k in ("engine", "tensor_parallel", "pipeline_parallel", "concurrency")} == {
+        "engine": "vllm",
+        "tensor_parallel": 2,
+        "pipeline_parallel": 1,
+        "concurrency": 16,
+    }
+    record = context.catalog.models["Qwen/Qwen3-0.6B"]
+    assert record.architecture is not None and record.params is not None
+    expected = device_capacity(
+        record.architecture,
+        float(record.params),
+        float(record.active_params or record.params),
+        "FP8",  # Qwen publish Qwen3-0.6B-FP8: the server format of Q8_0
+        context.catalog.hardware["h100-sxm"],
+        "vllm",
+        Topology(2, 1, 1, 2),
+        Workload(500, 200, 16),
+    )
+    assert serving["output_tokens_per_s"] == round(expected.output_tokens_per_s, 1)
+    assert serving["per_stream_tokens_per_s"] == round(expected.per_stream_tokens_per_s, 1)
+    assert serving["ttft_s"] == round(expected.ttft_s, 3)
+    assert serving["checkpoint"] == "Qwen/Qwen3-0.6B-FP8"
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--hardware", "2xh100-sxm", "--engine", "vllm", "--tp", "4"], "--tp"),
+        (["--hardware", "2xh100-sxm", "--engine", "vllm", "--tp", "2", "--pp", "2"], "--tp"),
+        (["--engine", "sglang"], "--engine"),
+        (["--hardware", "rtx-4090", "--tp", "2"], "--tp"),
+    ],
+)
+def test_fit_engine_options_refuse_what_cannot_run(args: list[str], names: str) -> None:
+    proc = advisor("fit", "Qwen/Qwen3-0.6B", "--quant", "Q8_0", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert names in proc.stderr and "Traceback" not in proc.stderr
