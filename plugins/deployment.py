@@ -359,7 +359,8 @@ def _gpu_server(
         hardware_count=total,
         replicas=topology.data_parallel,
         command=commands[0].text,
-        commands=[{"role": c.role, "host": c.host, "text": c.text} for c in commands],
+        commands=[c.text for c in commands],
+        steps=[{"role": c.role, "host": c.host, "text": c.text} for c in commands],
         topology={
             "tensor_parallel": topology.tensor_parallel,
             "pipeline_parallel": topology.pipeline_parallel,

@@ -60,10 +60,10 @@ def test_sixteen_h100_strongest_open_model_is_a_two_node_plan_that_validates(con
         "gpus_per_node": 8,
         "replicas": 1,
     }
-    roles = [c["role"] for c in plan.commands]
+    roles = [c["role"] for c in plan.steps]
     assert roles == ["ray-head", "ray-worker", "server"]
-    assert plan.command == plan.commands[0]["text"]
-    serve = check_flags(plan.commands[-1]["text"], VLLM_FLAGS)
+    assert plan.command == plan.commands[0] and plan.commands == [s["text"] for s in plan.steps]
+    serve = check_flags(plan.steps[-1]["text"], VLLM_FLAGS)
     assert serve[:3] == ["vllm", "serve", "deepseek-ai/DeepSeek-V3"]
     assert "--quantization" not in serve  # FP8 as shipped: the config says so
     args = dict(zip(serve[3::2], serve[4::2], strict=False))
@@ -108,13 +108,13 @@ def test_no_command_names_a_repository_that_is_not_in_the_catalog(
     plan = _plan(context, model, quant, "h100-sxm", 16, **answers)
     record = context.catalog.models[model]
     known = {model, *(r.repo for r in record.quantized_releases)}
-    for command in plan.commands:
+    for command in plan.steps:
         assert "--quantization" not in command["text"]
         for repo in _repos_named(command["text"]):
             assert repo in known or repo.startswith("/models/"), (repo, command["text"])
         if command["role"] == "server":
             check_flags(command["text"], VLLM_FLAGS if plan.engine == "vllm" else SGLANG_FLAGS)
-    assert _repos_named(plan.commands[-1]["text"])
+    assert _repos_named(plan.steps[-1]["text"])
 
 
 def test_gpt_oss_is_served_as_shipped_in_mxfp4(context: AdvisorContext) -> None:
@@ -137,10 +137,10 @@ def test_no_publisher_build_means_bf16_and_an_llm_compressor_recipe(context: Adv
 def test_air_gapped_plan_brings_weights_in_and_serves_offline(context: AdvisorContext) -> None:
     answers = {**CLUSTER, "privacy": {"air_gapped": True}}
     plan = _plan(context, "deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, **answers)
-    roles = [c["role"] for c in plan.commands]
+    roles = [c["role"] for c in plan.steps]
     assert roles[:2] == ["download", "copy"]
-    assert plan.commands[0]["text"].startswith("huggingface-cli download deepseek-ai/DeepSeek-V3 --local-dir ")
-    assert plan.commands[-1]["text"].startswith("env HF_HUB_OFFLINE=1 vllm serve /models/")
+    assert plan.steps[0]["text"].startswith("huggingface-cli download deepseek-ai/DeepSeek-V3 --local-dir ")
+    assert plan.steps[-1]["text"].startswith("env HF_HUB_OFFLINE=1 vllm serve /models/")
     assert any("HF_HUB_OFFLINE=1" in n for n in plan.notes)
 
 

@@ -93,7 +93,7 @@ def write_deployment_files(result: Plan, out_dir: Path) -> None:
     if not files:
         lines = ["#!/bin/sh", f"# {deployment.engine}: {deployment.candidate or ''}".rstrip()]
         lines += [f"# {note}" for note in deployment.notes]
-        lines += [c["text"] for c in deployment.commands] or [deployment.command]
+        lines += list(deployment.commands) or [deployment.command]
         files = [("serve.sh", "\n".join(lines) + "\n")]
     for name, content in files:
         if Path(name).name != name or name.startswith("."):

@@ -87,8 +87,9 @@ class Deployment(BaseModel):
         default=None,
         description="vLLM/SGLang: tensor_parallel, pipeline_parallel, data_parallel, nodes, gpus_per_node, replicas",
     )
-    commands: list[dict[str, str]] = Field(
-        default_factory=list, description="every command in run order ({role, host, text}); command is the first"
+    commands: list[str] = Field(default_factory=list, description="every command in run order; command is the first")
+    steps: list[dict[str, str]] = Field(
+        default_factory=list, description="the commands with where each runs: {role, host, text}, same order"
     )
     artifacts: list[dict[str, str]] = Field(
         default_factory=list, description="files to hand over ({kind, filename, content}): scripts, manifests"
