@@ -331,6 +331,15 @@ def _gpu_server(
             f"TP={topology.tensor_parallel} inside a node, PP={topology.pipeline_parallel} across nodes, "
             f"{topology.data_parallel} replica(s)"
         )
+    if len(commands) > 1:
+        lead.append(
+            "run in order: "
+            + "; ".join(f"{i}. [{c.role}] on {c.host}: {c.text}" for i, c in enumerate(commands, start=1))
+        )
+    lead.append(
+        f"files: {', '.join(a.filename for a in artifacts)} (`advisor plan --out-dir DIR` writes them; the Kubernetes "
+        "manifests are the alternative to the script)"
+    )
     if local is not None:
         lead.append(
             f"air gap: the first commands download {ckpt.repo} on a connected machine into {local} and copy it in; "

@@ -245,3 +245,13 @@ def test_fit_engine_options_refuse_what_cannot_run(args: list[str], names: str) 
     proc = advisor("fit", "Qwen/Qwen3-0.6B", "--quant", "Q8_0", *args)
     assert proc.returncode == 2, proc.stderr
     assert names in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_multi_step_plan_lists_every_step_in_its_notes(context: AdvisorContext) -> None:
+    """The reports show ``command`` (the first step) and the notes: a two-node plan must not read as
+    ``ray start --head`` alone, so the notes list every step with where it runs, and the files."""
+    plan = _plan(context, "deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, **CLUSTER)
+    order = next(n for n in plan.notes if n.startswith("run in order: "))
+    for step in plan.steps:
+        assert step["text"] in order and step["host"] in order
+    assert any(all(a["filename"] in n for a in plan.artifacts) for n in plan.notes)
