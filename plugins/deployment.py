@@ -27,6 +27,7 @@ from advisor.estimate.serving import (
     device_capacity,
     serving_constants,
 )
+from advisor.hub import gguf_repos_of
 from advisor.model.metrics import (
     DEVICES_PER_REPLICA,
     REPLICA_GROUPS_OWNED,
@@ -407,6 +408,25 @@ def _capacity(
         return None
 
 
+def _gguf_airgap_note(context: AdvisorContext, repo_id: str, quant: str) -> str:
+    """How an air-gapped llama.cpp site brings a GGUF in: download on a connected machine, copy, serve the file."""
+    record = context.catalog.models.get(repo_id)
+    repos = gguf_repos_of(record) if record is not None else []
+    local = f"{WEIGHTS_DIR}/{repo_id.split('/')[-1]}-GGUF"
+    if not repos:
+        return (
+            f"air gap: no GGUF repository of {repo_id} in the catalog: convert it on a connected machine with "
+            f"llama.cpp's convert_hf_to_gguf.py and llama-quantize to {quant}, copy the .gguf into {local}, and "
+            "pass that file to -m"
+        )
+    download = shlex.join(["huggingface-cli", "download", repos[0], "--include", f"*{quant}*", "--local-dir", local])
+    return (
+        f"air gap: on a connected machine `{download}` (the catalog's GGUF repository), verify the checksums, carry "
+        f"{local} in on approved media, and pass its {quant} .gguf (the first part if split) to -m; llama-server "
+        "then never reaches the network"
+    )
+
+
 def _llama_slots(
     chosen: Candidate, context: AdvisorContext, sizing: Sizing | None, ctx: int, wanted: int
 ) -> tuple[int, Sizing | None]:
@@ -462,6 +482,8 @@ def _llama_cpp(
         f"slot(s) of {ctx} tokens, the context the fit was sized at",
     ]
     fits = fit.fits if fit is not None else None
+    if requirements.privacy.air_gapped:
+        lead.append(_gguf_airgap_note(context, chosen.id, chosen.quant))
     if parallel < wanted:
         lead.append(
             f"{parallel} slot(s), not {wanted}: {wanted} slots of {ctx} tokens need the KV cache of -c {ctx * wanted}, "

@@ -255,3 +255,26 @@ def test_a_multi_step_plan_lists_every_step_in_its_notes(context: AdvisorContext
     for step in plan.steps:
         assert step["text"] in order and step["host"] in order
     assert any(all(a["filename"] in n for a in plan.artifacts) for n in plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("model", "repo"),
+    [("mistralai/Devstral-Small-2507", "mistralai/Devstral-Small-2507_gguf"), ("openai/gpt-oss-20b", None)],
+)
+def test_air_gapped_llama_server_plan_says_how_the_gguf_comes_in(
+    context: AdvisorContext, model: str, repo: str | None
+) -> None:
+    """An offline desktop plan names the catalog's GGUF repository to download on a connected machine (never a
+    guessed ``<publisher>/<model>-GGUF``), or says to convert when the catalog lists none."""
+    answers = {
+        "traffic": {"requests_per_day": 50, "peak_concurrency": 1},
+        "privacy": {"air_gapped": True},
+        "hardware": [{"gpu": "m3-max"}],
+    }
+    plan = _plan(context, model, "Q4_K_M", "m3-max", 1, **answers)
+    assert plan.engine == "llama.cpp"
+    note = next(n for n in plan.notes if n.startswith("air gap: ") and "/models/" in n)
+    if repo is None:
+        assert "convert_hf_to_gguf.py" in note and "huggingface-cli" not in note
+    else:
+        assert f"huggingface-cli download {repo} --include '*Q4_K_M*' --local-dir /models/" in note
