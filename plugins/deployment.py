@@ -5,8 +5,10 @@ variable, rate-limit tier); for building the fine-tune that comes first and the 
 llama.cpp's server for CPU, Apple silicon, partial offload and a single GPU with few concurrent
 streams (one binary, GGUF files); vLLM for CUDA/ROCm GPUs serving many streams or spanning
 several GPUs (continuous batching, tensor and data parallelism); SGLang for agent workloads on
-the same GPUs (multi-turn prefix reuse and constrained decoding). Replicas and devices per
-replica come from COST001's metrics, so the plan deploys what was costed.
+the same GPUs (multi-turn prefix reuse and constrained decoding). On vLLM/SGLang the checkpoint,
+topology, commands, Kubernetes manifests and capacity come from ``advisor.serving`` and
+``advisor.estimate.serving`` (docs/serving.md §4) over the owned GPUs, or over the replicas COST001
+costed when renting; llama-server's ``-c``/``--parallel`` are the context the fit was sized at.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ from advisor.serving import (
 
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
-GPU_MEMORY_UTILIZATION = "0.90"
 
 
 def _positive(value: int | None, default: int) -> int:
