@@ -5,20 +5,31 @@ variable, rate-limit tier); for building the fine-tune that comes first and the 
 llama.cpp's server for CPU, Apple silicon, partial offload and a single GPU with few concurrent
 streams (one binary, GGUF files); vLLM for CUDA/ROCm GPUs serving many streams or spanning
 several GPUs (continuous batching, tensor and data parallelism); SGLang for agent workloads on
-the same GPUs (multi-turn prefix reuse and constrained decoding). Replicas and devices per
-replica come from COST001's metrics, so the plan deploys what was costed.
+the same GPUs (multi-turn prefix reuse and constrained decoding). On vLLM/SGLang the checkpoint,
+topology, commands, Kubernetes manifests and capacity come from ``advisor.serving`` and
+``advisor.estimate.serving`` (docs/serving.md §4) over the owned GPUs, or over the replicas COST001
+costed when renting; llama-server's ``-c``/``--parallel`` are the context the fit was sized at.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shlex
 
-from advisor import AdvisorContext, Assessment, Deployment, Requirements, hookimpl
+from advisor import AdvisorContext, Assessment, Candidate, Deployment, Requirements, hookimpl
 from advisor.catalog.planning import planning_defaults
 from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost_constants import cost_settings
+from advisor.estimate.serving import (
+    ServingCapacity,
+    Topology,
+    Workload,
+    device_capacity,
+    serving_constants,
+)
+from advisor.hub import gguf_repos_of
 from advisor.model.metrics import (
     DEVICES_PER_REPLICA,
     REPLICA_GROUPS_OWNED,
@@ -29,10 +40,20 @@ from advisor.model.metrics import (
     integer,
     number,
 )
+from advisor.serving import (
+    Artifact,
+    Checkpoint,
+    ServingLayout,
+    choose_topology,
+    engine_commands,
+    llm_compressor_recipe,
+    native_format,
+    server_checkpoint,
+    serving_artifacts,
+)
 
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
-GPU_MEMORY_UTILIZATION = "0.90"
 
 
 def _positive(value: int | None, default: int) -> int:
@@ -43,21 +64,10 @@ def _gguf_name(repo_id: str, quant: str) -> str:
     return f"{repo_id.split('/')[-1]}-{quant}.gguf"
 
 
-def _server_model(repo_id: str, quant: str) -> tuple[str, str | None, list[str]]:
-    """The checkpoint a GPU server loads for a GGUF quant level, its ``--quantization`` and notes."""
-    quantization = planning_defaults().server_quantization(quant)  # catalog/planning.yaml
-    if quantization == "awq":
-        return (
-            f"{repo_id}-AWQ",
-            "awq",
-            [
-                f"{quant} maps to 4-bit AWQ on a GPU server: {repo_id}-AWQ is the usual name of the publisher's AWQ "
-                "build (Qwen publish them); if there is none, quantize with AutoAWQ / llm-compressor"
-            ],
-        )
-    if quantization == "fp8":
-        return repo_id, "fp8", [f"{quant} maps to FP8 weights quantized at load time from the original checkpoint"]
-    return repo_id, None, []
+#: Where an air-gapped site keeps the weights it was brought (the server loads that directory).
+WEIGHTS_DIR = "/models"
+#: One node of data-centre GPUs holds at most this many (HGX/DGX and MI300X platforms: 8).
+GPUS_PER_NODE = 8
 
 
 @hookimpl(trylast=True)
@@ -98,23 +108,15 @@ def advisor_deployment_plan(
     elif requirements.privacy.on_prem_required:
         notes.append("on premises: serve from your own hardware only; no traffic to cloud endpoints")
     if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
-        data_parallel = owned_groups if on_hand else 1
-        total = per_replica * (data_parallel if on_hand else replicas)
-        if requirements.use_case == "agent":
-            command, engine, extra = _sglang(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
+        assert sizing is not None
+        engine = "sglang" if requirements.use_case == "agent" else "vllm"
+        if on_hand:
+            gpus_per_node = min(count, GPUS_PER_NODE)
+            nodes = math.ceil(count / gpus_per_node)
         else:
-            command, engine, extra = _vllm(chosen.id, chosen.quant, per_replica, data_parallel, requirements)
-        return Deployment(
-            candidate=chosen.key,
-            engine=engine,
-            quant=chosen.quant,
-            hardware=chosen.hardware,
-            hardware_count=total,
-            replicas=data_parallel if on_hand else replicas,
-            command=command,
-            notes=extra + notes,
-        )
-    return _llama_cpp(candidate, requirements, sizing, notes)
+            gpus_per_node, nodes = min(per_replica, GPUS_PER_NODE), replicas * math.ceil(per_replica / GPUS_PER_NODE)
+        return _gpu_server(candidate, requirements, context, engine, sizing, gpus_per_node, nodes, notes)
+    return _llama_cpp(candidate, requirements, context, sizing, notes)
 
 
 def _api_steps(candidate: Assessment, requirements: Requirements) -> Deployment:
@@ -262,58 +264,202 @@ def _capacity_notes(
     return notes
 
 
-def _vllm(
-    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> tuple[str, str, list[str]]:
-    model, quantization, notes = _server_model(repo_id, quant)
-    parts = ["vllm", "serve", model, "--tensor-parallel-size", str(tensor_parallel)]
-    if data_parallel > 1:
-        parts += ["--data-parallel-size", str(data_parallel)]
-    parts += ["--max-model-len", str(requirements.context_tokens), "--gpu-memory-utilization", GPU_MEMORY_UTILIZATION]
-    if quantization:
-        parts += ["--quantization", quantization]
-    parts += ["--port", "8000"]
-    notes.append(
-        "vLLM: continuous batching (PagedAttention) for many concurrent streams; tensor parallelism splits a model "
-        "over GPUs, data parallelism runs copies"
+def _releases(context: AdvisorContext, repo_id: str) -> tuple[list[tuple[str, str]], str]:
+    """The publisher's quantized releases of a catalog model and the format of its own repository."""
+    model = context.catalog.models.get(repo_id)
+    if model is None:
+        return [], "BF16"
+    releases = [(r.format, r.repo) for r in getattr(model, "quantized_releases", None) or []]
+    arch = getattr(model, "architecture", None)
+    return releases, native_format(dict(arch.model_extra or {}) if arch is not None else {})
+
+
+def _gpu_server(
+    candidate: Assessment,
+    requirements: Requirements,
+    context: AdvisorContext,
+    engine: str,
+    sizing: Sizing,
+    gpus_per_node: int,
+    nodes: int,
+    notes: list[str],
+) -> Deployment:
+    """vLLM / SGLang: the checkpoint that exists, the topology that holds it, its commands, manifests and capacity."""
+    chosen = candidate.candidate
+    device = sizing.device
+    assert chosen.quant is not None and device is not None
+    releases, native = _releases(context, chosen.id)
+    ckpt = server_checkpoint(chosen.id, planning_defaults().server_quantization(chosen.quant), releases, native)
+    constants = serving_constants()
+    fraction = constants.engines[engine].memory_fraction
+    params = float(chosen.params or 0)
+    lead = list(ckpt.notes)
+    try:
+        topology = choose_topology(params * ckpt.bytes_per_param, device.memory_gib, gpus_per_node, nodes, fraction)
+    except ValueError as exc:
+        lead.append(f"{exc}: the plan below spans every GPU and will not load; add GPUs or pick a smaller model")
+        topology = Topology(gpus_per_node, nodes, 1, gpus_per_node)
+    local = f"{WEIGHTS_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
+    layout = ServingLayout(ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local)
+    commands = engine_commands(layout)
+    artifacts = serving_artifacts(layout)
+    if ckpt.scheme is not None and ckpt.quantize_to is not None:
+        name = f"quantize-{ckpt.scheme.lower().replace('_', '-')}.py"
+        artifacts.append(Artifact("script", name, llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))
+    other = "sglang" if engine == "vllm" else "vllm"
+    alt = ServingLayout(
+        ckpt.repo,
+        other,
+        topology,
+        requirements.context_tokens,
+        constants.engines[other].memory_fraction,
+        local_path=local,
     )
-    sglang = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
-    notes.append(f"SGLang serves the same checkpoint and reuses shared prompt prefixes: {shlex.join(sglang)}")
-    return shlex.join(parts), "vllm", notes
-
-
-def _sglang_parts(
-    model: str, quantization: str | None, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> list[str]:
-    parts = ["python", "-m", "sglang.launch_server", "--model-path", model, "--tp-size", str(tensor_parallel)]
-    if data_parallel > 1:
-        parts += ["--dp-size", str(data_parallel)]
-    parts += ["--context-length", str(requirements.context_tokens)]
-    if quantization:
-        parts += ["--quantization", quantization]
-    return [*parts, "--port", "30000"]
-
-
-def _sglang(
-    repo_id: str, quant: str, tensor_parallel: int, data_parallel: int, requirements: Requirements
-) -> tuple[str, str, list[str]]:
-    model, quantization, notes = _server_model(repo_id, quant)
-    parts = _sglang_parts(model, quantization, tensor_parallel, data_parallel, requirements)
-    notes.append(
-        "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
-        "constrains tool-call JSON; vLLM (`vllm serve`) is the alternative"
+    alt_serve = [c.text for c in engine_commands(alt) if c.role == "server"]
+    if engine == "vllm":
+        lead.append(
+            "vLLM: continuous batching (PagedAttention) for many concurrent streams; tensor parallel inside a node, "
+            "pipeline parallel across nodes, data-parallel replicas"
+        )
+        lead.append(f"SGLang serves the same checkpoint and reuses shared prompt prefixes: {alt_serve[0]}")
+    else:
+        lead.append(
+            "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
+            f"constrains tool-call JSON; vLLM is the alternative: {alt_serve[-1]}"
+        )
+    if nodes > 1 or gpus_per_node < (chosen.hardware_count or 1):
+        lead.append(
+            f"topology assumes {nodes} node(s) of {gpus_per_node} GPUs (at most {GPUS_PER_NODE} per node); "
+            f"TP={topology.tensor_parallel} inside a node, PP={topology.pipeline_parallel} across nodes, "
+            f"{topology.data_parallel} replica(s)"
+        )
+    if len(commands) > 1:
+        lead.append(
+            "run in order: "
+            + "; ".join(f"{i}. [{c.role}] on {c.host}: {c.text}" for i, c in enumerate(commands, start=1))
+        )
+    lead.append(
+        f"files: {', '.join(a.filename for a in artifacts)} (`advisor plan --out-dir DIR` writes them; the Kubernetes "
+        "manifests are the alternative to the script)"
     )
-    return shlex.join(parts), "sglang", notes
+    if local is not None:
+        lead.append(
+            f"air gap: the first commands download {ckpt.repo} on a connected machine into {local} and copy it in; "
+            "the server then runs with HF_HUB_OFFLINE=1 on that directory under the repository's name"
+        )
+    capacity = _capacity(chosen, ckpt, sizing, topology, engine, requirements)
+    capacity_json = None
+    if capacity is not None:
+        capacity_json = {
+            "concurrency": capacity.concurrency,
+            "output_tokens_per_s": round(capacity.output_tokens_per_s, 1),
+            "per_stream_tokens_per_s": round(capacity.per_stream_tokens_per_s, 1),
+            "ttft_s": round(capacity.ttft_s, 3),
+        }
+        lead.append(
+            f"each replica at {capacity.concurrency} concurrent streams: ≈ {capacity.output_tokens_per_s:,.0f} output "
+            f"tokens/s, {capacity.per_stream_tokens_per_s:,.1f} tokens/s per stream, TTFT ≈ {capacity.ttft_s:.2f} s "
+            f"({capacity.bound}-bound; estimate, docs/serving.md gives its accuracy band)"
+        )
+    total = topology.gpus_per_replica * topology.data_parallel
+    return Deployment(
+        candidate=chosen.key,
+        engine=engine,
+        quant=chosen.quant,
+        hardware=chosen.hardware,
+        hardware_count=total,
+        replicas=topology.data_parallel,
+        command=commands[0].text,
+        commands=[c.text for c in commands],
+        steps=[{"role": c.role, "host": c.host, "text": c.text} for c in commands],
+        topology={
+            "tensor_parallel": topology.tensor_parallel,
+            "pipeline_parallel": topology.pipeline_parallel,
+            "data_parallel": topology.data_parallel,
+            "nodes": math.ceil(total / topology.gpus_per_node),
+            "gpus_per_node": topology.gpus_per_node,
+            "replicas": topology.data_parallel,
+        },
+        artifacts=[{"kind": a.kind, "filename": a.filename, "content": a.content} for a in artifacts],
+        capacity=capacity_json,
+        notes=lead + notes,
+    )
+
+
+def _capacity(
+    chosen: Candidate,
+    ckpt: Checkpoint,
+    sizing: Sizing,
+    topology: Topology,
+    engine: str,
+    requirements: Requirements,
+) -> ServingCapacity | None:
+    """One replica's capacity at its share of the peak (advisor.estimate.serving; None without an architecture)."""
+    arch, params, device = chosen.architecture, float(chosen.params or 0), sizing.device
+    if arch is None or not params or device is None:
+        return None
+    traffic = requirements.traffic
+    concurrency = max(1, math.ceil(traffic.peak_concurrency / topology.data_parallel))
+    load = Workload(max(1, traffic.input_tokens), max(1, traffic.output_tokens), concurrency)
+    try:
+        return device_capacity(
+            arch, params, float(chosen.active_params or params), ckpt.format, device, engine, topology, load
+        )
+    except ValueError:
+        return None
+
+
+def _gguf_airgap_note(context: AdvisorContext, repo_id: str, quant: str) -> str:
+    """How an air-gapped llama.cpp site brings a GGUF in: download on a connected machine, copy, serve the file."""
+    record = context.catalog.models.get(repo_id)
+    repos = gguf_repos_of(record) if record is not None else []
+    local = f"{WEIGHTS_DIR}/{repo_id.split('/')[-1]}-GGUF"
+    if not repos:
+        return (
+            f"air gap: no GGUF repository of {repo_id} in the catalog: convert it on a connected machine with "
+            f"llama.cpp's convert_hf_to_gguf.py and llama-quantize to {quant}, copy the .gguf into {local}, and "
+            "pass that file to -m"
+        )
+    download = shlex.join(["huggingface-cli", "download", repos[0], "--include", f"*{quant}*", "--local-dir", local])
+    return (
+        f"air gap: on a connected machine `{download}` (the catalog's GGUF repository), verify the checksums, carry "
+        f"{local} in on approved media, and pass its {quant} .gguf (the first part if split) to -m; llama-server "
+        "then never reaches the network"
+    )
+
+
+def _llama_slots(
+    chosen: Candidate, context: AdvisorContext, sizing: Sizing | None, ctx: int, wanted: int
+) -> tuple[int, Sizing | None]:
+    """The most slots (up to ``wanted``) whose ``-c ctx x slots`` still fits as the one-slot sizing did.
+
+    llama.cpp splits ``-c`` evenly over ``--parallel`` slots (each gets ``c / slots`` cells unless
+    ``--kv-unified``), so N slots of ``ctx`` tokens allocate the KV cache of ``-c ctx x N``: the command is
+    sized at exactly that context (advisor.engine.sizing), never at one slot while asking for N.
+    """
+    if sizing is None:
+        return 1, None
+    base = sizing.fit
+    for slots in range(wanted, 1, -1):
+        wider = size_candidate(chosen, context.catalog, ctx * slots)
+        if wider is not None and wider.fit.fits == base.fits and wider.fit.gpu_layers >= base.gpu_layers:
+            return slots, wider
+    return 1, sizing
 
 
 def _llama_cpp(
-    candidate: Assessment, requirements: Requirements, sizing: Sizing | None, notes: list[str]
+    candidate: Assessment,
+    requirements: Requirements,
+    context: AdvisorContext,
+    sizing: Sizing | None,
+    notes: list[str],
 ) -> Deployment:
     chosen = candidate.candidate
     assert chosen.quant is not None
-    fit = sizing.fit if sizing is not None else None
     ctx = requirements.context_tokens
-    parallel = max(1, min(requirements.traffic.peak_concurrency, estimator_constants().batching.max_streams))
+    wanted = max(1, min(requirements.traffic.peak_concurrency, estimator_constants().batching.max_streams))
+    parallel, sizing = _llama_slots(chosen, context, sizing, ctx, wanted)
+    fit = sizing.fit if sizing is not None else None
     gpu_layers = fit.gpu_layers if fit is not None else 0
     parts = [
         "llama-server",
@@ -333,10 +479,17 @@ def _llama_cpp(
     lead = [
         "llama.cpp server: one binary, GGUF weights, CPU / Apple Metal / single-GPU with partial offload",
         f"download a {chosen.quant} GGUF of {chosen.id} (or let `llama-server -hf <publisher>/<model>-GGUF:"
-        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context shared by {parallel} "
-        f"slot(s) of {ctx} tokens",
+        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context split over {parallel} "
+        f"slot(s) of {ctx} tokens, the context the fit was sized at",
     ]
     fits = fit.fits if fit is not None else None
+    if requirements.privacy.air_gapped:
+        lead.append(_gguf_airgap_note(context, chosen.id, chosen.quant))
+    if parallel < wanted:
+        lead.append(
+            f"{parallel} slot(s), not {wanted}: {wanted} slots of {ctx} tokens need the KV cache of -c {ctx * wanted}, "
+            "which does not fit as sized; more streams queue, or use a shorter context or a bigger machine"
+        )
     if fits == "partial":
         lead.append(f"-ngl {gpu_layers}: partial offload, the remaining layers run on the CPU")
     if fits == "cpu":

@@ -56,7 +56,7 @@ def llama_8b() -> ServedModel:
 def test_kv_bytes_per_token_come_from_the_memory_estimator() -> None:
     """Llama-3.1-8B: 32 layers x 8 KV heads x 128 x 2 (K,V) x 2 bytes = 128 KiB per token (no copy of the formula)."""
     model = llama_8b()
-    assert model.kv_bytes_per_token == kv_cache_read_bytes(LLAMA_8B_CONFIG, 1, "f16") == 131072
+    assert model.kv_bytes_per_token == kv_cache_read_bytes(LLAMA_8B_CONFIG, 1.0, "f16") == 131072
 
 
 def test_single_h100_llama_8b_at_concurrency_one_is_bandwidth_bound() -> None:

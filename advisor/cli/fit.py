@@ -11,6 +11,7 @@ from advisor.cli.options import SessionOptions, print_table, session_options
 
 if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog
+    from advisor.engine.model_source import ModelSpec
     from advisor.engine.sizing import Machine, Sizing
 
 
@@ -86,6 +87,101 @@ def row(sizing: Sizing, hardware: str | None, params: int, max_context: int | No
     }
 
 
+#: The engines with a continuous-batching serving model (advisor.estimate.serving).
+ENGINES = ("vllm", "sglang")
+#: The request shape of the serving estimate: the answers' defaults (advisor.model.requirements.Traffic).
+SERVING_PROMPT = 500
+SERVING_OUTPUT = 200
+#: GPUs per node assumed for a device count (HGX/DGX and MI300X platforms hold 8).
+GPUS_PER_NODE = 8
+
+
+def check_engine_options(
+    engine: str | None, tp: int | None, pp: int | None, concurrency: int | None, hardware: tuple[str, ...]
+) -> None:
+    """--tp/--pp/--concurrency need --engine vllm or sglang, and --engine needs --hardware (exit 2 naming the flag)."""
+    from advisor.errors import InputError
+
+    for flag, value in (("--tp", tp), ("--pp", pp), ("--concurrency", concurrency)):
+        if value is not None and engine not in ENGINES:
+            raise InputError(f"{flag}: applies to --engine vllm or sglang (llama.cpp serves one layer-split replica)")
+    if engine is not None and not hardware:
+        raise InputError(f"--engine {engine}: needs --hardware (the GPUs to serve on)")
+
+
+def serving_row(
+    spec: ModelSpec, sizing: Sizing, machine: Machine, engine: str, tp: int | None, pp: int | None, concurrency: int
+) -> dict[str, Any]:
+    """The ``serving`` object of one row: the same capacity function and checkpoint choice as the plan."""
+    from advisor.catalog.planning import planning_defaults
+    from advisor.errors import InputError
+    from advisor.estimate.serving import Topology, Workload, device_capacity, serving_constants
+    from advisor.serving import choose_topology, native_format, server_checkpoint
+
+    out: dict[str, Any] = {"engine": engine, "tensor_parallel": 1, "pipeline_parallel": 1, "concurrency": 1}
+    if engine not in ENGINES:
+        decode, prefill = sizing.fit.decode_tokens_per_s, sizing.fit.prefill_tokens_per_s
+        out |= {
+            "output_tokens_per_s": round(decode, 1) if decode else None,
+            "per_stream_tokens_per_s": round(decode, 1) if decode else None,
+            "ttft_s": round(SERVING_PROMPT / prefill, 3) if prefill else None,
+        }
+        return out
+    record, device = machine.record, machine.device
+    count = device.count if device is not None else 0
+    if record is None or record.kind != "gpu" or count < 1:
+        raise InputError(f"--engine {engine}: needs GPUs in --hardware (e.g. 2xh100-sxm)")
+    gpus_per_node = min(count, GPUS_PER_NODE)
+    releases = [(r.format, r.repo) for r in spec.record.quantized_releases] if spec.record is not None else []
+    native = native_format(dict(spec.architecture.model_extra or {}))
+    ckpt = server_checkpoint(spec.id, planning_defaults().server_quantization(sizing.quant.id), releases, native)
+    fraction = serving_constants().engines[engine].memory_fraction
+    if tp is None and pp is None:
+        try:
+            chosen = choose_topology(
+                spec.params * ckpt.bytes_per_param,
+                record.memory_gib,
+                gpus_per_node,
+                -(-count // gpus_per_node),
+                fraction,
+            )
+            tp, pp = chosen.tensor_parallel, chosen.pipeline_parallel
+        except ValueError:
+            tp, pp = gpus_per_node, -(-count // gpus_per_node)
+    tp, pp = tp or 1, pp or 1
+    if tp * pp > count:
+        raise InputError(f"--tp {tp} x --pp {pp} = {tp * pp} GPUs, but --hardware has {count}")
+    out |= {
+        "tensor_parallel": tp,
+        "pipeline_parallel": pp,
+        "concurrency": concurrency,
+        "checkpoint": ckpt.repo,
+        "checkpoint_format": ckpt.format,
+    }
+    topology = Topology(tp, pp, 1, gpus_per_node)
+    load = Workload(SERVING_PROMPT, SERVING_OUTPUT, concurrency)
+    try:
+        cap = device_capacity(
+            spec.architecture,
+            float(spec.params),
+            float(spec.active_params),
+            ckpt.format,
+            record,
+            engine,
+            topology,
+            load,
+        )
+    except ValueError as exc:
+        return out | {"output_tokens_per_s": None, "per_stream_tokens_per_s": None, "ttft_s": None, "note": str(exc)}
+    return out | {
+        "output_tokens_per_s": round(cap.output_tokens_per_s, 1),
+        "per_stream_tokens_per_s": round(cap.per_stream_tokens_per_s, 1),
+        "ttft_s": round(cap.ttft_s, 3),
+        "bound": cap.bound,
+        "max_concurrency": cap.max_concurrency,
+    }
+
+
 def _band(r: dict[str, Any]) -> str | None:
     """``-15%/+8%`` (the measured spread), with ``*`` when the row lies outside the fitted data."""
     band = r["decode_band"]
@@ -123,6 +219,20 @@ def _band(r: dict[str, Any]) -> str | None:
     help="Also list the cheapest hardware that decodes at least this fast.",
 )
 @click.option("--offline", is_flag=True, help="Use only the local Hub cache for Hub repo ids.")
+@click.option(
+    "--engine",
+    type=click.Choice(["llama.cpp", "vllm", "sglang"]),
+    default=None,
+    help="Also give each row's serving capacity on this engine (vllm/sglang: continuous batching).",
+)
+@click.option("--tp", type=click.IntRange(min=1), default=None, help="Tensor parallel GPUs (vllm/sglang).")
+@click.option("--pp", type=click.IntRange(min=1), default=None, help="Pipeline parallel stages (vllm/sglang).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Requests in flight for the serving estimate (vllm/sglang; default 1).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
 def fit(
@@ -138,6 +248,10 @@ def fit(
     max_context: bool,
     min_tokens_per_s: float | None,
     offline: bool,
+    engine: str | None,
+    tp: int | None,
+    pp: int | None,
+    concurrency: int | None,
     fmt: str,
     options: SessionOptions,
 ) -> None:
@@ -152,6 +266,7 @@ def fit(
     from advisor.engine.model_source import resolve_model
     from advisor.engine.sizing import Machine, size_spec
 
+    check_engine_options(engine, tp, pp, concurrency, hardware)
     catalog = options.session().catalog
     spec = resolve_model(model, catalog, offline=offline)
     quant_ids = list(quants) or (
@@ -173,6 +288,8 @@ def fit(
                 else None
             )
             rows.append(row(sizing, label, spec.params, longest))
+            if engine is not None and label is not None:
+                rows[-1]["serving"] = serving_row(spec, sizing, machine, engine, tp, pp, concurrency or 1)
     result: dict[str, Any] = {
         "model": spec.id,
         "params": spec.params,
@@ -210,6 +327,12 @@ def fit(
         " fitted per device class on published llama.cpp runs, for current builds; band = p10/p90 of the"
         " leave-one-source-out error",
     ]
+    if engine in ENGINES:
+        result["assumptions"].append(
+            f"serving on {engine}: continuous batching at --concurrency requests of {SERVING_PROMPT} prompt and "
+            f"{SERVING_OUTPUT} output tokens, the capacity model of docs/serving.md (estimate; its accuracy band "
+            "is there); the checkpoint is the publisher's build of the quant's server format or the BF16 repo"
+        )
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
         return
@@ -251,6 +374,16 @@ def fit(
         if r["outside_fitted_data"]:
             reasons = "; ".join(r["outside_fitted_data"])
             click.echo(f"  {r['quant']} on {r['hardware']}: speed outside the data the model was fitted on: {reasons}")
+    for r in rows:
+        sv = r.get("serving")
+        if sv is not None and sv.get("output_tokens_per_s") is not None:
+            click.echo(
+                f"  {r['quant']} on {r['hardware']} with {sv['engine']} TP={sv['tensor_parallel']} "
+                f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams: {sv['output_tokens_per_s']:g} tok/s "
+                f"total, {sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
+            )
+        elif sv is not None:
+            click.echo(f"  {r['quant']} on {r['hardware']} with {sv['engine']}: {sv['note']}")
     for label, quant_id in result.get("best_quant", {}).items():
         click.echo(f"best quant that fits {label} at {context} tokens: {quant_id or 'none'}")
     for option in result.get("hardware_for_speed", []):

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     help="Also assess the top N matching models from the Hugging Face Hub.",
 )
 @click.option("--offline", is_flag=True, help="Use only the local Hub cache (HF_HUB_OFFLINE=1).")
+@click.option(
+    "--out-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the deployment's files (launch scripts, Kubernetes manifests) into this directory.",
+)
 @session_options(selection=True)
 def plan(
     answers: Path,
@@ -34,6 +40,7 @@ def plan(
     out: Path | None,
     hub_count: int,
     offline: bool,
+    out_dir: Path | None,
     options: SessionOptions,
 ) -> None:
     """Assess every catalog candidate against the answers and recommend a road and a model."""
@@ -42,6 +49,8 @@ def plan(
     from advisor.model.requirements import load_requirements
 
     requirements = load_requirements(answers)
+    if out_dir is not None:
+        prepare_out_dir(out_dir)
     session = options.session()
     check_hardware_ids(requirements, session.catalog, str(answers))
     if hub_count:
@@ -55,7 +64,43 @@ def plan(
         session.catalog.add("models", [m.record for m in models if m.repo_id not in known], "hub")
     result = run_plan(requirements, session)
     warn_about_old_records(result, session.catalog)
+    if out_dir is not None:
+        write_deployment_files(result, out_dir)
     report(result, fmt, out)
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create ``--out-dir`` (and its parents) before the long work; exit 2 naming it when that cannot be done."""
+    from advisor.errors import InputError
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out-dir {out_dir}: exists and is not a directory; name a directory to write into")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out-dir {out_dir}: cannot create the directory: {exc.strerror}") from None
+
+
+def write_deployment_files(result: Plan, out_dir: Path) -> None:
+    """Write the deployment's artifacts (or, without any, its commands as ``serve.sh``) and list them on stderr."""
+    from advisor.files.output import write_output
+
+    deployment = result.deployment
+    if deployment is None:
+        click.echo(f"advisor: --out-dir {out_dir}: no deployment to write (no acceptable candidate)", err=True)
+        return
+    files = [(a["filename"], a["content"]) for a in deployment.artifacts]
+    if not files:
+        lines = ["#!/bin/sh", f"# {deployment.engine}: {deployment.candidate or ''}".rstrip()]
+        lines += [f"# {note}" for note in deployment.notes]
+        lines += list(deployment.commands) or [deployment.command]
+        files = [("serve.sh", "\n".join(lines) + "\n")]
+    for name, content in files:
+        if Path(name).name != name or name.startswith("."):
+            click.echo(f"advisor: warning: --out-dir: skipped artifact with unsafe name {name!r}", err=True)
+            continue
+        write_output(out_dir / name, content, option="--out-dir")
+        click.echo(f"advisor: wrote {out_dir / name}", err=True)
 
 
 #: How many of the best-ranked candidates a plan "leans on" for the age warning.

@@ -50,7 +50,7 @@ from advisor.catalog.tables import load_table
 from advisor.estimate.memory import kv_cache_read_bytes
 
 if TYPE_CHECKING:
-    from advisor.catalog.records import ArchitectureConfig
+    from advisor.catalog.records import ArchitectureConfig, HardwareRecord
 
 GIB = 1024**3
 
@@ -386,7 +386,7 @@ def served_model_from_config(
 
     ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
     """
-    kv_f16 = kv_cache_read_bytes(arch, 1, "f16")  # one token's K and V over the layers that keep them (no cell padding)
+    kv_f16 = kv_cache_read_bytes(arch, 1.0, "f16")  # one token's cells in every layer (no 256-cell padding)
     extra = arch.model_extra or {}
     mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
     experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
@@ -401,6 +401,49 @@ def served_model_from_config(
         experts_per_token=arch.num_experts_per_tok or 0,
         kv_split_by_tp=not mla,
     )
+
+
+#: Bytes per parameter of a server checkpoint format: 16-bit 2; 8-bit (FP8, INT8) 1 plus per-block scales,
+#: taken as 1; 4-bit with one 16-bit scale per group of 128 (AWQ, GPTQ W4A16) or one 8-bit scale per 32
+#: (MXFP4, the OCP MX format) is 4 + 16/128 = 4 + 8/32 = 4.25 bits = 0.53125 bytes.
+FORMAT_BYTES = {
+    "BF16": 2.0,
+    "FP8": 1.0,
+    "INT8": 1.0,
+    "GPTQ-INT8": 1.0,
+    "AWQ": 0.53125,
+    "GPTQ-INT4": 0.53125,
+    "GPTQ": 0.53125,
+    "INT4": 0.53125,
+    "MXFP4": 0.53125,
+}
+#: Formats whose matrix multiplies run on FP8 tensor cores (the rest at BF16 rate).
+FP8_FORMATS = frozenset({"FP8", "INT8", "GPTQ-INT8"})
+
+
+def device_capacity(
+    arch: ArchitectureConfig,
+    params: float,
+    active_params: float,
+    checkpoint_format: str,
+    device: HardwareRecord,
+    engine: str,
+    topology: Topology,
+    workload: Workload,
+) -> ServingCapacity:
+    """One replica's capacity for a catalog model and device: what ``advisor plan`` and ``advisor fit --engine``
+    both report. Raises ValueError for an unknown format, a device without bandwidth or TFLOPS, or weights
+    that do not fit the topology."""
+    if checkpoint_format not in FORMAT_BYTES:
+        raise ValueError(f"unknown checkpoint format {checkpoint_format!r}; expected one of {sorted(FORMAT_BYTES)}")
+    fp8 = checkpoint_format in FP8_FORMATS
+    tflops = (device.fp8_tflops if fp8 else device.bf16_tflops) or device.fp16_tflops or 0.0
+    if tflops <= 0 or device.bandwidth_gb_s <= 0:
+        raise ValueError(f"{device.id}: no TFLOPS or bandwidth in the catalog for a serving estimate")
+    constants = serving_constants()
+    model = served_model_from_config(arch, params, active_params, FORMAT_BYTES[checkpoint_format])
+    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops)
+    return serving_capacity(model, gpu, topology, constants.engine(engine), workload)
 
 
 # ----------------------------------------------------------------------------- the constants

@@ -39,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "HubModel": "advisor.hub.records",
     "download_gguf": "advisor.hub.fetch",
     "fetch_model": "advisor.hub.fetch",
+    "gguf_repos_of": "advisor.hub.refresh",
     "hub_models_for_requirements": "advisor.hub.search",
     "is_hub_repo_id": "advisor.hub.parsing",
     "model_record_for": "advisor.hub.fetch",
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from advisor.hub.fetch import model_record_for as model_record_for
     from advisor.hub.parsing import is_hub_repo_id as is_hub_repo_id
     from advisor.hub.records import HubModel as HubModel
+    from advisor.hub.refresh import gguf_repos_of as gguf_repos_of
     from advisor.hub.search import hub_models_for_requirements as hub_models_for_requirements
     from advisor.hub.search import search_models as search_models
 

@@ -83,6 +83,21 @@ class Deployment(BaseModel):
     api: dict[str, Any] | None = None
     training: dict[str, Any] | None = None
     finetune: dict[str, Any] | None = None
+    topology: dict[str, int] | None = Field(
+        default=None,
+        description="vLLM/SGLang: tensor_parallel, pipeline_parallel, data_parallel, nodes, gpus_per_node, replicas",
+    )
+    commands: list[str] = Field(default_factory=list, description="every command in run order; command is the first")
+    steps: list[dict[str, str]] = Field(
+        default_factory=list, description="the commands with where each runs: {role, host, text}, same order"
+    )
+    artifacts: list[dict[str, str]] = Field(
+        default_factory=list, description="files to hand over ({kind, filename, content}): scripts, manifests"
+    )
+    capacity: dict[str, Any] | None = Field(
+        default=None,
+        description="one replica's estimate: concurrency, output_tokens_per_s, per_stream_tokens_per_s, ttft_s",
+    )
 
 
 class Plan(BaseModel):
