@@ -181,9 +181,11 @@ def predicted_quality(candidate: Candidate, requirements: Requirements, context:
         return
     if estimate.kind == "predicted" and estimate.prediction is not None:
         prediction = estimate.prediction
+        span = predicted_range(estimate)
+        spread = f" (range {span[0]:.2f}–{span[1]:.2f} over the policy's quantiles)" if span is not None else ""
         yield Finding(
             severity="info",
-            message=f"quality {estimate.value:.2f} is a predicted upper bound, not a measurement: the "
+            message=f"quality {estimate.value:.2f}{spread} is a predicted upper bound, not a measurement: the "
             f"{prediction.describe()}",
             metrics=estimate.metrics(),
             evidence={"prediction": prediction.as_dict(), "notes": list(estimate.notes)},

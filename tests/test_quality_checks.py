@@ -89,6 +89,7 @@ def test_predicted_upper_bound_below_the_bar(context: AdvisorContext) -> None:
     assert warn.severity == "fail" and "20·N" in warn.message
     (info,) = run(quality_plugin.predicted_quality, assumed, requirements, context)
     assert info.severity == "info" and "predicted upper bound" in info.message and "Chinchilla" in info.message
+    assert "range" in info.message  # the uncertainty of the bound, shown as a range (issue 14)
 
 
 def test_qual003_is_silent_for_published_scores(context: AdvisorContext) -> None:
