@@ -14,6 +14,7 @@ from advisor.engine.sizing import size_candidate
 from advisor.estimate.quality import (
     QualityEstimate,
     candidate_quality,
+    predicted_range,
     quality_bar,
     quality_policy,
     quant_penalty,
@@ -88,26 +89,31 @@ def meets_quality_bar(candidate: Candidate, requirements: Requirements, context:
             evidence=evidence,
         )
         return
-    if estimate.kind == "predicted" and estimate.prediction is not None and estimate.prediction.tokens_assumed:
-        yield Finding(
-            severity="warn",
-            message=f"upper bound {estimate.value:.2f} is below {against}, but it rests on assumed pre-training "
-            f"tokens (D = 20·N), which understate most modern models: {estimate.basis}",
-            metrics=metrics,
-            evidence=evidence,
-            remediation="find the model's published scores or training tokens, or evaluate it on your task",
-        )
-        return
     quant_note, remediation = "", "a larger or newer model"
     if estimate.before_quant >= bar and estimate.penalty is not None:
         quant_note = f"; without the {estimate.penalty.quant} loss it would be {estimate.before_quant:.2f}"
         remediation = "a higher-precision weight format (Q8_0 or F16) on more memory"
-    what = "even the predicted upper bound" if estimate.kind == "predicted" else "quality"
+    what, extra = ("quality", {})
+    span = predicted_range(estimate)
+    if span is not None:
+        # an upper bound below the bar fails: the model cannot be expected to reach the bar (issue 14)
+        prediction = estimate.prediction
+        taus = quality_policy().prediction.quantiles
+        what = (
+            f"even the predicted upper bound {estimate.value:.2f} (range {span[0]:.2f}–{span[1]:.2f} for "
+            f"τ {min(taus):g}–{max(taus):g})"
+        )
+        if prediction is not None and prediction.tokens_assumed:
+            what += " (on assumed pre-training tokens, D = 20·N)"
+        extra = {"upper_bound_range": [round(span[0], 4), round(span[1], 4)]}
+        remediation += "; if you believe this one is stronger, find its published scores or evaluate it on your task"
+    else:
+        what = f"{what} {estimate.value:.2f}"
     yield Finding(
         severity="fail",
-        message=f"{what} {estimate.value:.2f} is below {against}{quant_note}: {estimate.basis}",
+        message=f"{what} is below {against}{quant_note}: {estimate.basis}",
         metrics=metrics,
-        evidence=evidence,
+        evidence={**evidence, **extra},
         remediation=remediation,
     )
 
@@ -175,9 +181,11 @@ def predicted_quality(candidate: Candidate, requirements: Requirements, context:
         return
     if estimate.kind == "predicted" and estimate.prediction is not None:
         prediction = estimate.prediction
+        span = predicted_range(estimate)
+        spread = f" (range {span[0]:.2f}–{span[1]:.2f} over the policy's quantiles)" if span is not None else ""
         yield Finding(
             severity="info",
-            message=f"quality {estimate.value:.2f} is a predicted upper bound, not a measurement: the "
+            message=f"quality {estimate.value:.2f}{spread} is a predicted upper bound, not a measurement: the "
             f"{prediction.describe()}",
             metrics=estimate.metrics(),
             evidence={"prediction": prediction.as_dict(), "notes": list(estimate.notes)},

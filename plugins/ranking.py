@@ -1,38 +1,82 @@
-"""The built-in ranking (trylast, so any plugin's ranking wins).
+"""The built-in ranking (trylast, so any plugin's ranking wins), with a stated utility.
 
-Order, each key breaking the ties of the one before:
+A failing check has already removed a candidate; this orders the acceptable ones by their value to the
+business. Order, each key breaking the ties of the one before:
 
-1. cleaner verdict first: pass and info together, then warn. An ``info`` finding is a note or a
-   catalog gap (an API whose languages the catalog does not list), not a fault of the model, so it
-   must never outrank a quality difference;
-2. evidence: a quality backed by published scores (the model's own, a base model's, or partly
+1. verdict, counting only hard warnings: pass, info and *soft* warnings together, then hard warnings.
+   An ``info`` finding is a note or a catalog gap (an API whose languages the catalog does not list),
+   and a soft warning (``ranking.soft_warns`` in catalog/quality_policy.yaml: COST002, a tier-1 rate
+   limit the team lifts by asking the provider for a higher tier) is an operational note: neither is a
+   fault of the model, so neither may outrank a quality difference;
+2. evidence kind: a quality backed by published scores (the model's own, a base model's, or partly
    filled from the capability boundary) before a predicted-only upper bound, before no quality;
-   a promise does not outrank a measurement;
-3. quality, in steps of ``quality_step`` (smaller differences are noise between evaluation
-   harnesses). With a quality bar, anything above ``bar + headroom`` counts as good enough and
-   ties, so cost decides among candidates that comfortably clear the bar; raising the bar raises
-   that ceiling and moves the ranking towards stronger models. At the levels of ``quality_first``
-   (high, frontier) quality is not capped: the strongest affordable model leads;
+3. credible quality, in steps of ``quality_step`` (smaller differences are noise between harnesses).
+   Credible quality shrinks the measured quality towards ``evidence_prior`` by how much relevant
+   evidence stands behind it: (W·q + k·prior) / (W + k), W the use-case weight of the model's
+   published scores (a base model's count half, predicted ones not at all) and k = ``evidence_strength``.
+   Several benchmarks the use case needs beat one generic number. At the levels of ``quality_first``
+   (high, frontier) it is uncapped: the strongest, best evidenced affordable model leads. Below them
+   anything above ``bar + headroom`` ties, so cost decides among candidates that comfortably clear it;
 4. lower monthly cost;
-5. quality again, uncapped: when cost ties (hardware already owned, a flat price), the better model;
-6. faster decode; 7. the candidate key (a total, deterministic order).
+5. quality again, uncapped; 6. higher precision (smaller quantization loss): on owned hardware the
+   cost of every weight format is the same power bill, and a bank runs BF16/FP8 rather than 4-bit;
+7. faster decode; 8. the candidate key (a total, deterministic order).
 
-Every key comes from the assessment's metrics and the answers, never from plugin load order.
-The step and the headroom are policy (catalog/quality_policy.yaml, ``ranking``).
+An assessment without QUAL001 evidence (another plugin's candidate) is ranked on its quality as given.
+Every key comes from the assessment's findings, metrics and the answers, never from plugin load order.
+:func:`ranking_basis` states the rule in one line for the plan (``ranking_basis`` in the plan JSON).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from advisor import Assessment, Requirements, hookimpl
-from advisor.estimate.quality import quality_bar, quality_policy
+from advisor.estimate.quality import quality_bar, quality_policy, ranking_basis_text
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 
-VERDICT_ORDER = {"pass": 0, "info": 0, "warn": 1}
 EVIDENCE_ORDER = {"published": 0, "inherited": 0, "mixed": 0, "predicted": 1}
+#: how much a published score of the base model (not the fine-tune itself) counts as evidence
+INHERITED_EVIDENCE = 0.5
 
 
-def ranking_key(assessment: Assessment, bar: float | None = None) -> tuple[int, int, int, float, int, float, str]:
-    """The sort key of one acceptable assessment; quality counts up to ``bar`` + headroom (None: uncapped)."""
+def hard_warning(assessment: Assessment) -> bool:
+    """True when a warn finding is about the model, not an operational note (``ranking.soft_warns``)."""
+    soft = set(quality_policy().ranking.soft_warns)
+    return any(f.severity == "warn" and f.check not in soft for f in assessment.findings)
+
+
+def evidence_weight(assessment: Assessment) -> float | None:
+    """The use-case weight of the published scores behind the quality (QUAL001's evidence); None if unknown."""
+    for finding in assessment.findings:
+        if finding.check != "QUAL001" or not isinstance(finding.evidence, dict):
+            continue
+        components: Any = finding.evidence.get("components")
+        if not isinstance(components, list):
+            return None
+        share = INHERITED_EVIDENCE if finding.evidence.get("kind") == "inherited" else 1.0
+        total = 0.0
+        for comp in components:
+            if isinstance(comp, dict) and comp.get("origin") == "published":
+                weight = comp.get("weight")
+                total += float(weight) * share if isinstance(weight, int | float) else 0.0
+        return total
+    return None
+
+
+def credible_quality(quality: float, weight: float | None) -> float:
+    """Quality shrunk towards the policy's prior by the evidence behind it (unknown evidence: unchanged)."""
+    if weight is None:
+        return quality
+    policy = quality_policy().ranking
+    k = policy.evidence_strength
+    return (weight * quality + k * policy.evidence_prior) / (weight + k)
+
+
+def ranking_key(
+    assessment: Assessment, bar: float | None = None
+) -> tuple[int, int, int, float, int, float, float, str]:
+    """The sort key of one acceptable assessment; credible quality counts up to ``bar`` + headroom (None: uncapped)."""
     policy = quality_policy().ranking
     measured = QualityMetrics.from_metrics(assessment.metrics)
     cost = PriceMetrics.from_metrics(assessment.metrics).monthly_usd
@@ -40,20 +84,27 @@ def ranking_key(assessment: Assessment, bar: float | None = None) -> tuple[int, 
     quality = measured.value
     if quality is not None:
         evidence = EVIDENCE_ORDER.get(measured.kind, 0) if measured.kind is not None else 0
-        counted = quality if bar is None else min(quality, bar + policy.headroom)
+        credible = credible_quality(quality, evidence_weight(assessment))
+        counted = credible if bar is None else min(credible, bar + policy.headroom)
         band = -round(counted / policy.quality_step)
         full_band = -round(quality / policy.quality_step)
     else:
         evidence, band, full_band = 2, 0, 0
     return (
-        VERDICT_ORDER.get(assessment.verdict, 3),
+        1 if hard_warning(assessment) else 0,
         evidence,
         band,
         cost if cost is not None else float("inf"),
         full_band,
+        measured.quant_penalty or 0.0,
         -speed if speed is not None else 0.0,
         assessment.candidate.key,
     )
+
+
+def ranking_basis(requirements: Requirements) -> str:
+    """One line saying how the built-in ranking ordered the candidates for these answers."""
+    return ranking_basis_text(requirements.quality, requirements.min_quality)
 
 
 @hookimpl(trylast=True)

@@ -127,6 +127,9 @@ class RankingPolicy(_Strict):
     quality_step: float = Field(gt=0.0)
     headroom: float = Field(ge=0.0)
     quality_first: tuple[str, ...] = ()
+    soft_warns: tuple[str, ...] = ()
+    evidence_strength: float = Field(default=2.0, gt=0.0)
+    evidence_prior: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class QualityPolicy(_Strict):
@@ -303,6 +306,31 @@ def normalise_value(benchmark: str, value: float) -> float | None:
 def normalise(benchmark: str, score: BenchmarkScore) -> float | None:
     """One published score on 0–1 (see :func:`normalise_value`)."""
     return normalise_value(benchmark, score.value)
+
+
+def ranking_basis_text(level: str | None, min_quality: float | None) -> str:
+    """One line saying how the built-in ranking (plugins/ranking.py) orders candidates at this quality level.
+
+    It is the plan's ``ranking_basis`` (docs/design.md §7), the sentence a report shows above its table.
+    """
+    policy = quality_policy().ranking
+    bar = quality_bar(level, min_quality)
+    evidence = (
+        "quality discounted for thin evidence (several benchmarks the use case needs count more than one "
+        "generic number; a prediction after a measurement)"
+    )
+    tail = (
+        f"; catalog gaps (info) and operational warnings ({', '.join(policy.soft_warns) or 'none'}) do not lower "
+        "a rank; at equal cost the higher-precision weights first"
+    )
+    if bar is None:
+        return f"Ranked by {evidence}, then monthly cost{tail}."
+    if level in policy.quality_first:
+        return f"Ranked quality first ({level} bar {bar:.2f}): {evidence}, then monthly cost{tail}."
+    return (
+        f"Ranked with cost weighted (bar {bar:.2f}): {evidence}; above {bar + policy.headroom:.2f} quality counts "
+        f"as good enough and the cheaper model leads{tail}."
+    )
 
 
 def quality_bar(level: str | None, min_quality: float | None) -> float | None:
@@ -670,6 +698,33 @@ def estimate_quality(
         weight_available=total_weight,
         notes=tuple(notes),
     )
+
+
+def predicted_range(estimate: QualityEstimate) -> tuple[float, float] | None:
+    """The quality of a predicted-only estimate at the lowest and highest of the policy's quantiles.
+
+    A boundary is an upper bound at one quantile; the spread across quantiles (τ = 0.9 to 0.98) is the
+    uncertainty of that bound, shown as a range. None for an estimate that is not purely predicted.
+    """
+    prediction = estimate.prediction
+    if estimate.kind != "predicted" or prediction is None:
+        return None
+    policy = quality_policy()
+    tokens = None if prediction.tokens_assumed else prediction.tokens
+    penalty = estimate.penalty.penalty if estimate.penalty is not None and estimate.penalty.penalty else 0.0
+    values = []
+    for tau in sorted(policy.prediction.quantiles):
+        scores = predict_scores(prediction.params, tokens, tau).values
+        parts = [
+            (normalise_value(c.benchmark, scores[c.benchmark]), c.weight)
+            for c in estimate.components
+            if c.benchmark in scores
+        ]
+        known = [(n, w) for n, w in parts if n is not None]
+        if not known:
+            return None
+        values.append(max(0.0, sum(n * w for n, w in known) / sum(w for _, w in known) - penalty))
+    return min(values), max(values)
 
 
 def candidate_quality(candidate: Candidate, use_case: str, catalog: Catalog | None = None) -> QualityEstimate | None:
