@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from advisor.cli.options import column_widths
+from advisor.cli.options import column_blocks, column_widths
 from tests.conftest import EXAMPLES, ROOT
 
 COMMANDS = [
@@ -27,6 +27,7 @@ COMMANDS = [
     ["fit", "Qwen/Qwen3-14B", "--hardware", "2xa100-80gb"],
     ["cost", "--answers", str(EXAMPLES / "onprem-bank.yaml")],
     ["cost", "--answers", str(EXAMPLES / "ai-lab-build.yaml")],
+    ["quality", "fit"],
 ]
 
 
@@ -52,3 +53,12 @@ def test_widest_columns_narrow_first() -> None:
     widths = column_widths([["id", "summary"], ["COST001", "x" * 150]], 100)
     assert widths == [7, 91] and sum(widths) + 2 <= 100
     assert column_widths([["a", "b"], ["1", "2"]], 100) == [1, 1]  # narrow tables are left alone
+
+
+def test_a_table_with_too_many_columns_prints_in_blocks_keyed_by_its_first_column() -> None:
+    """16 columns cannot fit 100 characters even at 6 each: two blocks, each led by the key column."""
+    columns = [f"c{i}" for i in range(16)]
+    blocks = column_blocks(columns, 100)
+    assert len(blocks) == 2 and all(block[0] == "c0" for block in blocks)
+    assert [c for block in blocks for c in block[1:]] == columns[1:]
+    assert column_blocks(columns[:5], 100) == [columns[:5]]

@@ -189,13 +189,31 @@ def report(plan: Plan, fmt: str, out: Path | None) -> None:
 
 
 TABLE_WIDTH = 100  # terminal tables fit 100 columns (issue 14): long cells wrap inside their column
-_BREAKS = " /-_,."
+_BREAKS = " /-_,"
 HEADER_MIN = 8  # a header longer than its column's values wraps (context_length over 131072)
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str], width: int = TABLE_WIDTH) -> None:
     """A plain aligned table (rich on a TTY would wrap long ids; plain text greps well), at most ``width``
-    characters a line: the widest columns narrow first and their cells wrap onto continuation lines."""
+    characters a line: the widest columns narrow first and their cells wrap onto continuation lines. A
+    table with too many columns for that prints in blocks, each repeating the first (key) column."""
+    for index, block in enumerate(column_blocks(columns, width)):
+        if index:
+            click.echo("")
+        _print_block(rows, block, width)
+
+
+def column_blocks(columns: list[str], width: int) -> list[list[str]]:
+    """Columns in blocks of at most ``width`` characters at 6 characters a column, the first in each."""
+    per_block = max(2, (width + 2) // (6 + 2))
+    if len(columns) <= per_block:
+        return [columns]
+    key, rest = columns[0], columns[1:]
+    step = per_block - 1
+    return [[key, *rest[i : i + step]] for i in range(0, len(rest), step)]
+
+
+def _print_block(rows: list[dict[str, Any]], columns: list[str], width: int) -> None:
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     header = [c if len(c) <= HEADER_MIN else c[:HEADER_MIN] for c in columns]  # long headers may wrap
     widths = column_widths([header, *cells], width, columns)
@@ -235,7 +253,7 @@ def _wrapped_row(row: list[str], widths: list[int]) -> list[str]:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Split after the last space, slash, hyphen, underscore, comma or dot that fits; else cut."""
+    """Split after the last space, slash, hyphen, underscore or comma that fits; else cut."""
     lines = []
     while len(text) > width:
         cut = max((text.rfind(ch, 1, width) for ch in _BREAKS), default=-1)
