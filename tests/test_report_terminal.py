@@ -62,3 +62,13 @@ def test_a_table_with_too_many_columns_prints_in_blocks_keyed_by_its_first_colum
     assert len(blocks) == 2 and all(block[0] == "c0" for block in blocks)
     assert [c for block in blocks for c in block[1:]] == columns[1:]
     assert column_blocks(columns[:5], 100) == [columns[:5]]
+
+
+def test_a_wrapped_row_continues_on_lines_that_start_with_a_space(capsys: pytest.CaptureFixture[str]) -> None:
+    """Scripts and readers tell a new row from a continuation: only a row's first line starts at column 0."""
+    from advisor.cli.options import print_table
+
+    print_table([{"id": "org/" + "a-very-long-model-name-" * 6, "n": 1}, {"id": "b", "n": 2}], ["id", "n"], width=40)
+    lines = capsys.readouterr().out.splitlines()[2:]
+    starts = [line for line in lines if not line.startswith(" ")]
+    assert len(starts) == 2 and starts[1].startswith("b ") and all(len(line) <= 40 for line in lines)

@@ -231,7 +231,7 @@ def column_widths(table: list[list[str]], width: int, headers: list[str] | None 
     table with very many columns may stay wider)."""
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))] if table else []
     rows = [*table, headers] if headers else table  # a header's words stay whole too ("tokens", not "toke")
-    words = [min(16, max(len(word) for row in rows for word in row[i].split() or [""])) for i in range(len(widths))]
+    words = [min(16, 1 + max(len(w) for row in rows for w in row[i].split() or [""])) for i in range(len(widths))]
     budget = width - 2 * (len(widths) - 1)
     for floors in (words, [6] * len(widths)):
         while sum(widths) > budget:
@@ -253,14 +253,17 @@ def _wrapped_row(row: list[str], widths: list[int]) -> list[str]:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    """Split after the last space, slash, hyphen, underscore or comma that fits; else cut."""
+    """Split after the last space, slash, hyphen, underscore or comma that fits; else cut. Continuation
+    pieces start with a space, so a wrapped row never looks like a new one (its first column included)."""
     lines = []
-    while len(text) > width:
-        cut = max((text.rfind(ch, 1, width) for ch in _BREAKS), default=-1)
-        cut = cut + 1 if cut >= 0 else width
+    limit = width
+    while len(text) > limit:
+        cut = max((text.rfind(ch, 1, limit) for ch in _BREAKS), default=-1)
+        cut = cut + 1 if cut >= 0 else limit
         lines.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
-    return [*lines, text]
+        limit = width - 1
+    return [lines[0], *(f" {line}" for line in [*lines[1:], text])] if lines else [text]
 
 
 def _cell(value: Any) -> str:
