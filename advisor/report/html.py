@@ -6,6 +6,7 @@ import html
 from typing import Any
 
 from advisor.engine.misses import nearest_misses
+from advisor.estimate.units import human_count
 from advisor.model.metrics import PriceMetrics, QualityMetrics
 from advisor.model.plan import Assessment, Plan
 from advisor.report.json_report import ordered_assessments
@@ -47,6 +48,7 @@ def plan_to_html(plan: Plan, costs: dict[str, Any] | None = None) -> str:
         _top_section(plan, appendix),
         f"<div class='charts'>{_quality_cost_section(plan)}{_break_even_section(costs)}</div>",
         _rejected_section(plan),
+        _evaluate_first_section(plan),
         _deployment_section(plan),
         _problems_section(plan),
         _appendix_sections(appendix),
@@ -155,6 +157,23 @@ def _rejected_section(plan: Plan) -> str:
             f"<ul>{reasons}</ul></details>"
         )
     return f"<h2>Rejected: {len(rejected)} candidate variants</h2>{''.join(items)}"
+
+
+def _evaluate_first_section(plan: Plan) -> str:
+    """The models to evaluate first on the user's data (docs/quality.md §6), as in the Markdown."""
+    section = plan.evaluate_first
+    if not section:
+        return ""
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{e(str(x['model']))}</td><td>{e(str(x['bin']))}</td>"
+        f"<td>{e(human_count(x['gpu_hours']))}</td></tr>"
+        for i, x in enumerate(section["selected"], start=1)
+    )
+    return (
+        f"<h2>Evaluate these first on your own data</h2><p>{e(str(section['reason']))}.</p>"
+        f"<table><tr><th>#</th><th>model</th><th>compute bin</th><th>GPU-hours</th></tr>{rows}</table>"
+        f"<p class='note'>{e(str(section['cost_basis']))}</p>"
+    )
 
 
 def _deployment_section(plan: Plan) -> str:
