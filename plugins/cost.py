@@ -42,6 +42,7 @@ from advisor.estimate.cost import (
 )
 from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
 from advisor.estimate.memory import GIB
+from advisor.estimate.units import human_count
 from advisor.model.metrics import (
     EnergyMetrics,
     FinetuneMetrics,
@@ -137,7 +138,7 @@ def _api(candidate: Candidate, requirements: Requirements) -> Iterator[Finding]:
         parts.append(f"{bill.cache_hit_rate:.0%} of input cached at ${p.cached_input:g}")
     if bill.batch_share > 0:
         parts.append(f"{bill.batch_share:.0%} of requests via batch at ${p.batch_input:g}/${p.batch_output:g}")
-    detail = f"{tokens.total / 1e6:,.1f}M tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
+    detail = f"{human_count(tokens.total)} tokens/month: " + ", ".join(parts) + f"; list prices {candidate.api.as_of}"
     if local_text:
         detail += f"; {local_text}"
     per_1m = bill.usd_per_1m(tokens)
@@ -578,7 +579,8 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
         upfront = estimate.compute_usd + engineer
         message = (
             f"{method} fine-tune of {candidate.base_model or candidate.id} ({params / 1e9:.0f}B) on "
-            f"{settings.finetune_tokens:.3g} tokens: {estimate.flops:.2e} FLOPs ≈ {estimate.device_hours:,.0f} "
+            f"{human_count(settings.finetune_tokens)} tokens: {human_count(estimate.flops)} FLOPs "
+            f"≈ {estimate.device_hours:,.0f} "
             f"{device.id}-hours on {estimate.devices} GPU(s) ≈ {usd(estimate.compute_usd)} + "
             f"{c.finetune_engineer_months:g} engineer-month {usd(engineer)} (estimate)"
         )
@@ -605,7 +607,7 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
     days = f"{run.days_low:,.0f}–{run.days_high:,.0f} days on {run.cluster_devices:,} GPUs"
     message = (
         f"pretraining {params / 1e9:,.0f}B params on {tokens / 1e12:,.2f}T tokens ({budget_d}): 6·N·D × "
-        f"{1 + c.training_overhead:g} = {run.flops:.2e} FLOPs ≈ {hours} at "
+        f"{1 + c.training_overhead:g} = {human_count(run.flops)} FLOPs ≈ {hours} at "
         f"{c.training_mfu_high:.0%}–{c.training_mfu_low:.0%} MFU ≈ {usd(run.compute_usd_low)}–"
         f"{usd(run.compute_usd_high)} compute at ${rent:g}/h ({device.rental.provider}, {device.rental.as_of}), "
         f"{days}; + team {team_size} × {c.pretraining_months:g} months {usd(team)} + data {usd(data)} = "
@@ -644,7 +646,7 @@ def _build(candidate: Candidate, requirements: Requirements, context: AdvisorCon
     yield Finding(
         severity="pass",
         message=f"the cheaper build road: fine-tune an open ~{params / 1e9:,.0f}B model on "
-        f"{settings.finetune_tokens:.3g} tokens: {ft}; plus {usd(engineer)} engineer time (estimate)",
+        f"{human_count(settings.finetune_tokens)} tokens: {ft}; plus {usd(engineer)} engineer time (estimate)",
         evidence={"finetune": {m: f.__dict__ for m, f in finetunes.items()}},
     )
     if device.tdp_w:

@@ -29,6 +29,7 @@ from advisor.estimate.serving import (
     device_capacity,
     serving_constants,
 )
+from advisor.estimate.units import human_count
 from advisor.hub import gguf_repos_of
 from advisor.model.metrics import (
     DEVICES_PER_REPLICA,
@@ -214,7 +215,7 @@ def _build_steps(candidate: Assessment, requirements: Requirements, context: Adv
             "why": str(chosen.extra.get("finetune_why") or ""),
         }
         notes.append(
-            f"first: {method} fine-tune {base} on {settings.finetune_tokens:.3g} tokens of your domain data "
+            f"first: {method} fine-tune {base} on {human_count(settings.finetune_tokens)} tokens of your domain data "
             f"(≈ ${metrics.finetune_usd or 0:,.0f}); {finetune['why']}".rstrip("; ")
         )
     weeks = f"{training['weeks']:g} weeks" if training["weeks"] else "an unknown time"
@@ -246,7 +247,7 @@ def _capacity_notes(
     chosen = candidate.candidate
     hardware = f"{per_replica}× {chosen.hardware}" if chosen.hardware else "the CPU"
     capacity = number(candidate.metrics, REPLICA_REQUESTS_PER_MIN)
-    each = f"; each serves ≈ {capacity:,.3g} requests/min" if capacity is not None else ""
+    each = f"; each serves ≈ {human_count(capacity)} requests/min" if capacity is not None else ""
     notes = [
         f"{replicas} replica(s) of {hardware} for the peak ({requirements.traffic.peak_concurrency} concurrent "
         f"streams){each} (estimate; COST001)"

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 
 from advisor import AdvisorContext, Assessment, Requirements, StrategySignal, hookimpl
-from advisor.engine.economics import Market, SelfHosted, quality, sci, usd, variant, viable
+from advisor.engine.economics import Market, SelfHosted, quality, usd, variant, viable
 from advisor.estimate.cost_constants import cost_settings
+from advisor.estimate.units import human_count
 from advisor.model.metrics import PretrainingMetrics, PriceMetrics, StaffMetrics
 
 #: Votes. Privacy and the build criteria outweigh cost; cost outweighs team and quality nudges.
@@ -40,11 +41,6 @@ SMALL_SAVING_USD = 100.0
 def _variant(assessment: Assessment) -> str:
     c = assessment.candidate
     return f"{c.id} ({variant(c)})" if c.kind == "open_source" else c.id
-
-
-def _count(value: float) -> str:
-    """Whole numbers with separators; millions as 42.9M."""
-    return f"{value / 1e6:,.3g}M" if value >= 1e6 else f"{value:,.0f}"
 
 
 def _times(ratio: float) -> str:
@@ -277,14 +273,14 @@ def _break_even_flip(market: Market) -> str | None:
     api = f"{best.api.assessment.candidate.id}, the cheapest API of comparable quality{compared}"
     if span.always is None:
         until = span.until or first
-        window = f"between {sci(first)} and {sci(until)} tokens/month (now {sci(now)})"
+        window = f"between {human_count(first)} and {human_count(until)} tokens/month (now {human_count(now)})"
         return (
             f"{who} beats {api} only {window}: the hardware you own is cheap, more GPUs at rental prices cost more "
             "than the API (estimate)"
         )
     if now >= span.always:
         return f"{who} is already cheaper than {api}; the API wins below {_volume(span.always, market)} (estimate)"
-    later = f" (it first breaks even at {sci(first)})" if first < span.always * 0.99 else ""
+    later = f" (it first breaks even at {human_count(first)})" if first < span.always * 0.99 else ""
     if now >= first:
         return (
             f"{who} is cheaper than {api} at today's volume, and at every volume above "
@@ -295,11 +291,11 @@ def _break_even_flip(market: Market) -> str | None:
 
 def _volume(volume: float, market: Market) -> str:
     """A volume with its requests/day and its ratio to today's traffic (requests and concurrency scaled)."""
-    text = f"{sci(volume)} tokens/month (≈ {_count(market.requests_per_day(volume))} requests/day"
+    text = f"{human_count(volume)} tokens/month (≈ {human_count(market.requests_per_day(volume))} requests/day"
     now = market.tokens.total
     if now > 0:
         ratio = volume / now
-        text += f"; now {sci(now)}, " + (
+        text += f"; now {human_count(now)}, " + (
             f"{_times(ratio)} today's traffic" if ratio >= 1 else f"{ratio:.0%} of today's traffic"
         )
     return text + ")"
@@ -382,8 +378,8 @@ def _payback(market: Market) -> StrategySignal | None:
         )
     volume, horizon = payback.within_horizon_above, market.settings.horizon_months
     flip = (
-        f"building pays back within {horizon:g} months above {sci(volume)} tokens/month "
-        f"(≈ {_count(market.requests_per_day(volume))} requests/day; estimate)"
+        f"building pays back within {horizon:g} months above {human_count(volume)} tokens/month "
+        f"(≈ {human_count(market.requests_per_day(volume))} requests/day; estimate)"
         if volume is not None
         else f"building never pays back against {api_id} at any volume with this traffic shape (estimate)"
     )

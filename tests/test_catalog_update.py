@@ -326,7 +326,11 @@ def test_plans_after_an_update_use_the_overlay(upstream: HubServer, tmp_path: Pa
     assert rows[QWEN25_7B_INSTRUCT]["last_checked"] == dt.date.today().isoformat()
     assert rows[QWEN25_7B_INSTRUCT]["age_days"] == 0
     table = advisor(env, "catalog", "models")
-    assert "gone upstream" in next(line for line in table.stdout.splitlines() if line.startswith(GONE))
+    lines = table.stdout.splitlines()  # a long id or note wraps onto indented lines (tables fit 100 columns)
+    start = next(i for i, line in enumerate(lines) if line.startswith(GONE.split("/")[0] + "/"))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith(" ")), len(lines))
+    block = " ".join(lines[start:end])
+    assert "gone" in block and "upstream" in block
 
 
 # --- prices -----------------------------------------------------------------------------------------------

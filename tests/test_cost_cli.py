@@ -152,14 +152,15 @@ def test_one_changed_answer_flips_the_decision_as_stated(tmp_path: Path) -> None
     if "never beats the API" in flip:  # MoE decode overheads (issue 16) can leave owned GPUs dearer at any volume
         assert re.search(r"costs \$[\d.]+ per 1M tokens against \$[\d.]+", flip), flip
         return
-    window = re.search(r"only between ([\d.]+e\d+) and ([\d.]+e\d+) tokens/month \(now ([\d.]+e\d+)\)", flip)
-    above = re.search(r"above ([\d.]+e\d+) tokens/month .*now ([\d.]+e\d+)", flip)
+    volume = r"([\d.]+ (?:million|billion|trillion))"
+    window = re.search(rf"only between {volume} and {volume} tokens/month \(now {volume}\)", flip)
+    above = re.search(rf"above {volume} tokens/month .*now {volume}", flip)
     assert window or above, flip
     if window:  # the owned GPUs win inside the window: aim at its middle
-        target, now = (float(window.group(1)) + float(window.group(2))) / 2, float(window.group(3))
+        target, now = (_words(window.group(1)) + _words(window.group(2))) / 2, _words(window.group(3))
     else:
         assert above is not None
-        target, now = float(above.group(1)) * 1.15, float(above.group(2))
+        target, now = _words(above.group(1)) * 1.15, _words(above.group(2))
     factor = target / now
     busier = {**bank, "traffic": {**bank["traffic"]}}
     for key in ("requests_per_day", "peak_concurrency"):
@@ -181,3 +182,9 @@ def test_table_and_bad_answers(tmp_path: Path) -> None:
     assert re.search(r"^road +role +candidate", out, re.MULTILINE)
     assert "Deployment of openai/" in out or "Deployment of " in out
     assert "Assumptions:" in out and "power = TDP" in out
+
+
+def _words(text: str) -> float:
+    """``9.31 billion`` -> 9.31e9 (the report's human units)."""
+    number, word = text.split()
+    return float(number) * {"million": 1e6, "billion": 1e9, "trillion": 1e12}[word]

@@ -288,6 +288,12 @@ def test_plan_markdown_and_json_carry_the_section(session: Session) -> None:
     assert plan_to_json(plan)["evaluate_first"] == section
     bare = Plan(requirements={}, strategy=strategy, assessments=assessments)
     assert "Evaluate these first" not in plan_to_markdown(bare) and plan_to_json(bare)["evaluate_first"] is None
+    from advisor.report.html import plan_to_html  # the HTML page carries the same section (issue 14)
+
+    page = plan_to_html(plan)
+    assert "Evaluate these first on your own data" in page and "Evaluate these first" not in plan_to_html(bare)
+    for step in section["selected"] if section else []:
+        assert f"<td>{step['model']}</td>" in page
 
 
 def test_catalog_pool_has_no_baseline_and_counts_what_it_skips() -> None:

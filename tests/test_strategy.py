@@ -100,8 +100,8 @@ def test_below_break_even_the_api_wins_and_the_flip_says_where(session: Session)
     assert decision.recommended == "api"
     assert any("api-x ≈ $304/month undercuts" in r for r in decision.reasons)
     flip = next(f for f in decision.flip_conditions if f.startswith("self-hosting org/open-72b"))
-    assert "above 8.4e9 tokens/month (≈ 275,953 requests/day; now 3.04e8, 28× today's traffic)" in flip
-    assert "(it first breaks even at 7.8e9)" in flip  # 8.4e9 / 3.044e8 = 27.6
+    assert "above 8.4 billion tokens/month (≈ 275,953 requests/day; now 304 million, 28× today's traffic)" in flip
+    assert "(it first breaks even at 7.8 billion)" in flip  # 8.4e9 / 3.044e8 = 27.6
 
 
 def test_crossing_the_stated_break_even_flips_the_decision(session: Session) -> None:
@@ -211,7 +211,7 @@ def test_own_gpus_win_only_in_a_window(session: Session) -> None:
     decision = _decide(session, _requirements(rpd), [_api(rpd), own, _build()])
     flip = next(f for f in decision.flip_conditions if f.startswith("self-hosting org/open-72b"))
     # 1000 + 2 × 50 = $1,100 -> 1.1e9 tokens; a third (rented) replica still fits under the API up to 3e9
-    assert "only between 1.1e9 and 3e9 tokens/month" in flip
+    assert "only between 1.1 billion and 3 billion tokens/month" in flip
 
 
 def test_build_criteria_are_decisive_even_on_prem(session: Session) -> None:

@@ -27,8 +27,7 @@ COLUMNS = [
     "upfront $",
     "total $",
     "$/1M tokens",
-    "kWh/month",
-    "CO2 kg/month",
+    "energy/month",
     "status",
 ]
 
@@ -61,6 +60,13 @@ def cost(answers: Path, fmt: str, options: SessionOptions) -> None:
         _print(summary)
     if not plan.ranked:
         sys.exit(1)  # the same verdict as `advisor plan` on the same answers: nothing is acceptable
+
+
+def _energy(kwh: object, co2_kg: object) -> str:
+    """One column for power and emissions (the terminal table fits 100 columns): 456 kWh, 168 kg CO2."""
+    if not isinstance(kwh, int | float):
+        return "-"
+    return f"{_money(kwh)} kWh" + (f", {_money(co2_kg)} kg CO2" if isinstance(co2_kg, int | float) else "")
 
 
 def _money(value: object) -> str:
@@ -101,8 +107,7 @@ def _print(summary: dict[str, Any]) -> None:
                 "upfront $": _money(row["upfront_cost_usd"]),
                 "total $": _money(row["total_cost_usd"]),
                 "$/1M tokens": _money(row["usd_per_1m_tokens"]),
-                "kWh/month": _money(row["energy_kwh_per_month"]),
-                "CO2 kg/month": _money(row["co2_kg_per_month"]),
+                "energy/month": _energy(row["energy_kwh_per_month"], row["co2_kg_per_month"]),
                 "status": status,
             }
         )

@@ -188,13 +188,82 @@ def report(plan: Plan, fmt: str, out: Path | None) -> None:
         sys.exit(1)
 
 
-def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    """A plain aligned table (rich on a TTY would wrap long ids; plain text greps well)."""
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) if rows else len(c) for c in columns}
-    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    click.echo("  ".join("-" * widths[c] for c in columns))
-    for row in rows:
-        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns).rstrip())
+TABLE_WIDTH = 100  # terminal tables fit 100 columns (issue 14): long cells wrap inside their column
+_BREAKS = " /-_,"
+HEADER_MIN = 8  # a header longer than its column's values wraps (context_length over 131072)
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str], width: int = TABLE_WIDTH) -> None:
+    """A plain aligned table (rich on a TTY would wrap long ids; plain text greps well), at most ``width``
+    characters a line: the widest columns narrow first and their cells wrap onto continuation lines. A
+    table with too many columns for that prints in blocks, each repeating the first (key) column."""
+    for index, block in enumerate(column_blocks(columns, width)):
+        if index:
+            click.echo("")
+        _print_block(rows, block, width)
+
+
+def column_blocks(columns: list[str], width: int) -> list[list[str]]:
+    """Columns in blocks of at most ``width`` characters at 6 characters a column, the first in each."""
+    per_block = max(2, (width + 2) // (6 + 2))
+    if len(columns) <= per_block:
+        return [columns]
+    key, rest = columns[0], columns[1:]
+    step = per_block - 1
+    return [[key, *rest[i : i + step]] for i in range(0, len(rest), step)]
+
+
+def _print_block(rows: list[dict[str, Any]], columns: list[str], width: int) -> None:
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    header = [c if len(c) <= HEADER_MIN else c[:HEADER_MIN] for c in columns]  # long headers may wrap
+    widths = column_widths([header, *cells], width, columns)
+    for line in _wrapped_row(columns, widths):
+        click.echo(line)
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        for line in _wrapped_row(row, widths):
+            click.echo(line)
+
+
+def column_widths(table: list[list[str]], width: int, headers: list[str] | None = None) -> list[int]:
+    """Natural widths, then the widest column loses a character at a time until the line fits: first
+    down to its longest word (up to 16 characters, so words stay whole), then down to 6 characters (a
+    table with very many columns may stay wider)."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))] if table else []
+    rows = [*table, headers] if headers else table  # a header's words stay whole too ("tokens", not "toke")
+    words = [min(16, 1 + max(len(w) for row in rows for w in row[i].split() or [""])) for i in range(len(widths))]
+    budget = width - 2 * (len(widths) - 1)
+    for floors in (words, [6] * len(widths)):
+        while sum(widths) > budget:
+            shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+            if not shrinkable:
+                break
+            widest = max(shrinkable, key=widths.__getitem__)
+            widths[widest] -= 1
+    return widths
+
+
+def _wrapped_row(row: list[str], widths: list[int]) -> list[str]:
+    pieces = [_wrap(cell, w) for cell, w in zip(row, widths, strict=True)]
+    height = max((len(p) for p in pieces), default=1)
+    return [
+        "  ".join((p[i] if i < len(p) else "").ljust(w) for p, w in zip(pieces, widths, strict=True)).rstrip()
+        for i in range(height)
+    ]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Split after the last space, slash, hyphen, underscore or comma that fits; else cut. Continuation
+    pieces start with a space, so a wrapped row never looks like a new one (its first column included)."""
+    lines = []
+    limit = width
+    while len(text) > limit:
+        cut = max((text.rfind(ch, 1, limit) for ch in _BREAKS), default=-1)
+        cut = cut + 1 if cut >= 0 else limit
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+        limit = width - 1
+    return [lines[0], *(f" {line}" for line in [*lines[1:], text])] if lines else [text]
 
 
 def _cell(value: Any) -> str:

@@ -46,6 +46,7 @@ from advisor.estimate.cost import (
 )
 from advisor.estimate.cost_constants import CostSettings
 from advisor.estimate.quality import quality_bar
+from advisor.estimate.units import human_count
 from advisor.model.candidate import Candidate
 from advisor.model.metrics import (
     EnergyMetrics,
@@ -62,14 +63,6 @@ ROADS = ("api", "open_source", "build")
 
 
 # --------------------------------------------------------------------------------------------- words
-
-
-def sci(value: float) -> str:
-    """1.04e11-style volumes; plain digits below a million."""
-    if value < 1e6:
-        return f"{value:,.0f}"
-    mantissa, exponent = f"{value:.2e}".split("e")
-    return f"{float(mantissa):g}e{int(exponent)}"
 
 
 def usd(value: float) -> str:
@@ -349,14 +342,15 @@ def _break_even_row(row: dict[str, Any], market: Market, by_key: dict[str, Asses
         else ""
     )
     structure = (
-        f"fixed ${cost.fixed_usd:,.0f} + replicas of {sci(cost.replica_tokens)} tokens/month: "
+        f"fixed ${cost.fixed_usd:,.0f} + replicas of {human_count(cost.replica_tokens)} tokens/month: "
         f"{owned}${cost.per_replica_usd:,.0f} each"
     )
     if span.always is not None:
-        where = f"cheaper from {sci(span.first)} tokens/month, always above {sci(span.always)}"
+        where = f"cheaper from {human_count(span.first)} tokens/month, always above {human_count(span.always)}"
         where += f" ({span.always / now:,.3g}× today)" if now > 0 else ""
     else:
-        where = f"cheaper only between {sci(span.first)} and {sci(span.until or span.first)} tokens/month"
+        until = human_count(span.until or span.first)
+        where = f"cheaper only between {human_count(span.first)} and {until} tokens/month"
     result["text"] = f"{name}: {where}; {structure}"
     return result
 

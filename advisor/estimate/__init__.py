@@ -11,5 +11,6 @@ batching on TP x PP x DP GPUs: tokens/s against concurrency, TTFT, TPOT, KV-boun
 ``cost`` (API, self-hosting, building), ``quality`` (expected quality and quantization loss),
 ``scaling`` (capability boundaries), ``design`` (which models to evaluate first: the balanced
 I-optimal design), ``constants``, ``cost_constants``,
-``design_policy`` (the schemas of the packaged constants).
+``design_policy`` (the schemas of the packaged constants), ``units`` (numbers in words for messages:
+``45.6 billion``, never ``4.56e10``).
 """

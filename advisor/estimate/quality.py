@@ -44,6 +44,7 @@ from advisor.estimate.scaling import (
     fit_sigmoid_quantile,
     training_flops,
 )
+from advisor.estimate.units import human_count
 from advisor.files.cache import memoised
 from advisor.model.metrics import Metrics, QualityMetrics
 
@@ -398,9 +399,10 @@ class Prediction:
 
     def describe(self) -> str:
         tokens = (
-            f"D = 20·N = {self.tokens:.3g} tokens assumed (Chinchilla-optimal; pre-training tokens not published)"
+            f"D = 20·N = {human_count(self.tokens)} tokens assumed "
+            "(Chinchilla-optimal; pre-training tokens not published)"
             if self.tokens_assumed
-            else f"D = {self.tokens:.3g} published tokens"
+            else f"D = {human_count(self.tokens)} published tokens"
         )
         return f"τ={self.quantile:g} base-model boundary at z={self.z:.2f} (N = {self.params / 1e9:.3g}B, {tokens})"
 

@@ -10,6 +10,8 @@ import html
 import math
 from typing import Any
 
+from advisor.estimate.units import human_count
+
 COLOURS = {"api": "#1f77b4", "open_source": "#2ca02c", "build": "#d62728"}
 LEFT, RIGHT, TOP, BOTTOM = 96, 20, 20, 50
 
@@ -40,13 +42,14 @@ def break_even_svg(curve: dict[str, Any], now_tokens: float, width: int = 640, h
         y = sy(10**exponent)
         parts.append(f"<line x1='{LEFT}' x2='{width - RIGHT}' y1='{y:.1f}' y2='{y:.1f}' stroke='#ddd'/>")
         parts.append(
-            f"<text x='{LEFT - 6}' y='{y + 4:.1f}' font-size='11' text-anchor='end'>${10**exponent:,.0f}</text>"
+            f"<text x='{LEFT - 6}' y='{y + 4:.1f}' font-size='11' text-anchor='end'>${human_count(10**exponent)}</text>"
         )
     for exponent in range(math.ceil(x0), math.floor(x1) + 1):
         x = sx(10**exponent)
         parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{TOP}' y2='{height - BOTTOM}' stroke='#eee'/>")
         parts.append(
-            f"<text x='{x:.1f}' y='{height - BOTTOM + 16}' font-size='11' text-anchor='middle'>1e{exponent}</text>"
+            f"<text x='{x:.1f}' y='{height - BOTTOM + 16}' font-size='11' text-anchor='middle'>"
+            f"{human_count(10**exponent)}</text>"
         )
     parts.append(
         f"<text x='{(LEFT + width - RIGHT) / 2}' y='{height - 10}' font-size='12' text-anchor='middle'>"

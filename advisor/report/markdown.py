@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from advisor.engine.misses import nearest_misses
+from advisor.estimate.units import human_count
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
-from advisor.model.plan import Assessment, Plan
+from advisor.model.plan import Plan
+from advisor.report.view import APPENDIX_TITLES, Appendix, best_per_model, finding_text, plain_words, top_rows
+from advisor.report.view import variant_label as _variant
 
 DISCLAIMER = (
     "Estimates are planning figures with the assumptions stated next to them. "
     "Licence findings are guidance, not legal advice: read the licence before use."
 )
-TOP_N = 10
 
 
 def _fmt_bytes(value: object) -> str:
@@ -19,27 +21,6 @@ def _fmt_bytes(value: object) -> str:
 
 def _fmt(value: object, pattern: str) -> str:
     return pattern.format(value) if isinstance(value, int | float) else "–"
-
-
-def _variant(a: Assessment) -> str:
-    c = a.candidate
-    if c.kind == "api":
-        return f"API ({c.provider})"
-    if c.kind == "build":
-        return "build"
-    hardware = f"{c.hardware_count or 1}× {c.hardware}" if c.hardware else "–"
-    return f"{c.quant} on {hardware}"
-
-
-def _best_per_model(plan: Plan) -> list[Assessment]:
-    seen: set[str] = set()
-    best = []
-    for assessment in plan.ranked:
-        if assessment.candidate.id in seen:
-            continue
-        seen.add(assessment.candidate.id)
-        best.append(assessment)
-    return best
 
 
 def _evaluate_first(plan: Plan) -> list[str]:
@@ -51,8 +32,8 @@ def _evaluate_first(plan: Plan) -> list[str]:
     lines += ["| # | model | quality | compute bin | GPU-hours | cumulative |", "|---|---|---|---|---|---|"]
     for i, s in enumerate(section["selected"], start=1):
         lines.append(
-            f"| {i} | {s['model']} | {_fmt(s['quality'], '{:.2f}')} | {s['bin']} | {s['gpu_hours']:.3g} "
-            f"| {s['cumulative_gpu_hours']:.3g} |"
+            f"| {i} | {s['model']} | {_fmt(s['quality'], '{:.2f}')} | {s['bin']} | {human_count(s['gpu_hours'])} "
+            f"| {human_count(s['cumulative_gpu_hours'])} |"
         )
     return [*lines, "", f"Chosen by the balanced I-optimal design; {section['cost_basis']}.", ""]
 
@@ -63,32 +44,39 @@ def plan_to_markdown(plan: Plan) -> str:
     scores = ", ".join(f"{k} {v:.2f}" for k, v in strategy.scores.items())
     lines += [f"**Recommended road: {strategy.recommended}** (scores: {scores})", ""]
     for reason in strategy.reasons:
-        lines.append(f"- {reason}")
+        lines.append(f"- {plain_words(reason)}")
     if strategy.flip_conditions:
         lines += ["", "What would change the decision:"]
-        lines += [f"- {flip}" for flip in strategy.flip_conditions]
-    best = _best_per_model(plan)
+        lines += [f"- {plain_words(flip)}" for flip in strategy.flip_conditions]
+    best = best_per_model(plan)
+    rows = top_rows(plan)
+    appendix = Appendix()
     lines += ["", f"## Top candidates ({len(best)} acceptable models; best variant of each)", ""]
     if best:
+        if any(row.place is None or row.place > len(rows) for row in rows):
+            lines += ["The first models by rank, then the models the recommendation names.", ""]
         lines += [
             "| # | candidate | variant | verdict | quality | $/month | memory | tokens/s |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for a in best[:TOP_N]:
+        for row in rows:
+            a = row.assessment
             quality = QualityMetrics.from_metrics(a.metrics).value
             monthly = PriceMetrics.from_metrics(a.metrics).monthly_usd
             sizing = SizingMetrics.from_metrics(a.metrics)
             lines.append(
-                f"| {a.rank} | {a.candidate.id} | {_variant(a)} | {a.verdict} | {_fmt(quality, '{:.2f}')} "
-                f"| {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
+                f"| {row.place or '–'} | {a.candidate.id} | {_variant(a)} | {a.verdict} "
+                f"| {_fmt(quality, '{:.2f}')} | {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
                 f"| {_fmt(sizing.decode_tokens_per_s, '{:.0f}')} |"
             )
         lines += ["", "### Why the top candidates", ""]
-        for a in best[:3]:
-            lines.append(f"**{a.rank}. {a.candidate.id}** ({_variant(a)})")
+        for place, a in enumerate(best[:3], start=1):
+            lines.append(f"**{place}. {a.candidate.id}** ({_variant(a)})")
             for f in a.findings:
                 if f.severity != "pass" or f.category in {"cost", "hardware", "quality", "license"}:
-                    lines.append(f"- {f.severity} {f.check}: {f.message}")
+                    text = finding_text(f)
+                    note = appendix.cite(text)
+                    lines.append(f"- {f.severity} {f.check}: {text.short}" + (f" [{note}]" if note else ""))
             lines.append("")
     else:
         lines += _no_candidate(plan)
@@ -103,7 +91,8 @@ def plan_to_markdown(plan: Plan) -> str:
         lines += [f"- {n} failed {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
         lines.append("")
         if len({a.candidate.id for a in plan.assessments}) == 1:  # `advisor check`: say why, clause included
-            reasons = sorted({(f.check, f.message) for a in rejected for f in a.findings if f.severity == "fail"})
+            fails = [f for a in rejected for f in a.findings if f.severity == "fail"]
+            reasons = sorted({(f.check, plain_words(f.message)) for f in fails})
             lines += ["Why:", *[f"- {check}: {message}" for check, message in reasons], ""]
     lines += _evaluate_first(plan)
     if plan.deployment is not None:
@@ -118,7 +107,7 @@ def plan_to_markdown(plan: Plan) -> str:
             "```",
             "",
         ]
-        lines += [f"- {note}" for note in d.notes]
+        lines += [f"- {plain_words(note)}" for note in d.notes]
         lines.append("")
     if plan.plugin_errors:
         lines += ["## Plugin errors", ""]
@@ -129,6 +118,12 @@ def plan_to_markdown(plan: Plan) -> str:
         lines += ["## Checks that crashed (reported, not counted)", ""]
         lines += [f"- {e}" for e in errors]
         lines.append("")
+    for key, title in APPENDIX_TITLES.items():
+        notes = appendix.notes[key]
+        if notes:
+            lines += [f"## {title}", ""]
+            lines += [f"- [{ref}] {detail}" for detail, ref in notes.items()]
+            lines.append("")
     lines += ["---", DISCLAIMER, ""]
     return "\n".join(lines)
 

@@ -1,0 +1,129 @@
+"""What the human reports show, decided once for Markdown and HTML (issue 14: a CTO reads it in two minutes).
+
+The top table is one row per model, numbered by its place among the acceptable models (1..N), plus a row
+for every model the headline names that is not already there (its place, or none when it failed). Long
+licence quotes and quality formulas move to appendices, each text once, so a finding reads as a short
+phrase with a note number. Settings keys (``plugins.cost.capex_usd_per_device``) become words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from advisor.model.checks import Finding
+from advisor.model.plan import Assessment, Plan
+
+TOP_N = 10
+SHORT = 120  # a finding longer than this, in an appendix category, moves its detail to the appendix
+APPENDIX_TITLES = {"license": "Licence texts", "quality": "Quality evidence"}
+_KEY = re.compile(r"\bplugins\.\w+\.(\w+)")
+_WORDS = {"capex_usd_per_device": "the purchase price of one device (cost settings in the answers)"}
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One row of the top table: the model's best variant and its place among acceptable models."""
+
+    place: int | None  # None: the headline names it but it failed a hard requirement
+    assessment: Assessment
+    named: bool  # the headline names this model
+
+
+@dataclass(frozen=True)
+class FindingText:
+    """A finding as the report shows it: the short phrase, and the detail an appendix keeps."""
+
+    short: str
+    detail: str
+    appendix: str  # a key of APPENDIX_TITLES, or "" when the finding is shown whole
+
+
+def best_per_model(plan: Plan) -> list[Assessment]:
+    """The best-ranked variant of each acceptable model, in rank order."""
+    seen: set[str] = set()
+    best = []
+    for assessment in plan.ranked:
+        if assessment.candidate.id not in seen:
+            seen.add(assessment.candidate.id)
+            best.append(assessment)
+    return best
+
+
+def named_models(plan: Plan) -> list[str]:
+    """Candidate ids the recommendation's reasons name, in the order they are named."""
+    text = " ".join(plan.strategy.reasons)
+    found: dict[str, int] = {}
+    for candidate_id in {a.candidate.id for a in plan.assessments}:
+        match = re.search(rf"(?<![\w/.-]){re.escape(candidate_id)}(?![\w/.-])", text)
+        if match:
+            found[candidate_id] = match.start()
+    return sorted(found, key=found.__getitem__)
+
+
+def top_rows(plan: Plan, limit: int = TOP_N) -> list[ModelRow]:
+    """The first ``limit`` models, then each model the headline names that is not among them."""
+    best = best_per_model(plan)
+    places = {a.candidate.id: i for i, a in enumerate(best, start=1)}
+    named = named_models(plan)
+    rows = [ModelRow(i, a, a.candidate.id in named) for i, a in enumerate(best[:limit], start=1)]
+    shown = {row.assessment.candidate.id for row in rows}
+    reasons = " ".join(plan.strategy.reasons)
+    for candidate_id in named:
+        if candidate_id in shown:
+            continue
+        if candidate_id in places:
+            rows.append(ModelRow(places[candidate_id], best[places[candidate_id] - 1], True))
+            continue
+        variants = [a for a in plan.assessments if a.candidate.id == candidate_id]
+        cited = [a for a in variants if f"{candidate_id} ({variant_label(a)})" in reasons]
+        rows.append(ModelRow(None, (cited or variants)[0], True))
+    return rows
+
+
+def variant_label(a: Assessment) -> str:
+    """How a variant reads in the reports and the strategy reasons: API (provider), build, Q4_K_M on 1× l40s."""
+    c = a.candidate
+    if c.kind == "api":
+        return f"API ({c.provider})"
+    if c.kind == "build":
+        return "build"
+    hardware = f"{c.hardware_count or 1}× {c.hardware}" if c.hardware else "–"
+    return f"{c.quant} on {hardware}"
+
+
+def plain_words(text: str) -> str:
+    """Settings keys in words: ``plugins.cost.capex_usd_per_device`` → the purchase price of one device."""
+    return _KEY.sub(lambda m: _WORDS.get(m.group(1), m.group(1).replace("_", " ")), text)
+
+
+def finding_text(finding: Finding) -> FindingText:
+    """A long licence quote or quality formula splits at its first ': ' into a phrase and the detail."""
+    message = plain_words(finding.message)
+    appendix = finding.category if finding.category in APPENDIX_TITLES else ""
+    formula = appendix == "quality" and "→" in message  # a score formula never stays in the phrase
+    if not appendix or ": " not in message or (len(message) <= SHORT and not formula):
+        return FindingText(message, "", "")
+    short, detail = message.split(": ", 1)
+    if appendix == "license" and "§" not in detail:
+        return FindingText(message, "", "")  # an action (log in, accept the terms) stays in view; quotes move
+    basis = detail.split(";", 1)[0]
+    if appendix == "quality" and len(basis) <= 40:
+        short += f", from {basis}"  # "published scores", "predicted from size and training tokens"
+    return FindingText(short, detail, appendix)
+
+
+class Appendix:
+    """Numbered notes, each text once: the licence terms of Gemma appear once however many rows cite them."""
+
+    def __init__(self) -> None:
+        self.notes: dict[str, dict[str, str]] = {key: {} for key in APPENDIX_TITLES}
+
+    def cite(self, text: FindingText) -> str:
+        """The reference to put after the short phrase (``[L1]``), adding the detail when new."""
+        if not text.appendix:
+            return ""
+        notes = self.notes[text.appendix]
+        if text.detail not in notes:
+            notes[text.detail] = f"{text.appendix[0].upper()}{len(notes) + 1}"
+        return notes[text.detail]

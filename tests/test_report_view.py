@@ -1,0 +1,84 @@
+"""What the reports show, decided once (advisor/report/view.py): table rows, named models, appendix notes."""
+
+from __future__ import annotations
+
+from advisor.model.candidate import Candidate
+from advisor.model.checks import Finding
+from advisor.model.plan import Assessment, Deployment, Plan, StrategyDecision
+from advisor.report.view import Appendix, finding_text, plain_words, top_rows
+
+GEMMA_QUOTE = "Gemma Terms of Use §2.2: You may use, reproduce, modify, Distribute ... " + "x" * 200
+
+
+def _assessment(model: str, rank: int | None, severity: str = "pass", quant: str = "Q4_K_M") -> Assessment:
+    candidate = Candidate(id=model, kind="open_source", name=model, quant=quant, hardware="l40s", hardware_count=1)
+    findings = [
+        Finding(
+            severity="pass",
+            message=f"Gemma Terms of Use allows commercial use: {GEMMA_QUOTE}",
+            check="LIC001",
+            category="license",
+        ),
+        Finding(
+            severity=severity,
+            message="about $10/month; set plugins.cost.capex_usd_per_device",
+            check="COST001",
+            category="cost",
+        ),
+    ]
+    return Assessment(
+        candidate=candidate, findings=findings, metrics={"quality": 0.7, "monthly_cost_usd": 10.0}, rank=rank
+    )
+
+
+def hostile_plan() -> Plan:
+    """Names and messages with markup in them, as a hostile catalog overlay or plugin could write."""
+    evil = "org/<script>alert(1)</script>"
+    return Plan(
+        requirements={},
+        strategy=StrategyDecision(
+            recommended="open_source",
+            scores={"open_source": 1.0},
+            reasons=[f"{evil} (Q4_K_M on 1× l40s) is cheapest <script>"],
+            flip_conditions=[],
+        ),
+        assessments=[_assessment(evil, 1), _assessment("org/b", None, "fail")],
+        deployment=Deployment(engine="vllm", command="vllm serve '<script>'", notes=["<b>note</b>"]),
+    )
+
+
+def test_rows_are_numbered_per_model_and_named_models_are_added() -> None:
+    """Two variants of model a (variant ranks 1 and 2) make one row; b (rank 3) is row 2; c, named by the
+    headline but ranked 12th among models, gets its place; d, named but failed, gets a row without one."""
+    assessments = [_assessment("a", 1), _assessment("a", 2, quant="Q8_0"), _assessment("b", 3)]
+    assessments += [_assessment(f"m{i}", 3 + i) for i in range(1, 10)]
+    assessments += [_assessment("c", 20), _assessment("d", None, "fail")]
+    plan = Plan(
+        requirements={},
+        strategy=StrategyDecision(
+            recommended="api", scores={}, reasons=["c beats d (Q4_K_M on 1× l40s)"], flip_conditions=[]
+        ),
+        assessments=assessments,
+    )
+    rows = top_rows(plan)
+    assert [r.place for r in rows] == [*range(1, 11), 12, None]
+    assert [r.assessment.candidate.id for r in rows][:2] == ["a", "b"]
+    assert [r.assessment.candidate.id for r in rows][-2:] == ["c", "d"]
+
+
+def test_a_licence_quote_is_cited_once_however_many_rows_carry_it() -> None:
+    appendix = Appendix()
+    refs = {
+        appendix.cite(finding_text(f))
+        for a in hostile_plan().assessments
+        for f in a.findings
+        if f.category == "license"
+    }
+    assert refs == {"L1"} and len(appendix.notes["license"]) == 1
+    short = finding_text(hostile_plan().assessments[0].findings[0]).short
+    assert short == "Gemma Terms of Use allows commercial use"
+
+
+def test_settings_keys_read_as_words() -> None:
+    assert "plugins." not in plain_words("set plugins.cost.capex_usd_per_device to cost buying them")
+    assert "purchase price" in plain_words("set plugins.cost.capex_usd_per_device")
