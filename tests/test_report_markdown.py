@@ -73,3 +73,13 @@ def test_quality_is_a_short_phrase_with_the_evidence_in_an_appendix(example: str
     assert quality_lines and all(len(line) < 160 and "→" not in line for line in quality_lines)
     evidence = report.split("## Quality evidence", 1)[1]
     assert "→" in evidence  # the formula is kept, once
+
+
+def test_both_reports_say_in_one_line_how_the_order_was_made() -> None:
+    """Issue 14: the report says how the order was made, the same sentence as the plan JSON's
+    ``ranking_basis``: cost weighted at a medium bar, quality first at frontier."""
+    medium = json.loads(_report("small-team-api", "--format", "json"))["ranking_basis"]
+    assert f"Order: {medium}" in _report("small-team-api")
+    assert "cost weighted" in medium
+    html = _report("small-team-api", "--format", "html")
+    assert "Order: " in html and "cost weighted" in html

@@ -18,6 +18,7 @@ from advisor.report.view import (
     best_per_model,
     finding_text,
     plain_words,
+    ranking_basis,
     top_rows,
     variant_label,
 )
@@ -101,6 +102,7 @@ def _top_section(plan: Plan, appendix: Appendix) -> str:
         )
     return (
         f"<h2>Top candidates ({len(best)} acceptable models; best variant of each)</h2>"
+        f"<p class='basis'>Order: {e(ranking_basis(plan))}</p>"
         "<table><tr><th>#</th><th>candidate</th><th>variant</th><th>verdict</th><th>quality</th>"
         f"<th>$/month</th></tr>{rows}</table><h3>Why the top candidates</h3>{''.join(why)}"
     )

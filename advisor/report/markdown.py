@@ -6,7 +6,15 @@ from advisor.engine.misses import nearest_misses
 from advisor.estimate.units import human_count
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
 from advisor.model.plan import Plan
-from advisor.report.view import APPENDIX_TITLES, Appendix, best_per_model, finding_text, plain_words, top_rows
+from advisor.report.view import (
+    APPENDIX_TITLES,
+    Appendix,
+    best_per_model,
+    finding_text,
+    plain_words,
+    ranking_basis,
+    top_rows,
+)
 from advisor.report.view import variant_label as _variant
 
 DISCLAIMER = (
@@ -53,6 +61,7 @@ def plan_to_markdown(plan: Plan) -> str:
     appendix = Appendix()
     lines += ["", f"## Top candidates ({len(best)} acceptable models; best variant of each)", ""]
     if best:
+        lines += [f"Order: {ranking_basis(plan)}", ""]
         if any(row.place is None or row.place > len(rows) for row in rows):
             lines += ["The first models by rank, then the models the recommendation names.", ""]
         lines += [

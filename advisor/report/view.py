@@ -127,3 +127,10 @@ class Appendix:
         if text.detail not in notes:
             notes[text.detail] = f"{text.appendix[0].upper()}{len(notes) + 1}"
         return notes[text.detail]
+
+
+def ranking_basis(plan: Plan) -> str:
+    """The one line that says how the built-in ranking ordered the table (the plan's ``ranking_basis``)."""
+    from advisor.estimate.quality import ranking_basis_text
+
+    return ranking_basis_text(plan.requirements.get("quality"), plan.requirements.get("min_quality"))
