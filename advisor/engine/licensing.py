@@ -163,42 +163,25 @@ def licence_lineage(
         binding = publisher(base) != publisher(derived) or not publisher(base)
         record = catalog.models.get(base)
         card = by_model.get(base)
+        source = record if record is not None else card
+        declared = source.license if source is not None else hint
+        links.append(
+            LicenceLink(
+                model=base,
+                declared=declared,
+                license_name=source.license_name if source is not None else None,
+                license_link=source.license_link if source is not None else None,
+                record=lookup_licence(catalog, declared, source.license_name if source is not None else None),
+                binding=binding,
+                in_catalog=record is not None,
+                derived=derived,
+                relation=card.relation if record is None and card is not None else None,
+                on_hub=card.found if record is None and card is not None else True,
+            )
+        )
+        parents = [(e.model, e.license) for e in from_hub.get(base, [])] if source is not None else []
         if record is not None:
-            links.append(
-                LicenceLink(
-                    model=base,
-                    declared=record.license,
-                    license_name=record.license_name,
-                    license_link=record.license_link,
-                    record=lookup_licence(catalog, record.license, record.license_name),
-                    binding=binding,
-                    in_catalog=True,
-                    derived=derived,
-                )
-            )
-            parents = [(record.base_model, record.base_model_license)] if record.base_model else []
-            parents += [(e.model, e.license) for e in record.base_lineage if e.derived == base]
-            parents += [(e.model, e.license) for e in from_hub.get(base, [])]
-        elif card is not None:
-            links.append(
-                LicenceLink(
-                    model=base,
-                    declared=card.license,
-                    license_name=card.license_name,
-                    license_link=card.license_link,
-                    record=lookup_licence(catalog, card.license, card.license_name),
-                    binding=binding,
-                    in_catalog=False,
-                    derived=derived,
-                    relation=card.relation,
-                    on_hub=card.found,
-                )
-            )
-            parents = [(e.model, e.license) for e in from_hub.get(base, [])]
-        else:
-            links.append(
-                LicenceLink(base, hint, None, None, lookup_licence(catalog, hint, None), binding, False, derived)
-            )
-            parents = []
+            declared_base = [(record.base_model, record.base_model_license)] if record.base_model else []
+            parents = declared_base + [(e.model, e.license) for e in record.base_lineage if e.derived == base] + parents
         queue += [(parent, base, parent_hint) for parent, parent_hint in parents if parent]
     return Lineage(tuple(links), tuple(modalities) if modalities is not None else None)
