@@ -3,9 +3,10 @@
 Run: ``python benchmarks/serving_accuracy.py`` (``--json`` for machine-readable output, ``--write`` to
 print the YAML lines of the fitted constants for catalog/serving_model.yaml).
 
-Data: benchmarks/data/serving_measurements.csv (one row per published measurement, URL and date per
-row). The three efficiency constants (bandwidth share, compute share, per-step overhead) are fitted
-by a grid search minimising the mean squared log error of throughput. Two figures are reported:
+Data: benchmarks/data/serving_measurements*.csv (one row per published measurement, URL and date per
+row; one file per contributor) and the model shapes in benchmarks/data/serving_models*.yaml. The
+efficiency constants are fitted by a grid search minimising the mean squared log error of throughput.
+Two figures are reported:
 
 - **in-sample**: constants fitted on every row, evaluated on the same rows (what the catalog holds);
 - **leave-one-source-out** (LOSO): for each source, constants fitted on the other sources only, then
@@ -31,6 +32,8 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from advisor.catalog.loader import builtin_catalog_path, read_catalog_file
 from advisor.catalog.records import ArchitectureConfig, HardwareRecord
 from advisor.estimate.serving import (
@@ -48,36 +51,47 @@ from advisor.estimate.serving import (
 DATA = Path(__file__).parent / "data"
 BAND = 0.25
 
-# Model shapes from each model's public config.json (Hugging Face, read 2026-12-05):
-#   deepseek-ai/DeepSeek-R1 (= DeepSeek-V3 architecture): 671B total, 37B active, 61 layers, hidden 7168,
-#     256 routed experts top-8, MLA cache kv_lora_rank 512 + qk_rope_head_dim 64 per layer (BF16 cache);
-#     FP8 checkpoint ~1 byte/param; the AWQ build ~4.5 bits/param (assumption: 4-bit groups of 128 + scales).
-#   openai/gpt-oss-120b: 116.8B total, 5.1B active, 36 layers, hidden 2880, 128 experts top-4, 8 KV heads x 64,
-#     half the layers sliding-window 128 (so ~18 full layers of cache); MXFP4 checkpoint 60.8 GiB.
-#   Qwen/Qwen3-30B-A3B: 30.5B total, 3.3B active, 48 layers, hidden 2048, 128 experts top-8, 4 KV heads x 128.
-#   Qwen/Qwen3-14B-AWQ: 14.8B, 40 layers, hidden 5120, 8 KV heads x 128; checkpoint ~9.97 GB.
-#   meta-llama/Llama-3.1-8B: benchmarks/data/configs/Llama-3-8B.json (same shapes), 8.03B params, BF16.
-MODELS: dict[str, tuple[ServedModel, str]] = {
-    "deepseek-r1-fp8": (
-        ServedModel(671e9, 37e9, 671e9 * 1.0, 61, 7168, 61 * 576 * 2, 256, 8, kv_split_by_tp=False),
-        "fp8",
-    ),
-    "deepseek-r1-awq": (
-        ServedModel(671e9, 37e9, 671e9 * 4.5 / 8, 61, 7168, 61 * 576 * 2, 256, 8, kv_split_by_tp=False),
-        "bf16",
-    ),
-    "gpt-oss-120b": (ServedModel(116.8e9, 5.1e9, 60.8 * 1024**3, 36, 2880, 18 * 8 * 64 * 2 * 2, 128, 4), "bf16"),
-    "qwen3-30b-a3b": (ServedModel(30.5e9, 3.3e9, 30.5e9 * 2, 48, 2048, 48 * 4 * 128 * 2 * 2, 128, 8), "bf16"),
-    "qwen3-14b-awq": (ServedModel(14.8e9, 14.8e9, 9.97e9, 40, 5120, 40 * 8 * 128 * 2 * 2), "bf16"),
-}
+
+def _served_model(name: str, entry: dict[str, Any]) -> tuple[ServedModel, str]:
+    """One ``serving_models*.yaml`` entry as the model the serving maths takes, and its compute precision."""
+    if "config" in entry:
+        arch = ArchitectureConfig.model_validate(json.loads((DATA / "configs" / entry["config"]).read_text()))
+        model = served_model_from_config(
+            arch,
+            params=float(entry["params"]),
+            active_params=float(entry["active_params"]),
+            bytes_per_param=float(entry["bytes_per_param"]),
+        )
+    else:
+        model = ServedModel(
+            float(entry["params"]),
+            float(entry["active_params"]),
+            float(entry["weight_bytes"]),
+            int(entry["layers"]),
+            int(entry["hidden"]),
+            float(entry["kv_bytes_per_token"]),
+            int(entry.get("experts", 0)),
+            int(entry.get("experts_per_token", 0)),
+            kv_split_by_tp=bool(entry.get("kv_split_by_tp", True)),
+        )
+    precision = str(entry["precision"])
+    if precision not in ("fp8", "bf16"):
+        raise SystemExit(f"serving_models: {name}.precision must be fp8 or bf16, got {precision!r}")
+    return model, precision
 
 
-def _llama_8b() -> ServedModel:
-    arch = ArchitectureConfig.model_validate(json.loads((DATA / "configs" / "Llama-3-8B.json").read_text()))
-    return served_model_from_config(arch, params=8.03e9, active_params=8.03e9, bytes_per_param=2.0)
+def read_models() -> dict[str, tuple[ServedModel, str]]:
+    """Every model shape of ``benchmarks/data/serving_models*.yaml`` (one file per contributor)."""
+    models: dict[str, tuple[ServedModel, str]] = {}
+    for path in sorted(DATA.glob("serving_models*.yaml")):
+        for name, entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if name in models:
+                raise SystemExit(f"{path.name}: model {name!r} is defined twice")
+            models[name] = _served_model(name, entry)
+    return models
 
 
-MODELS["llama-3.1-8b"] = (_llama_8b(), "bf16")
+MODELS = read_models()
 
 
 @dataclass(frozen=True)
@@ -97,24 +111,27 @@ class Row:
 
 
 def read_rows() -> list[Row]:
-    with (DATA / "serving_measurements.csv").open(encoding="utf-8") as fh:
-        return [
-            Row(
-                r["source_id"],
-                r["engine"],
-                r["model"],
-                r["gpu"],
-                int(r["tp"]),
-                int(r["pp"]),
-                int(r["prompt_tokens"]),
-                int(r["output_tokens"]),
-                int(r["concurrency"]),
-                r["metric"],
-                float(r["output_tokens_per_s"]),
-                float(r["ttft_ms"]) / 1000 if r["ttft_ms"] else None,
+    rows: list[Row] = []
+    for path in sorted(DATA.glob("serving_measurements*.csv")):
+        with path.open(encoding="utf-8") as fh:
+            rows.extend(
+                Row(
+                    r["source_id"],
+                    r["engine"],
+                    r["model"],
+                    r["gpu"],
+                    int(r["tp"]),
+                    int(r["pp"]),
+                    int(r["prompt_tokens"]),
+                    int(r["output_tokens"]),
+                    int(r["concurrency"]),
+                    r["metric"],
+                    float(r["output_tokens_per_s"]),
+                    float(r["ttft_ms"]) / 1000 if r["ttft_ms"] else None,
+                )
+                for r in csv.DictReader(fh)
             )
-            for r in csv.DictReader(fh)
-        ]
+    return rows
 
 
 def hardware() -> dict[str, HardwareRecord]:
