@@ -232,7 +232,9 @@ def test_own_gpus_without_a_price_rent_the_overflow(context: AdvisorContext) -> 
     assert owned * devices == 2
     assert m["selfhost_owned_replica_usd"] == pytest.approx(devices * power, abs=0.01)
     assert m["selfhost_replica_usd"] == pytest.approx(devices * rent, abs=0.01)
-    assert m["monthly_cost_usd"] == pytest.approx(owned * devices * power + (replicas - owned) * devices * rent, abs=0.05)
+    assert m["monthly_cost_usd"] == pytest.approx(
+        owned * devices * power + (replicas - owned) * devices * rent, abs=0.05
+    )
     assert any(f"rent the other {(replicas - owned) * devices} a100-80gb" in f.message for f in findings)
     # an owned device never costs more than renting the same device
     assert m["selfhost_owned_replica_usd"] <= m["selfhost_replica_usd"]

@@ -17,7 +17,8 @@ constants, while the plan ran vLLM: three different deployments.
   = a whole node x PP nodes on own multi-node hardware), and for each shape the most concurrent streams
   whose per-stream speed keeps the latency bar (:mod:`advisor.estimate.serving`). The replicas cover
   both the peak concurrency at that stream limit and the peak request rate at ``max_utilisation``
-  (catalog/cost_constants.yaml); the shape that leaves the fewest GPUs short, then needs the fewest
+  (catalog/cost_constants.yaml; a stated ``traffic.peak_concurrency`` is the peak itself, a closed loop,
+  so then the rate to sustain is the day's average); the shape that leaves the fewest GPUs short, then needs the fewest
   GPUs, then the fewest per replica, is chosen. No shape meeting the bar means LAT001 fails, judged on
   the fastest shape at one stream.
 
@@ -66,8 +67,8 @@ class DeploymentSizing:
     ``streams_per_replica`` the streams each running replica carries at the peak, and
     ``per_stream_tokens_per_s`` / ``output_tokens_per_s`` its speed there. ``capacity`` is the replica's
     request rate and service time as COST001 prices them; ``demand_requests_per_s`` the request rate the
-    replicas must sustain, ``peak_to_average`` its ratio to the day's average (1 when it is the average). ``checkpoint``, ``topology`` (DP = the running
-    replicas) and ``serving`` are set for vLLM/SGLang only.
+    replicas must sustain, ``peak_to_average`` its ratio to the day's average (1 when it is the average).
+    ``checkpoint``, ``topology`` (DP = the running replicas) and ``serving`` are set for vLLM/SGLang only.
     """
 
     engine: str
