@@ -202,13 +202,18 @@ def test_two_node_sglang_plan_is_one_command_per_node_rank() -> None:
 
 
 def test_air_gapped_plan_brings_the_weights_in_and_runs_offline() -> None:
-    """Download on a connected machine, copy, then serve the local directory with HF_HUB_OFFLINE=1 under the
-    repository's name (clients keep the same model id)."""
+    """Download on a connected machine, record checksums there, copy, verify them on the server, then serve the
+    local directory with HF_HUB_OFFLINE=1 under the repository's name (clients keep the same model id): a
+    security reviewer wants proof that what reached the enclave is what left the Hub."""
     layout = ServingLayout(
         "deepseek-ai/DeepSeek-V3", "vllm", choose_topology(671e9, 80, 8, 2, 0.9), 32768, 0.9, local_path="/models/dsv3"
     )
     commands = engine_commands(layout)
-    assert [c.role for c in commands][:2] == ["download", "copy"]
+    assert [c.role for c in commands][:4] == ["download", "checksum", "copy", "verify"]
+    record, verify = shlex.split(commands[1].text), shlex.split(commands[3].text)
+    assert record[:2] == verify[:2] == ["sh", "-c"]
+    assert "cd /models/dsv3" in record[2] and "sha256sum" in record[2] and "> SHA256SUMS" in record[2]
+    assert "cd /models/dsv3" in verify[2] and "sha256sum -c" in verify[2]
     assert shlex.split(commands[0].text) == [
         "huggingface-cli",
         "download",

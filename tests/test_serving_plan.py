@@ -142,7 +142,7 @@ def test_air_gapped_plan_brings_weights_in_and_serves_offline(context: AdvisorCo
     answers = {**CLUSTER, "privacy": {"air_gapped": True}}
     plan = _plan(context, "deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, **answers)
     roles = [c["role"] for c in plan.steps]
-    assert roles[:2] == ["download", "copy"]
+    assert roles[:4] == ["download", "checksum", "copy", "verify"]
     assert plan.steps[0]["text"].startswith("huggingface-cli download deepseek-ai/DeepSeek-V3 --local-dir ")
     assert plan.steps[-1]["text"].startswith("env HF_HUB_OFFLINE=1 vllm serve /models/")
     assert any("HF_HUB_OFFLINE=1" in n for n in plan.notes)

@@ -11,8 +11,10 @@ Every flag is the engines' documented one (docs/serving.md, "Flags and their sou
   ``--context-length``, ``--mem-fraction-static``, ``--served-model-name``, ``--host``, ``--port``
   and, across nodes, ``--nnodes``, ``--node-rank``, ``--dist-init-addr`` (SGLang's documented
   multi-node form runs tensor parallel over all GPUs of the replica).
-- Air-gapped: ``huggingface-cli download REPO --local-dir DIR`` on a connected machine, a copy, and
-  the engine started with ``HF_HUB_OFFLINE=1`` on the local directory.
+- Air-gapped: ``huggingface-cli download REPO --local-dir DIR`` on a connected machine, a SHA-256
+  manifest of the files recorded there (``sha256sum``, GNU coreutils), a copy, the manifest checked on
+  each serving node (``sha256sum -c``), and the engine started with ``HF_HUB_OFFLINE=1`` on the local
+  directory.
 """
 
 from __future__ import annotations
@@ -159,15 +161,22 @@ def airgap_commands(layout: ServingLayout) -> list[Command]:
     if not layout.local_path:
         return []
     path = layout.local_path
+    record = f"cd {shlex.quote(path)} && find . -type f ! -name SHA256SUMS -print0 | xargs -0 sha256sum > SHA256SUMS"
     return [
         Command(
             "download",
             "a machine with Internet access",
             _join(["huggingface-cli", "download", layout.repo, "--local-dir", path]),
         ),
+        Command("checksum", "the connected machine (record what left the Hub)", _join(["sh", "-c", record])),
         Command(
             "copy",
             "the connected machine, once per serving node (or via removable media)",
             _join(["rsync", "-a", "--partial", f"{path}/", f"SERVER:{path}/"]),
+        ),
+        Command(
+            "verify",
+            "each serving node, before the server starts",
+            _join(["sh", "-c", f"cd {shlex.quote(path)} && sha256sum -c --quiet SHA256SUMS"]),
         ),
     ]
