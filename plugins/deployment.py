@@ -35,6 +35,7 @@ from advisor.serving import (
     Artifact,
     ServingLayout,
     engine_commands,
+    expert_parallel_needed,
     llm_compressor_recipe,
     serving_artifacts,
 )
@@ -236,7 +237,17 @@ def _gpu_server(
     fraction = constants.engines[engine].memory_fraction
     lead = list(ckpt.notes)
     local = f"{WEIGHTS_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
-    layout = ServingLayout(ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local)
+    moe = (chosen.architecture.model_extra or {}).get("moe_intermediate_size") if chosen.architecture else None
+    ep = expert_parallel_needed(moe if isinstance(moe, int) else None, topology.tensor_parallel, ckpt.format)
+    layout = ServingLayout(
+        ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local, expert_parallel=ep
+    )
+    if ep:
+        lead.append(
+            f"expert parallel: each expert's {moe} columns over TP={topology.tensor_parallel} are not whole "
+            f"128-column {ckpt.format} blocks, so the experts are placed whole on the ranks (the publishers' "
+            "cards give this fix for the 'not divisible by weight quantization block_n' load error)"
+        )
     commands = engine_commands(layout)
     artifacts = serving_artifacts(layout)
     if ckpt.scheme is not None and ckpt.quantize_to is not None:
@@ -250,6 +261,7 @@ def _gpu_server(
         requirements.context_tokens,
         constants.engines[other].memory_fraction,
         local_path=local,
+        expert_parallel=ep,
     )
     alt_serve = [c.text for c in engine_commands(alt) if c.role == "server"]
     if engine == "vllm":

@@ -404,3 +404,23 @@ def test_latency_cost_and_plan_size_the_same_deployment(
         assert plan.capacity is not None
         assert plan.capacity["per_stream_tokens_per_s"] == round(sized.per_stream_tokens_per_s, 1)
         assert plan.capacity["concurrency"] == sized.streams_per_replica
+
+
+@pytest.mark.parametrize(
+    ("model", "expert_parallel"), [("Qwen/Qwen3-235B-A22B-Instruct-2507", True), ("deepseek-ai/DeepSeek-V3", False)]
+)
+def test_block_fp8_experts_that_do_not_split_get_expert_parallel(
+    context: AdvisorContext, model: str, expert_parallel: bool
+) -> None:
+    """Qwen3-235B-A22B-FP8 at TP8 does not load without expert parallel (1536 expert columns / 8 = 192, not whole
+    128-column FP8 blocks: the Qwen card's own note); DeepSeek-V3 (2048 / 8 = 256) splits as is."""
+    plan = _plan(context, model, "Q8_0", "h100-sxm", 16, **CLUSTER)
+    serve = plan.steps[-1]["text"]
+    assert plan.topology is not None
+    tp = plan.topology["tensor_parallel"]
+    record = context.catalog.models[model]
+    assert record.architecture is not None
+    moe = int(record.architecture.model_extra["moe_intermediate_size"])
+    assert ((moe // tp) % 128 != 0) is expert_parallel or tp < 8
+    assert ("--enable-expert-parallel" in serve) is ((moe // tp) % 128 != 0)
+    check_flags(serve, VLLM_FLAGS)

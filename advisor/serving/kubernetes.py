@@ -159,6 +159,8 @@ def inference_service(layout: ServingLayout) -> Manifest:
     args += [f"--max-model-len={layout.max_model_len}", f"--gpu-memory-utilization={layout.memory_fraction:g}"]
     if not layout.multi_node:
         args.append(f"--tensor-parallel-size={t.tensor_parallel}")
+    if layout.expert_parallel:
+        args.append("--enable-expert-parallel")
     model["args"] = args
     model["env"] = _env(layout)
     predictor: dict[str, Any] = {"model": model, "minReplicas": t.data_parallel, "maxReplicas": t.data_parallel}
