@@ -402,10 +402,18 @@ def _llama_cpp(
         "--port",
         "8080",
     ]
+    record = context.catalog.models.get(chosen.id)
+    repos = gguf_repos_of(record) if record is not None else []
+    source = (
+        f"download its {chosen.quant} file from {repos[0]} (the catalog's GGUF repository; or let "
+        f"`llama-server -hf {repos[0]}:{chosen.quant}` fetch it where the network is allowed)"
+        if repos
+        else "no GGUF repository in the catalog: convert it with llama.cpp's convert_hf_to_gguf.py and llama-quantize "
+        f"to {chosen.quant}"
+    )
     lead = [
         "llama.cpp server: one binary, GGUF weights, CPU / Apple Metal / single-GPU with partial offload",
-        f"download a {chosen.quant} GGUF of {chosen.id} (or let `llama-server -hf <publisher>/<model>-GGUF:"
-        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context split over {parallel} "
+        f"a {chosen.quant} GGUF of {chosen.id}: {source}; `-c` is the total context split over {parallel} "
         f"slot(s) of {ctx} tokens, the context the fit was sized at",
     ]
     fits = fit.fits if fit is not None else None

@@ -9,6 +9,7 @@ command is the one that was sized; and the plan hands over files that validate a
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -424,3 +425,22 @@ def test_block_fp8_experts_that_do_not_split_get_expert_parallel(
     assert ((moe // tp) % 128 != 0) is expert_parallel or tp < 8
     assert ("--enable-expert-parallel" in serve) is ((moe // tp) % 128 != 0)
     check_flags(serve, VLLM_FLAGS)
+
+
+@pytest.mark.parametrize("model", ["mistralai/Devstral-Small-2507", "openai/gpt-oss-20b", "Qwen/Qwen2.5-7B-Instruct"])
+def test_llama_server_plan_never_guesses_a_gguf_repository(context: AdvisorContext, model: str) -> None:
+    """The llama-server plan's download hint names the catalog's GGUF repository (``-hf REPO:QUANT``) or says to
+    convert; never a ``<publisher>/<model>-GGUF`` guess that may not exist."""
+    from advisor.hub import gguf_repos_of
+
+    answers = {"traffic": {"requests_per_day": 50, "peak_concurrency": 1}, "hardware": [{"gpu": "m3-max"}]}
+    plan = _plan(context, model, "Q4_K_M", "m3-max", 1, **answers)
+    assert plan.engine == "llama.cpp"
+    text = " ".join(plan.notes)
+    repos = gguf_repos_of(context.catalog.models[model])
+    assert "<publisher>" not in text
+    assert set(re.findall(r"-hf (\S+?):", text)) <= set(repos)
+    if repos:
+        assert f"llama-server -hf {repos[0]}:Q4_K_M" in text
+    else:
+        assert "convert_hf_to_gguf.py" in text
