@@ -444,3 +444,27 @@ def test_llama_server_plan_never_guesses_a_gguf_repository(context: AdvisorConte
         assert f"llama-server -hf {repos[0]}:Q4_K_M" in text
     else:
         assert "convert_hf_to_gguf.py" in text
+
+
+def test_no_catalog_model_is_served_from_a_guessed_repository(context: AdvisorContext) -> None:
+    """Every catalog model, at 4 and 8 bits on 16 owned H100 (air-gapped, so the download step names the repo
+    too): the server loads the model's own repo or a release the catalog records, never ``{repo}-AWQ``; a
+    BF16 fallback comes with the llm-compressor script; ``--quantization`` is never guessed."""
+    from advisor.hub import gguf_repos_of
+
+    answers = {**CLUSTER, "privacy": {"air_gapped": True}}
+    served = 0
+    for model, record in sorted(context.catalog.models.items()):
+        known = {model, *(r.repo for r in record.quantized_releases), *gguf_repos_of(record)}
+        for quant in ("Q4_K_M", "Q8_0"):
+            plan = _plan(context, model, quant, "h100-sxm", 16, **answers)
+            for step in plan.steps:
+                assert "--quantization" not in step["text"]
+                for repo in _repos_named(step["text"]):
+                    assert repo in known or repo.startswith("/models/"), (model, quant, step["text"])
+            if plan.engine in {"vllm", "sglang"}:
+                served += 1
+                assert _repos_named(plan.steps[0]["text"]), plan.steps[0]
+                if any("the publisher ships no" in n for n in plan.notes):
+                    assert any(a["filename"].startswith("quantize-") for a in plan.artifacts), model
+    assert served > len(context.catalog.models)
