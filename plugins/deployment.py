@@ -66,7 +66,8 @@ def advisor_deployment_plan(
     per_replica = sized.devices_per_replica if sized is not None else (chosen.hardware_count or 1)
     replicas = sized.replicas if sized is not None else 1
     owned_groups = (sized.owned_replicas or 1) if sized is not None and on_hand else 1
-    notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand)
+    floor = sized.floor_replicas if sized is not None else None
+    notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand, floor)
     if requirements.privacy.air_gapped:
         notes.append(
             "air gap: download the weights and the engine (container image or wheels) on a connected machine, "
@@ -203,6 +204,7 @@ def _capacity_notes(
     replicas: int,
     owned_groups: int,
     on_hand: bool,
+    floor: int | None = None,
 ) -> list[str]:
     chosen = candidate.candidate
     hardware = f"{per_replica}× {chosen.hardware}" if chosen.hardware else "the CPU"
@@ -212,6 +214,11 @@ def _capacity_notes(
         f"{replicas} replica(s) of {hardware} for the peak ({requirements.traffic.peak_concurrency} concurrent "
         f"streams){each} (estimate; COST001)"
     ]
+    if on_hand and owned_groups > replicas:
+        notes.append(
+            f"the GPUs hold {owned_groups} replicas of this shape and all of them run: each carries its share of the "
+            "peak (headroom, and a replica can fail or be updated without an outage)"
+        )
     if on_hand and replicas > owned_groups:
         notes.append(
             f"the peak needs {replicas} replicas but the machine holds {owned_groups}: add hardware or accept "
@@ -219,6 +226,11 @@ def _capacity_notes(
         )
     elif not on_hand and replicas > 1:
         notes.append(f"run one instance per replica ({replicas}) behind a load balancer")
+    if not on_hand and floor is not None and floor < replicas:
+        notes.append(
+            f"the day's average needs {floor} replica(s): scale between {floor} and {replicas} on queue length "
+            "(the HorizontalPodAutoscaler in the manifests)"
+        )
     spot = number(candidate.metrics, SPOT_MONTHLY_COST_USD)
     if spot is not None:
         notes.append(f"on spot/preemptible instances ≈ ${spot:,.0f}/month, only with a fallback for preemptions")
@@ -249,7 +261,8 @@ def _gpu_server(
             "cards give this fix for the 'not divisible by weight quantization block_n' load error)"
         )
     commands = engine_commands(layout)
-    artifacts = serving_artifacts(layout)
+    # the autoscaler runs between the replicas the day's average needs and those of the peak (own hardware: all)
+    artifacts = serving_artifacts(layout, max_replicas=topology.data_parallel, min_replicas=sized.floor_replicas)
     if ckpt.scheme is not None and ckpt.quantize_to is not None:
         name = f"quantize-{ckpt.scheme.lower().replace('_', '-')}.py"
         artifacts.append(Artifact("script", name, llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))

@@ -94,6 +94,13 @@ def test_rented_replicas_are_separate_instances(context: AdvisorContext) -> None
     assert "--data-parallel-size" not in plan.command
     assert plan.hardware_count == sized.replicas * sized.devices_per_replica
     assert any(f"run one instance per replica ({sized.replicas}) behind a load balancer" in n for n in plan.notes)
+    # the autoscaler scales on queue length between the replicas the day's average needs and those of the peak
+    import yaml
+
+    manifests = [doc for a in plan.artifacts if a["kind"] == "kubernetes" for doc in yaml.safe_load_all(a["content"])]
+    hpa = next(d for d in manifests if d["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["maxReplicas"] == sized.replicas
+    assert 1 <= hpa["spec"]["minReplicas"] == sized.floor_replicas < sized.replicas
     assert any("spot/preemptible instances ≈ $1,234/month" in n for n in plan.notes)
 
 

@@ -67,7 +67,8 @@ class DeploymentSizing:
     ``streams_per_replica`` the streams each running replica carries at the peak, and
     ``per_stream_tokens_per_s`` / ``output_tokens_per_s`` its speed there. ``capacity`` is the replica's
     request rate and service time as COST001 prices them; ``demand_requests_per_s`` the request rate the
-    replicas must sustain, ``peak_to_average`` its ratio to the day's average (1 when it is the average).
+    replicas must sustain, ``peak_to_average`` its ratio to the day's average (1 when it is the average);
+    ``floor_replicas`` what the day's average needs (an autoscaler's minimum; own hardware: all it holds).
     ``checkpoint``, ``topology`` (DP = the running replicas) and ``serving`` are set for vLLM/SGLang only.
     """
 
@@ -85,6 +86,7 @@ class DeploymentSizing:
     capacity: ReplicaCapacity
     demand_requests_per_s: float
     peak_to_average: float
+    floor_replicas: int
     checkpoint: Checkpoint | None = None
     topology: Topology | None = None
     serving: ServingCapacity | None = None
@@ -156,6 +158,16 @@ def _size_deployment(candidate: Candidate, requirements: Requirements, catalog: 
     return local
 
 
+def _floor(owned: int | None, needed: int, requests_per_day: float, capacity: ReplicaCapacity) -> int:
+    """Replicas the day's average rate needs (at the replica's utilisation cap), at most the peak's; own
+    hardware runs every replica it holds."""
+    if owned is not None:
+        return owned
+    average = requests_per_day / 86_400
+    by_rate = math.ceil(average / capacity.requests_per_s) if capacity.requests_per_s > 0 else needed
+    return max(1, min(needed, by_rate))
+
+
 # ------------------------------------------------------------------------------------------------ llama.cpp
 
 
@@ -225,6 +237,7 @@ def _llama_cpp(
         capacity=capacity,
         demand_requests_per_s=peak_rps,
         peak_to_average=settings.peak_to_average,
+        floor_replicas=_floor(owned, replicas, traffic.requests_per_day, capacity),
         assumptions=assumptions,
     )
 
@@ -366,6 +379,7 @@ def _server(
         capacity=best.capacity,
         demand_requests_per_s=demand,
         peak_to_average=ratio,
+        floor_replicas=_floor(best.owned, best.needed, traffic.requests_per_day, best.capacity),
         checkpoint=ckpt,
         topology=topology,
         serving=operating,
