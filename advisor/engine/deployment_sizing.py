@@ -135,7 +135,7 @@ def checkpoint_for(candidate: Candidate, catalog: Catalog) -> Checkpoint | None:
         return None
     model = catalog.models.get(candidate.id)
     releases = [(r.format, r.repo) for r in model.quantized_releases] if model is not None else []
-    arch = model.architecture if model is not None else None
+    arch = model.architecture if model is not None else candidate.architecture  # a Hub model: its config
     native = native_format(dict(arch.model_extra or {}) if arch is not None else {})
     return server_checkpoint(candidate.id, planning_defaults().server_quantization(candidate.quant), releases, native)
 
