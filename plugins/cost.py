@@ -1,7 +1,8 @@
 """COST001 (what each candidate costs, against the budget) and COST002 (API rate limits).
 
 API: token prices with cached-input and batch discounts and long-context tiers. Self-hosting:
-replicas for the peak load from the speed model, each on rented GPU-hours (on-demand or spot) or
+the replicas of the one deployment sizing LAT001 and the plan share (``advisor.engine.deployment_sizing``:
+engine, replica shape, replicas for the peak), each on rented GPU-hours (on-demand or spot) or
 on own hardware (power; amortised price only for devices bought for it); engineer time by
 deployment scale reported beside the cash, never in it (``team.engineer_time``); energy and CO2.
 Build: pretraining at 6·N·D over an MFU range, plus team and data; fine-tuning as the cheaper road.
@@ -17,9 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Question, Requirements, hookimpl
+from advisor.engine.deployment_sizing import size_deployment
 from advisor.engine.economics import usd
-from advisor.engine.sizing import Sizing, size_candidate
-from advisor.estimate.constants import estimator_constants
+from advisor.engine.sizing import Sizing
 from advisor.estimate.cost import (
     ReplicaCapacity,
     ServingCost,
@@ -34,11 +35,8 @@ from advisor.estimate.cost import (
     peak_requests_per_s,
     pretraining_estimate,
     rate_limit_excesses,
-    replica_capacity,
     replica_tokens_per_month,
-    replicas_for_load,
     staff_time,
-    streams_per_replica,
 )
 from advisor.estimate.cost_constants import FINETUNE_METHODS, CostSettings, cost_settings
 from advisor.estimate.memory import GIB
@@ -215,29 +213,11 @@ class _Priced:
 
 @dataclass(frozen=True)
 class _Group:
-    """The devices one replica uses and the speed it runs at."""
+    """The devices one replica uses, its sizing, and the replicas own hardware holds (1 when renting)."""
 
     devices: int
     sizing: Sizing
     owned_groups: int
-
-
-def _replica_group(candidate: Candidate, sizing: Sizing, requirements: Requirements, context: AdvisorContext) -> _Group:
-    """Own hardware with several accelerators: the fewest that hold the model form one replica, so
-    two 80 GB GPUs serve a 14B model as two replicas. Cloud variants already come at the fewest."""
-    count = candidate.hardware_count or 1
-    record = sizing.device
-    if not requirements.on_hand_hardware or count == 1 or record is None or record.kind == "cpu":
-        return _Group(count, sizing, 1)
-    for devices in range(1, count):
-        if count % devices:
-            continue
-        smaller = size_candidate(
-            candidate.model_copy(update={"hardware_count": devices}), context.catalog, requirements.context_tokens
-        )
-        if smaller is not None and smaller.fit.fits == "gpu" and smaller.fit.decode_tokens_per_s:
-            return _Group(devices, smaller, count // devices)
-    return _Group(count, sizing, 1)
 
 
 def _spot_price(group: _Group, settings: CostSettings) -> tuple[float, str]:
@@ -254,40 +234,26 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
     c = settings.constants
     traffic = requirements.traffic
     tokens = monthly_tokens(traffic.requests_per_day, traffic.input_tokens, traffic.output_tokens, c.days_per_month)
-    sizing = size_candidate(candidate, context.catalog, requirements.context_tokens)
-    if sizing is None or sizing.fit.fits == "no" or not sizing.fit.decode_tokens_per_s:
+    sized = size_deployment(candidate, requirements, context.catalog)
+    if sized is None:
         yield Finding(
             severity="info", message="self-hosting cost unknown: the variant could not be sized or does not fit"
         )
         return
-    group = _replica_group(candidate, sizing, requirements, context)
+    # the deployment LAT001 judged and the plan runs (advisor.engine.deployment_sizing): its replica
+    # shape, its capacity and the replicas the peak needs
+    group = _Group(sized.devices_per_replica, sized.sizing, sized.owned_replicas or 1)
     record = group.sizing.device
-    decode = group.sizing.fit.decode_tokens_per_s
-    assert decode is not None
-    batching = estimator_constants().batching
-    # a loaded replica fills its batch; one user on their own machine never batches
-    streams = batching.max_streams if traffic.peak_concurrency > 1 else 1
-    capacity = replica_capacity(
-        decode,
-        group.sizing.fit.prefill_tokens_per_s,
-        traffic.input_tokens,
-        traffic.output_tokens,
-        streams,
-        batching.max_streams,
-        batching.per_stream_share,
-        c.max_utilisation,
-    )
-    peak_rps = peak_requests_per_s(traffic.requests_per_day, settings.peak_to_average)
-    slots = streams_per_replica(
-        capacity.decode_tokens_per_s, batching.max_streams, requirements.latency.min_tokens_per_s
-    )
-    replicas = replicas_for_load(peak_rps, capacity, traffic.peak_concurrency, slots)
+    capacity = sized.capacity
+    peak_rps = sized.demand_requests_per_s
+    slots = sized.stream_limit
+    replicas = sized.replicas
     per_request = traffic.input_tokens + traffic.output_tokens
     replica_tokens = replica_tokens_per_month(
         capacity,
         per_request,
         settings.seconds_per_month,
-        settings.peak_to_average,
+        sized.peak_to_average,
         tokens.total,
         traffic.peak_concurrency,
         slots,
@@ -302,17 +268,16 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
     kwh_device = (
         energy_kwh_per_month(tdp, 1, c.average_power_fraction, settings.pue, c.hours_per_month) if tdp else None
     )
-    where = f"{group.devices}× {record.id}" if record is not None else "CPU"
     assumptions = [
-        f"single-stream decode {decode:.1f} tokens/s on {where} (hardware-fit estimate); "
-        f"{streams} concurrent streams batch to {capacity.decode_tokens_per_s:,.0f} tokens/s "
-        f"(gain {capacity.batching_gain:.1f}× = min(streams, {batching.max_streams}) × {batching.per_stream_share:g})",
+        *sized.assumptions,
         _prefill_line(capacity, traffic.input_tokens),
         f"one replica serves {capacity.requests_per_s * 60:,.1f} requests/min at ≤ {c.max_utilisation:.0%} "
         f"utilisation ({capacity.service_s:.2f} s of replica time per request)",
-        f"peak {peak_rps * 60:,.1f} requests/min ({settings.peak_to_average:g}× average) and "
-        f"{traffic.peak_concurrency} streams need {replicas} replica(s); a replica holds {slots} streams "
-        f"(≥ {requirements.latency.min_tokens_per_s:g} tokens/s each from {capacity.decode_tokens_per_s:,.0f})",
+        f"{_demand_words(peak_rps, sized.peak_to_average)} and "
+        f"{traffic.peak_concurrency} streams need {replicas} replica(s) of {group.devices} device(s) "
+        f"on {sized.engine}; "
+        f"a replica holds {slots} streams at ≥ {requirements.latency.min_tokens_per_s:g} tokens/s each "
+        f"({capacity.decode_tokens_per_s:,.0f} output tokens/s)",
         _staff_line(staff, requirements.team.mlops, c.engineer_usd_per_hour),
     ]
     findings: list[Finding] = []
@@ -387,6 +352,14 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
             f"{settings.grid_kg_co2_per_kwh:g} kg/kWh (estimate)",
             metrics=EnergyMetrics(round(kwh, 1), round(co2, 1)).to_metrics(),
         )
+
+
+def _demand_words(rate: float, ratio: float) -> str:
+    """The request rate the replicas must sustain: the peak (average x ratio) or, when the answers state the peak
+    concurrency (that is the peak), the day's average."""
+    if ratio == 1.0:
+        return f"the day's average {rate * 60:,.1f} requests/min sustained"
+    return f"peak {rate * 60:,.1f} requests/min ({ratio:g}× average)"
 
 
 _SCALE_WORDS = {"desktop": "one user's own machine", "server": "one server", "cluster": "a multi-node cluster"}

@@ -5,60 +5,40 @@ variable, rate-limit tier); for building the fine-tune that comes first and the 
 llama.cpp's server for CPU, Apple silicon, partial offload and a single GPU with few concurrent
 streams (one binary, GGUF files); vLLM for CUDA/ROCm GPUs serving many streams or spanning
 several GPUs (continuous batching, tensor and data parallelism); SGLang for agent workloads on
-the same GPUs (multi-turn prefix reuse and constrained decoding). On vLLM/SGLang the checkpoint,
-topology, commands, Kubernetes manifests and capacity come from ``advisor.serving`` and
-``advisor.estimate.serving`` (docs/serving.md §4) over the owned GPUs, or over the replicas COST001
-costed when renting; llama-server's ``-c``/``--parallel`` are the context the fit was sized at.
+the same GPUs (multi-turn prefix reuse and constrained decoding). The engine, checkpoint, topology,
+replicas and capacity are the one sizing LAT001 and COST001 judged (``advisor.engine.deployment_sizing``);
+the commands and Kubernetes manifests come from ``advisor.serving`` (docs/serving.md §4);
+llama-server's ``-c``/``--parallel`` are the context the fit was sized at.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shlex
 
 from advisor import AdvisorContext, Assessment, Candidate, Deployment, Requirements, hookimpl
 from advisor.catalog.planning import planning_defaults
+from advisor.engine.deployment_sizing import DeploymentSizing, size_deployment
 from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost_constants import cost_settings
-from advisor.estimate.serving import (
-    ServingCapacity,
-    Topology,
-    Workload,
-    device_capacity,
-    serving_constants,
-)
+from advisor.estimate.serving import serving_constants
 from advisor.estimate.units import human_count
 from advisor.hub import gguf_repos_of
 from advisor.model.metrics import (
-    DEVICES_PER_REPLICA,
-    REPLICA_GROUPS_OWNED,
     REPLICA_REQUESTS_PER_MIN,
-    REPLICAS,
     SPOT_MONTHLY_COST_USD,
     PretrainingMetrics,
-    integer,
     number,
 )
 from advisor.serving import (
     Artifact,
-    Checkpoint,
     ServingLayout,
-    choose_topology,
     engine_commands,
+    expert_parallel_needed,
     llm_compressor_recipe,
-    native_format,
-    server_checkpoint,
     serving_artifacts,
 )
-
-#: Above this many concurrent streams a single GPU is better served by a batching server.
-LLAMA_CPP_MAX_STREAMS = 8
-
-
-def _positive(value: int | None, default: int) -> int:
-    return value if value is not None and value > 0 else default
 
 
 def _gguf_name(repo_id: str, quant: str) -> str:
@@ -67,8 +47,6 @@ def _gguf_name(repo_id: str, quant: str) -> str:
 
 #: Where an air-gapped site keeps the weights it was brought (the server loads that directory).
 WEIGHTS_DIR = "/models"
-#: One node of data-centre GPUs holds at most this many (HGX/DGX and MI300X platforms: 8).
-GPUS_PER_NODE = 8
 
 
 @hookimpl(trylast=True)
@@ -82,24 +60,14 @@ def advisor_deployment_plan(
         return _build_steps(candidate, requirements, context)
     if chosen.kind != "open_source" or chosen.quant is None:
         return None
-    sizing = size_candidate(chosen, context.catalog, requirements.context_tokens)
-    metrics = candidate.metrics
-    traffic = requirements.traffic
+    sized = size_deployment(chosen, requirements, context.catalog)
+    sizing = sized.sizing if sized is not None else size_candidate(chosen, context.catalog, requirements.context_tokens)
     on_hand = bool(requirements.on_hand_hardware)
-    count = chosen.hardware_count or 1
-    per_replica = _positive(integer(metrics, DEVICES_PER_REPLICA), count)
-    replicas = _positive(integer(metrics, REPLICAS), 1)
-    owned_groups = _positive(integer(metrics, REPLICA_GROUPS_OWNED), 1) if on_hand else 1
-    record = sizing.device if sizing is not None else None
-    gpu_server = (
-        sizing is not None
-        and sizing.fit.fits == "gpu"
-        and record is not None
-        and record.kind == "gpu"
-        and record.backend in {"cuda", "rocm"}
-    )
-    several = per_replica > 1 or owned_groups > 1 or replicas > 1
-    notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand)
+    per_replica = sized.devices_per_replica if sized is not None else (chosen.hardware_count or 1)
+    replicas = sized.replicas if sized is not None else 1
+    owned_groups = (sized.owned_replicas or 1) if sized is not None and on_hand else 1
+    floor = sized.floor_replicas if sized is not None else None
+    notes = _capacity_notes(candidate, requirements, per_replica, replicas, owned_groups, on_hand, floor)
     if requirements.privacy.air_gapped:
         notes.append(
             "air gap: download the weights and the engine (container image or wheels) on a connected machine, "
@@ -108,15 +76,8 @@ def advisor_deployment_plan(
         )
     elif requirements.privacy.on_prem_required:
         notes.append("on premises: serve from your own hardware only; no traffic to cloud endpoints")
-    if gpu_server and (several or traffic.peak_concurrency > LLAMA_CPP_MAX_STREAMS):
-        assert sizing is not None
-        engine = "sglang" if requirements.use_case == "agent" else "vllm"
-        if on_hand:
-            gpus_per_node = min(count, GPUS_PER_NODE)
-            nodes = math.ceil(count / gpus_per_node)
-        else:
-            gpus_per_node, nodes = min(per_replica, GPUS_PER_NODE), replicas * math.ceil(per_replica / GPUS_PER_NODE)
-        return _gpu_server(candidate, requirements, context, engine, sizing, gpus_per_node, nodes, notes)
+    if sized is not None and sized.topology is not None and sized.checkpoint is not None:
+        return _gpu_server(candidate, requirements, sized, notes)
     return _llama_cpp(candidate, requirements, context, sizing, notes)
 
 
@@ -243,6 +204,7 @@ def _capacity_notes(
     replicas: int,
     owned_groups: int,
     on_hand: bool,
+    floor: int | None = None,
 ) -> list[str]:
     chosen = candidate.candidate
     hardware = f"{per_replica}× {chosen.hardware}" if chosen.hardware else "the CPU"
@@ -252,6 +214,11 @@ def _capacity_notes(
         f"{replicas} replica(s) of {hardware} for the peak ({requirements.traffic.peak_concurrency} concurrent "
         f"streams){each} (estimate; COST001)"
     ]
+    if on_hand and owned_groups > replicas:
+        notes.append(
+            f"the GPUs hold {owned_groups} replicas of this shape and all of them run: each carries its share of the "
+            "peak (headroom, and a replica can fail or be updated without an outage)"
+        )
     if on_hand and replicas > owned_groups:
         notes.append(
             f"the peak needs {replicas} replicas but the machine holds {owned_groups}: add hardware or accept "
@@ -259,51 +226,43 @@ def _capacity_notes(
         )
     elif not on_hand and replicas > 1:
         notes.append(f"run one instance per replica ({replicas}) behind a load balancer")
+    if not on_hand and floor is not None and floor < replicas:
+        notes.append(
+            f"the day's average needs {floor} replica(s): scale between {floor} and {replicas} on queue length "
+            "(the HorizontalPodAutoscaler in the manifests)"
+        )
     spot = number(candidate.metrics, SPOT_MONTHLY_COST_USD)
     if spot is not None:
         notes.append(f"on spot/preemptible instances ≈ ${spot:,.0f}/month, only with a fallback for preemptions")
     return notes
 
 
-def _releases(context: AdvisorContext, repo_id: str) -> tuple[list[tuple[str, str]], str]:
-    """The publisher's quantized releases of a catalog model and the format of its own repository."""
-    model = context.catalog.models.get(repo_id)
-    if model is None:
-        return [], "BF16"
-    releases = [(r.format, r.repo) for r in getattr(model, "quantized_releases", None) or []]
-    arch = getattr(model, "architecture", None)
-    return releases, native_format(dict(arch.model_extra or {}) if arch is not None else {})
-
-
 def _gpu_server(
-    candidate: Assessment,
-    requirements: Requirements,
-    context: AdvisorContext,
-    engine: str,
-    sizing: Sizing,
-    gpus_per_node: int,
-    nodes: int,
-    notes: list[str],
+    candidate: Assessment, requirements: Requirements, sized: DeploymentSizing, notes: list[str]
 ) -> Deployment:
-    """vLLM / SGLang: the checkpoint that exists, the topology that holds it, its commands, manifests and capacity."""
+    """vLLM / SGLang: the checkpoint, topology and capacity LAT001 and COST001 judged, with its commands and
+    manifests."""
     chosen = candidate.candidate
-    device = sizing.device
-    assert chosen.quant is not None and device is not None
-    releases, native = _releases(context, chosen.id)
-    ckpt = server_checkpoint(chosen.id, planning_defaults().server_quantization(chosen.quant), releases, native)
+    ckpt, topology, engine = sized.checkpoint, sized.topology, sized.engine
+    assert chosen.quant is not None and ckpt is not None and topology is not None
     constants = serving_constants()
     fraction = constants.engines[engine].memory_fraction
-    params = float(chosen.params or 0)
     lead = list(ckpt.notes)
-    try:
-        topology = choose_topology(params * ckpt.bytes_per_param, device.memory_gib, gpus_per_node, nodes, fraction)
-    except ValueError as exc:
-        lead.append(f"{exc}: the plan below spans every GPU and will not load; add GPUs or pick a smaller model")
-        topology = Topology(gpus_per_node, nodes, 1, gpus_per_node)
     local = f"{WEIGHTS_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
-    layout = ServingLayout(ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local)
+    moe = (chosen.architecture.model_extra or {}).get("moe_intermediate_size") if chosen.architecture else None
+    ep = expert_parallel_needed(moe if isinstance(moe, int) else None, topology.tensor_parallel, ckpt.format)
+    layout = ServingLayout(
+        ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local, expert_parallel=ep
+    )
+    if ep:
+        lead.append(
+            f"expert parallel: each expert's {moe} columns over TP={topology.tensor_parallel} are not whole "
+            f"128-column {ckpt.format} blocks, so the experts are placed whole on the ranks (the publishers' "
+            "cards give this fix for the 'not divisible by weight quantization block_n' load error)"
+        )
     commands = engine_commands(layout)
-    artifacts = serving_artifacts(layout)
+    # the autoscaler runs between the replicas the day's average needs and those of the peak (own hardware: all)
+    artifacts = serving_artifacts(layout, max_replicas=topology.data_parallel, min_replicas=sized.floor_replicas)
     if ckpt.scheme is not None and ckpt.quantize_to is not None:
         name = f"quantize-{ckpt.scheme.lower().replace('_', '-')}.py"
         artifacts.append(Artifact("script", name, llm_compressor_recipe(chosen.id, ckpt.quantize_to, ckpt.scheme)))
@@ -315,6 +274,7 @@ def _gpu_server(
         requirements.context_tokens,
         constants.engines[other].memory_fraction,
         local_path=local,
+        expert_parallel=ep,
     )
     alt_serve = [c.text for c in engine_commands(alt) if c.role == "server"]
     if engine == "vllm":
@@ -328,11 +288,11 @@ def _gpu_server(
             "SGLang for agents: RadixAttention reuses the shared prefix of multi-turn calls and its grammar backend "
             f"constrains tool-call JSON; vLLM is the alternative: {alt_serve[-1]}"
         )
-    if nodes > 1 or gpus_per_node < (chosen.hardware_count or 1):
+    nodes = topology.nodes
+    if nodes > 1 or topology.gpus_per_replica > 1:
         lead.append(
-            f"topology assumes {nodes} node(s) of {gpus_per_node} GPUs (at most {GPUS_PER_NODE} per node); "
-            f"TP={topology.tensor_parallel} inside a node, PP={topology.pipeline_parallel} across nodes, "
-            f"{topology.data_parallel} replica(s)"
+            f"topology: {nodes} node(s) of up to {topology.gpus_per_node} GPUs; TP={topology.tensor_parallel} inside "
+            f"a node, PP={topology.pipeline_parallel} across nodes, {topology.data_parallel} replica(s)"
         )
     if len(commands) > 1:
         lead.append(
@@ -348,7 +308,7 @@ def _gpu_server(
             f"air gap: the first commands download {ckpt.repo} on a connected machine into {local} and copy it in; "
             "the server then runs with HF_HUB_OFFLINE=1 on that directory under the repository's name"
         )
-    capacity = _capacity(chosen, ckpt, sizing, topology, engine, requirements)
+    capacity = sized.serving
     capacity_json = None
     if capacity is not None:
         capacity_json = {
@@ -360,9 +320,10 @@ def _gpu_server(
         lead.append(
             f"each replica at {capacity.concurrency} concurrent streams: ≈ {capacity.output_tokens_per_s:,.0f} output "
             f"tokens/s, {capacity.per_stream_tokens_per_s:,.1f} tokens/s per stream, TTFT ≈ {capacity.ttft_s:.2f} s "
-            f"({capacity.bound}-bound; estimate, docs/serving.md gives its accuracy band)"
+            f"({capacity.bound}-bound; estimate, docs/serving.md gives its accuracy band; the same sizing as LAT001 "
+            "and COST001)"
         )
-    total = topology.gpus_per_replica * topology.data_parallel
+    total = topology.gpus
     return Deployment(
         candidate=chosen.key,
         engine=engine,
@@ -377,7 +338,7 @@ def _gpu_server(
             "tensor_parallel": topology.tensor_parallel,
             "pipeline_parallel": topology.pipeline_parallel,
             "data_parallel": topology.data_parallel,
-            "nodes": math.ceil(total / topology.gpus_per_node),
+            "nodes": nodes,
             "gpus_per_node": topology.gpus_per_node,
             "replicas": topology.data_parallel,
         },
@@ -385,29 +346,6 @@ def _gpu_server(
         capacity=capacity_json,
         notes=lead + notes,
     )
-
-
-def _capacity(
-    chosen: Candidate,
-    ckpt: Checkpoint,
-    sizing: Sizing,
-    topology: Topology,
-    engine: str,
-    requirements: Requirements,
-) -> ServingCapacity | None:
-    """One replica's capacity at its share of the peak (advisor.estimate.serving; None without an architecture)."""
-    arch, params, device = chosen.architecture, float(chosen.params or 0), sizing.device
-    if arch is None or not params or device is None:
-        return None
-    traffic = requirements.traffic
-    concurrency = max(1, math.ceil(traffic.peak_concurrency / topology.data_parallel))
-    load = Workload(max(1, traffic.input_tokens), max(1, traffic.output_tokens), concurrency)
-    try:
-        return device_capacity(
-            arch, params, float(chosen.active_params or params), ckpt.format, device, engine, topology, load
-        )
-    except ValueError:
-        return None
 
 
 def _gguf_airgap_note(context: AdvisorContext, repo_id: str, quant: str) -> str:
@@ -477,10 +415,18 @@ def _llama_cpp(
         "--port",
         "8080",
     ]
+    record = context.catalog.models.get(chosen.id)
+    repos = gguf_repos_of(record) if record is not None else []
+    source = (
+        f"download its {chosen.quant} file from {repos[0]} (the catalog's GGUF repository; or let "
+        f"`llama-server -hf {repos[0]}:{chosen.quant}` fetch it where the network is allowed)"
+        if repos
+        else "no GGUF repository in the catalog: convert it with llama.cpp's convert_hf_to_gguf.py and llama-quantize "
+        f"to {chosen.quant}"
+    )
     lead = [
         "llama.cpp server: one binary, GGUF weights, CPU / Apple Metal / single-GPU with partial offload",
-        f"download a {chosen.quant} GGUF of {chosen.id} (or let `llama-server -hf <publisher>/<model>-GGUF:"
-        f"{chosen.quant}` fetch it where the network is allowed); `-c` is the total context split over {parallel} "
+        f"a {chosen.quant} GGUF of {chosen.id}: {source}; `-c` is the total context split over {parallel} "
         f"slot(s) of {ctx} tokens, the context the fit was sized at",
     ]
     fits = fit.fits if fit is not None else None

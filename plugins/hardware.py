@@ -1,12 +1,14 @@
 """HW001 (does the variant fit the hardware, and if not, what change makes it fit?) and LAT001
-(is it fast enough?). Thin rules over ``advisor.engine.sizing`` and ``advisor.engine.fit_questions``;
-the maths lives in ``advisor.estimate``."""
+(is each stream fast enough on the deployment the plan runs?). Thin rules over ``advisor.engine.sizing``,
+``advisor.engine.deployment_sizing`` (the one sizing LAT001, COST001 and the plan share) and
+``advisor.engine.fit_questions``; the maths lives in ``advisor.estimate``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 from advisor import AdvisorContext, Candidate, Check, Finding, Requirements, hookimpl
+from advisor.engine.deployment_sizing import DeploymentSizing, size_deployment
 from advisor.engine.fit_questions import best_quant_that_fits, longest_context_that_fits
 from advisor.engine.sizing import Sizing, machine_for_candidate, size_candidate, spec_for_candidate
 from advisor.model.metrics import Metrics, SizingMetrics
@@ -102,22 +104,53 @@ def fits_hardware(candidate: Candidate, requirements: Requirements, context: Adv
 
 
 def fast_enough(candidate: Candidate, requirements: Requirements, context: AdvisorContext) -> Iterator[Finding]:
-    sizing = _sizing(candidate, requirements, context)
-    if sizing is None or sizing.fit.decode_tokens_per_s is None:
+    """Each stream's decode speed on the deployment the plan runs (``advisor.engine.deployment_sizing``): a
+    llama.cpp stream on the variant's fit, or a vLLM/SGLang stream at its replica's share of the peak."""
+    sized = size_deployment(candidate, requirements, context.catalog)
+    if sized is None:
         return
-    speed = sizing.fit.decode_tokens_per_s
     wanted = requirements.latency.min_tokens_per_s
-    if speed < wanted:
+    evidence: dict[str, object] = {
+        "engine": sized.engine,
+        "devices_per_replica": sized.devices_per_replica,
+        "replicas": sized.replicas,
+        "streams_per_replica": sized.streams_per_replica,
+        "per_stream_tokens_per_s": round(sized.per_stream_tokens_per_s, 1),
+        "assumptions": [*sized.sizing.assumptions, *sized.assumptions],
+    }
+    where = _where(sized)
+    if not sized.meets_latency:
+        speed = sized.single_stream_tokens_per_s
         yield Finding(
             severity="fail",
-            message=f"estimated decode {speed:.1f} tokens/s is below the {wanted:g} tokens/s required",
-            evidence={"assumptions": sizing.assumptions},
+            message=f"estimated decode {speed:.1f} tokens/s per stream{where} is below the {wanted:g} "
+            "tokens/s required",
+            evidence=evidence,
             remediation="a smaller quant or model, or hardware with more memory bandwidth",
         )
-    else:
-        yield Finding(
-            severity="pass", message=f"estimated decode {speed:.1f} tokens/s per stream (required {wanted:g})"
+        return
+    speed = sized.per_stream_tokens_per_s
+    yield Finding(
+        severity="pass",
+        message=f"estimated decode {speed:.1f} tokens/s per stream{where} (required {wanted:g})",
+        evidence=evidence,
+    )
+
+
+def _where(sized: DeploymentSizing) -> str:
+    """Where the speed is judged: a llama.cpp stream, or a batching server's stream at its share of the peak."""
+    topology = sized.topology
+    if topology is None:
+        return ""
+    pp = f" x PP{topology.pipeline_parallel}" if topology.pipeline_parallel > 1 else ""
+    if not sized.meets_latency:
+        return (
+            f" even alone on {sized.engine} TP{topology.tensor_parallel}{pp}, the fastest replica shape that holds it"
         )
+    return (
+        f" on {sized.engine} TP{topology.tensor_parallel}{pp} with {sized.streams_per_replica} concurrent streams "
+        f"per replica, {sized.replicas} replica(s) for the peak"
+    )
 
 
 @hookimpl

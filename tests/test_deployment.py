@@ -78,19 +78,36 @@ def test_quant_levels_map_to_checkpoints_that_exist(
 
 
 def test_rented_replicas_are_separate_instances(context: AdvisorContext) -> None:
-    metrics = {"replicas": 4, "devices_per_replica": 1, "spot_monthly_cost_usd": 1234.0}
-    traffic = {"requests_per_day": 200_000, "input_tokens": 1000, "output_tokens": 500, "peak_concurrency": 64}
+    """Rented replicas are separate instances behind a load balancer, as many as the one sizing
+    (advisor.engine.deployment_sizing) says the peak needs; never one --data-parallel-size command over them."""
+    from advisor.engine.deployment_sizing import size_deployment
+
+    metrics = {"spot_monthly_cost_usd": 1234.0}
+    traffic = {"requests_per_day": 2_000_000, "input_tokens": 1000, "output_tokens": 500, "peak_concurrency": 2000}
     plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "Q8_0", "l40s", 1, metrics, traffic=traffic)
     assert plan is not None and plan.engine == "vllm"
+    candidate = open_candidate(
+        context.catalog.models["Qwen/Qwen2.5-7B-Instruct"], quant="Q8_0", hardware="l40s", hardware_count=1
+    )
+    sized = size_deployment(candidate, Requirements.model_validate({"traffic": traffic}), context.catalog)
+    assert sized is not None and sized.replicas > 1
     assert "--data-parallel-size" not in plan.command
-    assert plan.hardware_count == 4
-    assert any("run one instance per replica (4) behind a load balancer" in n for n in plan.notes)
+    assert plan.hardware_count == sized.replicas * sized.devices_per_replica
+    assert any(f"run one instance per replica ({sized.replicas}) behind a load balancer" in n for n in plan.notes)
+    # the autoscaler scales on queue length between the replicas the day's average needs and those of the peak
+    import yaml
+
+    manifests = [doc for a in plan.artifacts if a["kind"] == "kubernetes" for doc in yaml.safe_load_all(a["content"])]
+    hpa = next(d for d in manifests if d["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["maxReplicas"] == sized.replicas
+    assert 1 <= hpa["spec"]["minReplicas"] == sized.floor_replicas < sized.replicas
     assert any("spot/preemptible instances ≈ $1,234/month" in n for n in plan.notes)
 
 
 def test_agents_get_sglang(context: AdvisorContext) -> None:
-    metrics = {"replicas": 2, "devices_per_replica": 1}
-    plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "F16", "l40s", 1, metrics, use_case="agent")
+    """Agents on a batching server (32 concurrent streams is beyond llama-server's few slots) get SGLang."""
+    traffic = {"requests_per_day": 20_000, "peak_concurrency": 32}
+    plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "F16", "l40s", 1, {}, use_case="agent", traffic=traffic)
     assert plan is not None and plan.engine == "sglang"
     assert plan.command.startswith("python -m sglang.launch_server --model-path Qwen/Qwen2.5-7B-Instruct --tp 1")
 

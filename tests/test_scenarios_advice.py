@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from advisor.model.context import AdvisorContext
 from advisor.model.requirements import Requirements
@@ -361,3 +362,153 @@ def test_staff_time_by_deployment_scale() -> None:
     assert server.hours_per_month == c.mlops_hours_per_month["basic"] and server.extra_usd == server.usd_per_month
     assert staff_time("cluster", "basic", "already_paid", c).extra_usd == 0
     assert staff_time("cluster", "basic", "extra", c).hours_per_month > server.hours_per_month
+
+
+# --- held-out plan checks (issue 15): plans that run ------------------------------------------------------------
+
+
+def _known_repositories(context: AdvisorContext) -> set[str]:
+    """Every repository the catalog records: each model's own, its publisher's quantized releases, its GGUF repos."""
+    from advisor.hub import gguf_repos_of
+
+    known: set[str] = set()
+    for record in context.catalog.models.values():
+        known |= {record.id, *(r.repo for r in record.quantized_releases), *gguf_repos_of(record)}
+    return known
+
+
+def _repos_in(text: str) -> list[str]:
+    """The repositories a command or note names: what vllm serve / --model-path / --served-model-name /
+    huggingface-cli download / llama-server -hf load (``-hf REPO:QUANT``)."""
+    import shlex
+
+    named = []
+    for line in re.findall(r"`([^`]+)`", text) or [text]:
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        for i, w in enumerate(words[:-1]):
+            if (
+                (w == "serve" and i > 0 and words[i - 1] == "vllm")
+                or w in {"--model-path", "--served-model-name"}
+                or (w == "download" and i > 0 and words[i - 1] in {"huggingface-cli", "hf"})
+            ):
+                named.append(words[i + 1])
+            elif w == "-hf":
+                named.append(words[i + 1].split(":")[0])
+    return named
+
+
+SCENARIO_NAMES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_no_command_names_a_repository_that_does_not_exist(name: str, context: AdvisorContext) -> None:
+    """Every repository a plan's commands (and the download hints in its notes) load is one the catalog records
+    (the model's own repo, a publisher release, a GGUF repo) or a local directory the plan filled; a model
+    without a publisher build is quantized with the llm-compressor step the plan hands over."""
+    _rc, plan = _plan(name)
+    deployment = plan["deployment"]
+    if deployment is None or deployment["kind"] != "self_hosted":
+        return
+    known = _known_repositories(context)
+    texts = [s["text"] for s in deployment["steps"]] + [deployment["command"], *deployment["notes"]]
+    for text in texts:
+        for repo in _repos_in(text):
+            assert repo in known or repo.startswith("/models/"), (name, repo, text)
+    for note in deployment["notes"]:
+        if "the publisher ships no" in note:
+            assert any(a["filename"].startswith("quantize-") for a in deployment["artifacts"]), name
+
+
+DESKTOPS = ["laptop_16gb", "macbook_m1pro_32gb", "owned_4090_lawfirm", "cpu_server"]
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_every_llama_server_command_fits_the_machine_it_was_sized_for(name: str, context: AdvisorContext) -> None:
+    """A llama-server command allocates the KV of ``-c`` (split over ``--parallel`` slots): sized at exactly that
+    context on the machine of the answers, the variant still fits as planned (same placement, ``-ngl`` the layers
+    that fit) and its weights + KV + buffers stay within the device (or the RAM the operating system leaves)."""
+    import shlex
+
+    from advisor.engine.sizing import size_candidate
+    from advisor.engine.variants import machine_from_requirements, open_candidate
+    from advisor.model.requirements import load_requirements
+
+    _rc, plan = _plan(name)
+    deployment = plan["deployment"]
+    if name in DESKTOPS:
+        assert deployment is not None and deployment["engine"] == "llama.cpp", name
+    if deployment is None or deployment["engine"] != "llama.cpp":
+        return
+    words = shlex.split(deployment["command"])
+    args = dict(zip(words[1::2], words[2::2], strict=False))
+    total, slots, ngl = int(args["-c"]), int(args["--parallel"]), int(args["-ngl"])
+    row = next(c for c in plan["candidates"] if c["kind"] == "open_source" and c["rank"] is not None)
+    requirements = load_requirements(SCENARIOS / f"{name}.yaml")
+    machine = machine_from_requirements(requirements, context.catalog)
+    record = context.catalog.models[row["id"]]
+    candidate = open_candidate(
+        record,
+        quant=row["quant"],
+        hardware=row["hardware"],
+        hardware_count=row["hardware_count"],
+        host_ram_gib=machine.host_ram_gib if machine is not None else None,
+    )
+    sized = size_candidate(candidate, context.catalog, total)
+    assert sized is not None and total == slots * requirements.context_tokens
+    assert sized.fit.fits == row["metrics"]["fits"] and sized.fit.gpu_layers == ngl, (name, sized.fit)
+    if sized.fit.fits == "gpu":
+        assert sized.footprint.total_bytes <= sized.fit.usable_device_bytes, name
+
+
+@pytest.mark.parametrize("name", ["multinode_onprem", "multinode_frontier"])
+def test_sixteen_h100_on_prem_gets_a_frontier_class_plan_on_both_nodes(name: str, context: AdvisorContext) -> None:
+    """Two owned nodes of 8 H100, on premises, wanting a strong open model: a lead expects a frontier-class
+    open model (200B+ parameters: DeepSeek-V3/R1, Kimi K2, GLM-4.5 355B, Qwen3-235B) in the publisher's FP8
+    release, on vLLM over both nodes (TP inside a node; PP across nodes when one replica needs both), with
+    commands whose flags the engine documents and manifests that validate; not a model that one GPU holds."""
+    from test_serving_artifacts import VLLM_FLAGS, check_flags, validate
+
+    rc, plan = _plan(name)
+    assert rc == 0
+    assert _road(plan) == "open_source"
+    top = _top(plan, 1)[0]
+    assert top["params"] >= 200e9, top["id"]
+    deployment = plan["deployment"]
+    assert deployment["engine"] == "vllm"
+    topology = deployment["topology"]
+    assert topology["nodes"] == 2 and topology["gpus_per_node"] == 8
+    assert topology["tensor_parallel"] * topology["pipeline_parallel"] >= 4, "one replica spans several GPUs"
+    assert topology["tensor_parallel"] * topology["pipeline_parallel"] * topology["data_parallel"] == 16
+    known = _known_repositories(context)
+    server = deployment["steps"][-1]["text"]
+    check_flags(server, VLLM_FLAGS)
+    assert _repos_in(server) and all(repo in known for repo in _repos_in(server)), server
+    if topology["pipeline_parallel"] > 1:
+        assert [s["role"] for s in deployment["steps"]][:2] == ["ray-head", "ray-worker"]
+    kinds = []
+    for artifact in deployment["artifacts"]:
+        if artifact["kind"] == "kubernetes":
+            for doc in yaml.safe_load_all(artifact["content"]):
+                validate(doc)
+                kinds.append(doc["kind"])
+    assert ("LeaderWorkerSet" in kinds) is (topology["pipeline_parallel"] > 1)
+    # the deployment is the one LAT001 and COST001 judged: same devices per replica
+    assert top["metrics"]["devices_per_replica"] == topology["tensor_parallel"] * topology["pipeline_parallel"]
+
+
+def test_air_gapped_plan_brings_the_weights_in_and_runs_offline() -> None:
+    """The air-gapped enclave's plan: the weights are downloaded on a connected machine, checksummed there,
+    copied in, verified on the server, and served from the local directory with the Hub offline."""
+    _rc, plan = _plan("air_gapped")
+    deployment = plan["deployment"]
+    if deployment["engine"] == "llama.cpp":
+        note = next(n for n in deployment["notes"] if n.startswith("air gap: ") and "/models/" in n)
+        assert "checksum" in note
+        return
+    roles = [s["role"] for s in deployment["steps"]]
+    assert roles[:4] == ["download", "checksum", "copy", "verify"]
+    server = deployment["steps"][-1]["text"]
+    assert server.startswith("env HF_HUB_OFFLINE=1 ") and " /models/" in server

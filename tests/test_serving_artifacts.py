@@ -18,6 +18,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
+from advisor.estimate.serving import Topology
 from advisor.serving.artifacts import Artifact, serving_artifacts
 from advisor.serving.commands import engine_commands, sglang_commands, vllm_commands
 from advisor.serving.kubernetes import deployment_service_autoscaler, inference_service, leader_worker_set
@@ -37,6 +38,7 @@ VLLM_FLAGS = {
     "--served-model-name",
     "--host",
     "--port",
+    "--enable-expert-parallel",  # docs.vllm.ai engine args; serving/expert_parallel_deployment (read 2026-12-05)
 }
 SGLANG_FLAGS = {
     "--model-path",
@@ -50,6 +52,7 @@ SGLANG_FLAGS = {
     "--served-model-name",
     "--host",
     "--port",
+    "--ep-size",  # docs.sglang.io server arguments: --ep-size, --expert-parallel-size (read 2026-12-05)
 }
 
 
@@ -202,13 +205,18 @@ def test_two_node_sglang_plan_is_one_command_per_node_rank() -> None:
 
 
 def test_air_gapped_plan_brings_the_weights_in_and_runs_offline() -> None:
-    """Download on a connected machine, copy, then serve the local directory with HF_HUB_OFFLINE=1 under the
-    repository's name (clients keep the same model id)."""
+    """Download on a connected machine, record checksums there, copy, verify them on the server, then serve the
+    local directory with HF_HUB_OFFLINE=1 under the repository's name (clients keep the same model id): a
+    security reviewer wants proof that what reached the enclave is what left the Hub."""
     layout = ServingLayout(
         "deepseek-ai/DeepSeek-V3", "vllm", choose_topology(671e9, 80, 8, 2, 0.9), 32768, 0.9, local_path="/models/dsv3"
     )
     commands = engine_commands(layout)
-    assert [c.role for c in commands][:2] == ["download", "copy"]
+    assert [c.role for c in commands][:4] == ["download", "checksum", "copy", "verify"]
+    record, verify = shlex.split(commands[1].text), shlex.split(commands[3].text)
+    assert record[:2] == verify[:2] == ["sh", "-c"]
+    assert "cd /models/dsv3" in record[2] and "sha256sum" in record[2] and "> SHA256SUMS" in record[2]
+    assert "cd /models/dsv3" in verify[2] and "sha256sum -c" in verify[2]
     assert shlex.split(commands[0].text) == [
         "huggingface-cli",
         "download",
@@ -334,3 +342,37 @@ def test_bad_layout_input_is_refused_with_the_field_named() -> None:
         ServingLayout("a/b", "tgi", topology, 4096, 0.9)
     with pytest.raises(ValueError, match="repo"):
         ServingLayout("not a repo", "vllm", topology, 4096, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("moe_intermediate", "tp", "fmt", "needed"),
+    [
+        (1536, 8, "FP8", True),  # Qwen3-235B-A22B-FP8 at TP8: 192 columns per rank, not a 128-column block
+        (1536, 4, "FP8", False),  # TP4: 384 = 3 blocks
+        (2560, 8, "FP8", True),  # Qwen3-Coder-480B-FP8 at TP8: 320
+        (2048, 16, "FP8", False),  # DeepSeek-V3 over 2 x 8: 128
+        (1536, 8, "BF16", False),  # unquantized weights split anywhere
+        (None, 8, "FP8", False),  # dense model
+    ],
+)
+def test_expert_parallel_when_block_quantized_experts_do_not_split(
+    moe_intermediate: int | None, tp: int, fmt: str, needed: bool
+) -> None:
+    """Block-quantized MoE weights (FP8 128x128 blocks, 4-bit groups of 128) load under tensor parallel only when
+    each rank's slice of an expert is whole blocks; else vLLM stops with "not divisible by weight quantization
+    block_n = 128" and the publishers' cards (Qwen3-235B-A22B-FP8, Qwen3-Coder-480B-FP8) say to enable expert
+    parallel: the experts are then placed whole on ranks instead of split."""
+    from advisor.serving.layout import expert_parallel_needed
+
+    assert expert_parallel_needed(moe_intermediate, tp, fmt) is needed
+
+
+def test_expert_parallel_layout_adds_the_engines_flag() -> None:
+    topology = Topology(8, 1, 1, 8)
+    for engine, flag in (("vllm", ["--enable-expert-parallel"]), ("sglang", ["--ep-size", "8"])):
+        layout = ServingLayout(
+            "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8", engine, topology, 16384, 0.9, expert_parallel=True
+        )
+        (server,) = [c for c in engine_commands(layout) if c.role == "server"]
+        words = check_flags(server.text, VLLM_FLAGS if engine == "vllm" else SGLANG_FLAGS)
+        assert words[words.index(flag[0]) : words.index(flag[0]) + len(flag)] == flag

@@ -9,6 +9,7 @@ command is the one that was sized; and the plan hands over files that validate a
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,8 @@ def test_sixteen_h100_strongest_open_model_is_a_two_node_plan_that_validates(con
                 kinds.append(doc["kind"])
     assert "LeaderWorkerSet" in kinds and "InferenceService" in kinds
     assert plan.capacity is not None
-    assert plan.capacity["concurrency"] == 256
+    # each replica the peak needs carries its share of the 256 streams (one sizing: advisor.engine.deployment_sizing)
+    assert 1 <= plan.capacity["concurrency"] <= 256
     assert 0 < plan.capacity["per_stream_tokens_per_s"] <= plan.capacity["output_tokens_per_s"]
     assert plan.capacity["ttft_s"] > 0
 
@@ -118,9 +120,12 @@ def test_no_command_names_a_repository_that_is_not_in_the_catalog(
 
 
 def test_gpt_oss_is_served_as_shipped_in_mxfp4(context: AdvisorContext) -> None:
+    """gpt-oss-120b ships in MXFP4 (63 GB): one H100 holds it, with little room left for KV, so a replica is
+    TP1 or TP2 (twice the KV room, many more streams at the bar), never the whole node; no --quantization."""
     plan = _plan(context, "openai/gpt-oss-120b", "Q4_K_M", "h100-sxm", 16, **CLUSTER)
-    assert "vllm serve openai/gpt-oss-120b " in plan.command
-    assert plan.topology is not None and plan.topology["tensor_parallel"] == 1
+    assert "vllm serve openai/gpt-oss-120b " in plan.command and "--quantization" not in plan.command
+    assert plan.topology is not None and plan.topology["tensor_parallel"] in (1, 2)
+    assert plan.topology["tensor_parallel"] * plan.topology["data_parallel"] == 16
 
 
 def test_no_publisher_build_means_bf16_and_an_llm_compressor_recipe(context: AdvisorContext) -> None:
@@ -138,7 +143,7 @@ def test_air_gapped_plan_brings_weights_in_and_serves_offline(context: AdvisorCo
     answers = {**CLUSTER, "privacy": {"air_gapped": True}}
     plan = _plan(context, "deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, **answers)
     roles = [c["role"] for c in plan.steps]
-    assert roles[:2] == ["download", "copy"]
+    assert roles[:4] == ["download", "checksum", "copy", "verify"]
     assert plan.steps[0]["text"].startswith("huggingface-cli download deepseek-ai/DeepSeek-V3 --local-dir ")
     assert plan.steps[-1]["text"].startswith("env HF_HUB_OFFLINE=1 vllm serve /models/")
     assert any("HF_HUB_OFFLINE=1" in n for n in plan.notes)
@@ -278,3 +283,188 @@ def test_air_gapped_llama_server_plan_says_how_the_gguf_comes_in(
         assert "convert_hf_to_gguf.py" in note and "huggingface-cli" not in note
     else:
         assert f"huggingface-cli download {repo} --include '*Q4_K_M*' --local-dir /models/" in note
+
+
+# --- one sizing of the deployment: LAT001, COST001 and the plan judge the same deployment --------------------
+
+
+def _findings(check: Any, candidate: Any, requirements: Requirements, context: AdvisorContext) -> list[Any]:
+    return list(check(candidate, requirements, context))
+
+
+def _assess(
+    context: AdvisorContext, model: str, quant: str, device: str, count: int, answers: dict[str, Any]
+) -> tuple[Any, Requirements, list[Any], list[Any], Deployment]:
+    """LAT001's and COST001's findings and the deployment plan of one owned variant, as ``advisor plan`` runs them."""
+    from advisor_plugins import cost, hardware
+
+    requirements = Requirements.model_validate(answers)
+    candidate = open_candidate(context.catalog.models[model], quant=quant, hardware=device, hardware_count=count)
+    lat = _findings(hardware.fast_enough, candidate, requirements, context)
+    costs = _findings(cost.monthly_cost, candidate, requirements, context)
+    metrics = {k: v for f in costs for k, v in f.metrics.items() if v is not None}
+    plan = deployment.advisor_deployment_plan(Assessment(candidate=candidate, metrics=metrics), requirements, context)
+    assert plan is not None
+    return candidate, requirements, lat, costs, plan
+
+
+MESSENGER = {
+    "use_case": "chat",
+    "context_tokens": 8192,
+    "traffic": {"requests_per_day": 50_000_000, "input_tokens": 300, "output_tokens": 150, "peak_concurrency": 20_000},
+    "latency": {"min_tokens_per_s": 20},
+    "hardware": [{"gpu": "h100-sxm", "count": 64}],
+}
+
+
+def test_sixty_four_h100_serve_a_small_model_as_sixty_four_replicas(context: AdvisorContext) -> None:
+    """gemma-3-4b on 64 owned H100 for a huge messenger: a 4B model fits one GPU, so each GPU is a replica
+    (TP1 x DP64) and each stream decodes at one H100's batched speed, not 64 GPUs' layer split (12 tokens/s
+    before issue 15). LAT001 passes the 20 tokens/s bar at the concurrency each replica carries."""
+    from advisor.engine.deployment_sizing import size_deployment
+
+    candidate, requirements, lat, _costs, plan = _assess(
+        context, "google/gemma-3-4b-it", "Q8_0", "h100-sxm", 64, MESSENGER
+    )
+    sized = size_deployment(candidate, requirements, context.catalog)
+    assert sized is not None and sized.engine == "vllm"
+    assert sized.topology is not None and sized.topology.gpus_per_replica == 1
+    assert [f.severity for f in lat] == ["pass"]
+    assert sized.per_stream_tokens_per_s >= 20
+    assert plan.topology is not None and plan.topology["tensor_parallel"] == 1
+    assert plan.topology["data_parallel"] == 64 and plan.topology["nodes"] == 8
+
+
+def test_llama_70b_on_four_l40s_clears_fifteen_tokens_per_s_with_tensor_parallel(context: AdvisorContext) -> None:
+    """Llama-3.3-70B on 4 owned L40S with a 15 tokens/s bar: a layer split reads all the weights through
+    one GPU at a time; tensor parallel over the four reads a quarter each, so TP4 clears the bar (LAT001
+    passes) and the plan is that TP4 replica."""
+    answers = {
+        "traffic": {"requests_per_day": 2000, "peak_concurrency": 12},
+        "latency": {"min_tokens_per_s": 15},
+        "hardware": [{"gpu": "l40s", "count": 4}],
+    }
+    _c, _r, lat, _costs, plan = _assess(context, "meta-llama/Llama-3.3-70B-Instruct", "Q8_0", "l40s", 4, answers)
+    assert [f.severity for f in lat] == ["pass"], lat[0].message
+    assert plan.engine == "vllm"
+    assert plan.topology is not None and plan.topology["tensor_parallel"] == 4
+
+
+def test_deepseek_on_sixteen_h100_does_not_ask_for_hundreds_more(context: AdvisorContext) -> None:
+    """DeepSeek-V3 (FP8, TP8 x PP2) on 16 owned H100 at the bank's load: the replicas the peak needs come from
+    the serving model (continuous batching over 16 GPUs), so a shortfall, if any, is a few replicas of 16,
+    not the 240 more H100s of 16 streams at 0.6 each; the devices to buy are (replicas needed - held) x 16."""
+    from advisor.engine.deployment_sizing import size_deployment
+    from advisor.model.metrics import OverflowMetrics, ServingMetrics
+
+    candidate, requirements, _lat, costs, plan = _assess(
+        context, "deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, CLUSTER
+    )
+    sized = size_deployment(candidate, requirements, context.catalog)
+    assert sized is not None and sized.devices_per_replica == 16 and sized.owned_replicas == 1
+    serving = ServingMetrics.from_metrics(costs[0].metrics)
+    assert serving.replicas == sized.replicas and serving.devices_per_replica == 16
+    extra = [OverflowMetrics.from_metrics(f.metrics).extra_devices for f in costs if f.severity == "warn"]
+    assert extra in ([], [(sized.replicas - 1) * 16])
+    assert sum(e or 0 for e in extra) < 240
+    assert plan.topology is not None and plan.topology["pipeline_parallel"] == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "quant", "device", "count", "answers"),
+    [
+        ("deepseek-ai/DeepSeek-V3", "Q8_0", "h100-sxm", 16, CLUSTER),
+        ("openai/gpt-oss-120b", "Q4_K_M", "h100-sxm", 16, CLUSTER),
+        ("google/gemma-3-4b-it", "Q8_0", "h100-sxm", 64, MESSENGER),
+        ("Qwen/Qwen3-32B", "Q4_K_M", "a100-80gb", 2, {**CLUSTER, "hardware": [{"gpu": "a100-80gb", "count": 2}]}),
+        ("Qwen/Qwen2.5-7B-Instruct", "Q4_K_M", "rtx-4090", 1, {"traffic": {"peak_concurrency": 2}}),
+    ],
+)
+def test_latency_cost_and_plan_size_the_same_deployment(
+    context: AdvisorContext, model: str, quant: str, device: str, count: int, answers: dict[str, Any]
+) -> None:
+    """LAT001's evidence, COST001's replica metrics and the deployment's topology and capacity all come from
+    one ``size_deployment``: same engine, devices per replica, replicas and per-stream speed."""
+    from advisor.engine.deployment_sizing import size_deployment
+    from advisor.model.metrics import ServingMetrics
+
+    candidate, requirements, lat, costs, plan = _assess(context, model, quant, device, count, answers)
+    sized = size_deployment(candidate, requirements, context.catalog)
+    assert sized is not None
+    evidence = lat[0].evidence
+    assert evidence["engine"] == sized.engine == plan.engine
+    assert evidence["replicas"] == sized.replicas and evidence["devices_per_replica"] == sized.devices_per_replica
+    assert evidence["per_stream_tokens_per_s"] == round(sized.per_stream_tokens_per_s, 1)
+    serving = ServingMetrics.from_metrics(costs[0].metrics)
+    assert (serving.replicas, serving.devices_per_replica) == (sized.replicas, sized.devices_per_replica)
+    assert serving.streams_per_replica == sized.stream_limit
+    assert plan.replicas == sized.running_replicas
+    if sized.topology is not None:
+        assert plan.topology is not None
+        assert plan.topology["tensor_parallel"] * plan.topology["pipeline_parallel"] == sized.devices_per_replica
+        assert plan.capacity is not None
+        assert plan.capacity["per_stream_tokens_per_s"] == round(sized.per_stream_tokens_per_s, 1)
+        assert plan.capacity["concurrency"] == sized.streams_per_replica
+
+
+@pytest.mark.parametrize(
+    ("model", "expert_parallel"), [("Qwen/Qwen3-235B-A22B-Instruct-2507", True), ("deepseek-ai/DeepSeek-V3", False)]
+)
+def test_block_fp8_experts_that_do_not_split_get_expert_parallel(
+    context: AdvisorContext, model: str, expert_parallel: bool
+) -> None:
+    """Qwen3-235B-A22B-FP8 at TP8 does not load without expert parallel (1536 expert columns / 8 = 192, not whole
+    128-column FP8 blocks: the Qwen card's own note); DeepSeek-V3 (2048 / 8 = 256) splits as is."""
+    plan = _plan(context, model, "Q8_0", "h100-sxm", 16, **CLUSTER)
+    serve = plan.steps[-1]["text"]
+    assert plan.topology is not None
+    tp = plan.topology["tensor_parallel"]
+    record = context.catalog.models[model]
+    assert record.architecture is not None
+    moe = int(record.architecture.model_extra["moe_intermediate_size"])
+    assert ((moe // tp) % 128 != 0) is expert_parallel or tp < 8
+    assert ("--enable-expert-parallel" in serve) is ((moe // tp) % 128 != 0)
+    check_flags(serve, VLLM_FLAGS)
+
+
+@pytest.mark.parametrize("model", ["mistralai/Devstral-Small-2507", "openai/gpt-oss-20b", "Qwen/Qwen2.5-7B-Instruct"])
+def test_llama_server_plan_never_guesses_a_gguf_repository(context: AdvisorContext, model: str) -> None:
+    """The llama-server plan's download hint names the catalog's GGUF repository (``-hf REPO:QUANT``) or says to
+    convert; never a ``<publisher>/<model>-GGUF`` guess that may not exist."""
+    from advisor.hub import gguf_repos_of
+
+    answers = {"traffic": {"requests_per_day": 50, "peak_concurrency": 1}, "hardware": [{"gpu": "m3-max"}]}
+    plan = _plan(context, model, "Q4_K_M", "m3-max", 1, **answers)
+    assert plan.engine == "llama.cpp"
+    text = " ".join(plan.notes)
+    repos = gguf_repos_of(context.catalog.models[model])
+    assert "<publisher>" not in text
+    assert set(re.findall(r"-hf (\S+?):", text)) <= set(repos)
+    if repos:
+        assert f"llama-server -hf {repos[0]}:Q4_K_M" in text
+    else:
+        assert "convert_hf_to_gguf.py" in text
+
+
+def test_no_catalog_model_is_served_from_a_guessed_repository(context: AdvisorContext) -> None:
+    """Every catalog model, at 4 and 8 bits on 16 owned H100 (air-gapped, so the download step names the repo
+    too): the server loads the model's own repo or a release the catalog records, never ``{repo}-AWQ``; a
+    BF16 fallback comes with the llm-compressor script; ``--quantization`` is never guessed."""
+    from advisor.hub import gguf_repos_of
+
+    answers = {**CLUSTER, "privacy": {"air_gapped": True}}
+    served = 0
+    for model, record in sorted(context.catalog.models.items()):
+        known = {model, *(r.repo for r in record.quantized_releases), *gguf_repos_of(record)}
+        for quant in ("Q4_K_M", "Q8_0"):
+            plan = _plan(context, model, quant, "h100-sxm", 16, **answers)
+            for step in plan.steps:
+                assert "--quantization" not in step["text"]
+                for repo in _repos_named(step["text"]):
+                    assert repo in known or repo.startswith("/models/"), (model, quant, step["text"])
+            if plan.engine in {"vllm", "sglang"}:
+                served += 1
+                assert _repos_named(plan.steps[0]["text"]), plan.steps[0]
+                if any("the publisher ships no" in n for n in plan.notes):
+                    assert any(a["filename"].startswith("quantize-") for a in plan.artifacts), model
+    assert served > len(context.catalog.models)

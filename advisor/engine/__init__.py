@@ -11,6 +11,8 @@ Modules:
 - ``variants``: which candidates and deployment variants (quant x hardware) are assessed.
 - ``model_source``: what a MODEL argument names (catalog id, Hub repo, config.json, .gguf).
 - ``sizing``: one variant on one machine: footprint, fit and speed (memoised per architecture).
+- ``deployment_sizing``: the one deployment of a self-hosted variant that LAT001, COST001 and the plan all
+  judge: engine, checkpoint, replica shape (TP x PP), replicas for the peak, per-stream speed.
 - ``fit_questions``: the inverse questions: the best quant, the longest context, the hardware that fits.
 - ``licensing``: licence lineage along ``base_model``.
 - ``misses``: when nothing passes, the nearest misses and the one change that would admit each.

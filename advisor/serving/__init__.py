@@ -7,7 +7,8 @@ in :mod:`advisor.estimate.serving`; the deployment plugin and ``advisor fit`` ca
 Modules:
 
 - ``layout``: :class:`~advisor.serving.layout.ServingLayout` (what one deployment is) and
-  :func:`~advisor.serving.layout.choose_topology` (TP inside a node, PP across nodes, DP replicas).
+  :func:`~advisor.serving.layout.choose_topology` (TP inside a node, PP across nodes, DP replicas) and
+  :func:`~advisor.serving.layout.expert_parallel_needed` (a quantized MoE whose experts TP cannot split).
 - ``commands``: the vLLM, SGLang, Ray-cluster and air-gapped weight-transfer commands.
 - ``kubernetes``: a LeaderWorkerSet for a multi-node model, a KServe InferenceService, and a
   Deployment + Service + HorizontalPodAutoscaler on queue length for single-node replicas.
@@ -23,7 +24,7 @@ The names plugins use are re-exported here (docs/plugins.md, "The public API").
 from advisor.serving.artifacts import Artifact, serving_artifacts
 from advisor.serving.checkpoints import Checkpoint, llm_compressor_recipe, native_format, server_checkpoint
 from advisor.serving.commands import Command, engine_commands
-from advisor.serving.layout import ServingLayout, choose_topology
+from advisor.serving.layout import ServingLayout, choose_topology, expert_parallel_needed
 
 __all__ = [
     "Artifact",
@@ -32,6 +33,7 @@ __all__ = [
     "ServingLayout",
     "choose_topology",
     "engine_commands",
+    "expert_parallel_needed",
     "llm_compressor_recipe",
     "native_format",
     "server_checkpoint",

@@ -52,8 +52,11 @@ def script(layout: ServingLayout, commands: Sequence[Command]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def serving_artifacts(layout: ServingLayout, max_replicas: int | None = None) -> list[Artifact]:
-    """The launch script and the Kubernetes manifests of one layout."""
+def serving_artifacts(
+    layout: ServingLayout, max_replicas: int | None = None, min_replicas: int | None = None
+) -> list[Artifact]:
+    """The launch script and the Kubernetes manifests of one layout; autoscaled manifests run from
+    ``min_replicas`` (default: the layout's DP) up to ``max_replicas`` (default: the layout's DP)."""
     artifacts = [Artifact("script", f"serve-{layout.engine}.sh", script(layout, engine_commands(layout)))]
     if layout.multi_node:
         artifacts.append(
@@ -65,9 +68,10 @@ def serving_artifacts(layout: ServingLayout, max_replicas: int | None = None) ->
             Artifact(
                 "kubernetes",
                 f"{layout.engine}-deployment.yaml",
-                _yaml(deployment_service_autoscaler(layout, ceiling)),
+                _yaml(deployment_service_autoscaler(layout, ceiling, min_replicas=min_replicas)),
             )
         )
     if layout.engine == "vllm":
-        artifacts.append(Artifact("kubernetes", "kserve-inferenceservice.yaml", _yaml([inference_service(layout)])))
+        service = inference_service(layout, min_replicas=min_replicas)
+        artifacts.append(Artifact("kubernetes", "kserve-inferenceservice.yaml", _yaml([service])))
     return artifacts

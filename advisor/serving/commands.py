@@ -4,15 +4,19 @@ Every flag is the engines' documented one (docs/serving.md, "Flags and their sou
 
 - vLLM ``vllm serve MODEL`` with ``--tensor-parallel-size``, ``--pipeline-parallel-size``,
   ``--data-parallel-size`` (only for replicas inside one node), ``--max-model-len``,
-  ``--gpu-memory-utilization``, ``--served-model-name``, ``--host``, ``--port`` and, across nodes,
-  ``--distributed-executor-backend ray`` on a Ray cluster (head ``ray start --head --port=6379``,
+  ``--gpu-memory-utilization``, ``--served-model-name``, ``--host``, ``--port``,
+  ``--enable-expert-parallel`` (a quantized MoE whose experts do not split into whole blocks) and,
+  across nodes, ``--distributed-executor-backend ray`` on a Ray cluster (head ``ray start --head --port=6379``,
   workers ``ray start --address=HEAD:6379``; docs.vllm.ai "Parallelism and Scaling").
 - SGLang ``python -m sglang.launch_server --model-path MODEL`` with ``--tp``, ``--dp``,
-  ``--context-length``, ``--mem-fraction-static``, ``--served-model-name``, ``--host``, ``--port``
-  and, across nodes, ``--nnodes``, ``--node-rank``, ``--dist-init-addr`` (SGLang's documented
-  multi-node form runs tensor parallel over all GPUs of the replica).
-- Air-gapped: ``huggingface-cli download REPO --local-dir DIR`` on a connected machine, a copy, and
-  the engine started with ``HF_HUB_OFFLINE=1`` on the local directory.
+  ``--context-length``, ``--mem-fraction-static``, ``--served-model-name``, ``--host``, ``--port``,
+  ``--ep-size`` (expert parallel) and, across nodes, ``--nnodes``, ``--node-rank``,
+  ``--dist-init-addr`` (SGLang's documented multi-node form runs tensor parallel over all GPUs of the
+  replica).
+- Air-gapped: ``huggingface-cli download REPO --local-dir DIR`` on a connected machine, a SHA-256
+  manifest of the files recorded there (``sha256sum``, GNU coreutils), a copy, the manifest checked on
+  each serving node (``sha256sum -c``), and the engine started with ``HF_HUB_OFFLINE=1`` on the local
+  directory.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ def vllm_serve_words(layout: ServingLayout, data_parallel: int = 1) -> list[str]
         words += ["--data-parallel-size", str(data_parallel)]
     if layout.multi_node:
         words += ["--distributed-executor-backend", "ray"]
+    if layout.expert_parallel:
+        words += ["--enable-expert-parallel"]
     words += [
         "--max-model-len",
         str(layout.max_model_len),
@@ -132,6 +138,7 @@ def sglang_commands(layout: ServingLayout) -> list[Command]:
                         str(rank),
                         "--dist-init-addr",
                         f"{HEAD}:{SGLANG_DIST_PORT}",
+                        *_sglang_ep(layout, tp),
                         *tail,
                     ]
                 ),
@@ -143,9 +150,15 @@ def sglang_commands(layout: ServingLayout) -> list[Command]:
     words = [*base, "--tp", str(t.tensor_parallel)]
     if local_dp > 1:
         words += ["--dp", str(local_dp)]
+    words += _sglang_ep(layout, t.tensor_parallel)
     nodes = -(-t.data_parallel // local_dp)
     host = "the node" if nodes == 1 else f"each of the {nodes} nodes (a load balancer in front)"
     return [Command("server", host, _join(words + tail))]
+
+
+def _sglang_ep(layout: ServingLayout, tp: int) -> list[str]:
+    """SGLang's expert parallel over the replica's tensor-parallel ranks (``--ep-size``), when the layout needs it."""
+    return ["--ep-size", str(tp)] if layout.expert_parallel else []
 
 
 def engine_commands(layout: ServingLayout) -> list[Command]:
@@ -159,15 +172,22 @@ def airgap_commands(layout: ServingLayout) -> list[Command]:
     if not layout.local_path:
         return []
     path = layout.local_path
+    record = f"cd {shlex.quote(path)} && find . -type f ! -name SHA256SUMS -print0 | xargs -0 sha256sum > SHA256SUMS"
     return [
         Command(
             "download",
             "a machine with Internet access",
             _join(["huggingface-cli", "download", layout.repo, "--local-dir", path]),
         ),
+        Command("checksum", "the connected machine (record what left the Hub)", _join(["sh", "-c", record])),
         Command(
             "copy",
             "the connected machine, once per serving node (or via removable media)",
             _join(["rsync", "-a", "--partial", f"{path}/", f"SERVER:{path}/"]),
+        ),
+        Command(
+            "verify",
+            "each serving node, before the server starts",
+            _join(["sh", "-c", f"cd {shlex.quote(path)} && sha256sum -c --quiet SHA256SUMS"]),
         ),
     ]

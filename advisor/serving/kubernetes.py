@@ -147,8 +147,9 @@ def leader_worker_set(layout: ServingLayout) -> list[Manifest]:
     return [lws, service]
 
 
-def inference_service(layout: ServingLayout) -> Manifest:
-    """A KServe InferenceService on the Hugging Face runtime (vLLM inside); ``workerSpec`` across nodes."""
+def inference_service(layout: ServingLayout, min_replicas: int | None = None) -> Manifest:
+    """A KServe InferenceService on the Hugging Face runtime (vLLM inside); ``workerSpec`` across nodes; from
+    ``min_replicas`` (default: the layout's DP) up to the layout's DP."""
     t = layout.topology
     args = [f"--model_name={layout.repo.split('/')[-1]}"]
     model: dict[str, Any] = {"modelFormat": {"name": "huggingface"}, "resources": _gpus(t.tensor_parallel)}
@@ -159,9 +160,12 @@ def inference_service(layout: ServingLayout) -> Manifest:
     args += [f"--max-model-len={layout.max_model_len}", f"--gpu-memory-utilization={layout.memory_fraction:g}"]
     if not layout.multi_node:
         args.append(f"--tensor-parallel-size={t.tensor_parallel}")
+    if layout.expert_parallel:
+        args.append("--enable-expert-parallel")
     model["args"] = args
     model["env"] = _env(layout)
-    predictor: dict[str, Any] = {"model": model, "minReplicas": t.data_parallel, "maxReplicas": t.data_parallel}
+    floor = max(1, min(min_replicas if min_replicas is not None else t.data_parallel, t.data_parallel))
+    predictor: dict[str, Any] = {"model": model, "minReplicas": floor, "maxReplicas": t.data_parallel}
     if layout.multi_node:
         predictor["workerSpec"] = {
             "tensorParallelSize": t.tensor_parallel,
@@ -175,9 +179,13 @@ def inference_service(layout: ServingLayout) -> Manifest:
     }
 
 
-def deployment_service_autoscaler(layout: ServingLayout, max_replicas: int, waiting_per_pod: int = 5) -> list[Manifest]:
-    """Deployment (one pod = one single-node replica), Service, and HPA on the queue length per pod."""
+def deployment_service_autoscaler(
+    layout: ServingLayout, max_replicas: int, waiting_per_pod: int = 5, min_replicas: int | None = None
+) -> list[Manifest]:
+    """Deployment (one pod = one single-node replica), Service, and HPA on the queue length per pod, from
+    ``min_replicas`` (default: the layout's DP) up to ``max_replicas``."""
     t = layout.topology
+    floor = max(1, min(min_replicas if min_replicas is not None else t.data_parallel, max_replicas))
     if layout.multi_node:
         raise ValueError("a Deployment pod lives on one node; use a LeaderWorkerSet for a multi-node replica")
     labels = {"app": layout.name}
@@ -187,7 +195,7 @@ def deployment_service_autoscaler(layout: ServingLayout, max_replicas: int, wait
         "kind": "Deployment",
         "metadata": {"name": layout.name, "labels": labels},
         "spec": {
-            "replicas": t.data_parallel,
+            "replicas": floor,
             "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": _pod_spec(layout, container)},
         },
@@ -207,8 +215,8 @@ def deployment_service_autoscaler(layout: ServingLayout, max_replicas: int, wait
         "metadata": {"name": layout.name},
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": layout.name},
-            "minReplicas": max(1, min(t.data_parallel, max_replicas)),
-            "maxReplicas": max(max_replicas, t.data_parallel, 1),
+            "minReplicas": floor,
+            "maxReplicas": max(max_replicas, floor, 1),
             "metrics": [
                 {
                     "type": "Pods",

@@ -22,7 +22,9 @@ class ServingLayout:
     """One deployment: the model, the engine and its topology, and the settings the commands carry.
 
     ``local_path`` set means air-gapped: the engine loads the weights from that directory with the
-    Hub offline (``HF_HUB_OFFLINE=1``) and serves them under the repository's name.
+    Hub offline (``HF_HUB_OFFLINE=1``) and serves them under the repository's name. ``expert_parallel``
+    places a mixture of experts' experts whole on the ranks instead of splitting each (see
+    :func:`expert_parallel_needed`).
     """
 
     repo: str
@@ -33,6 +35,7 @@ class ServingLayout:
     local_path: str | None = None
     port: int = 8000
     image: str | None = None
+    expert_parallel: bool = False
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -101,3 +104,19 @@ def choose_topology(
             f"({total:.0f} GiB usable for weights)"
         )
     return Topology(tp, pp, nodes // pp, gpus_per_node)
+
+
+#: Columns of a quantization block or group: FP8 checkpoints in 128 x 128 blocks (DeepSeek-V3, Qwen3 FP8
+#: releases: ``weight_block_size``), AWQ / GPTQ in groups of 128.
+QUANT_BLOCK = 128
+
+
+def expert_parallel_needed(moe_intermediate: int | None, tensor_parallel: int, checkpoint_format: str) -> bool:
+    """True when a quantized mixture of experts cannot be split by tensor parallel: each rank's slice of an
+    expert (``moe_intermediate_size / TP``) is not whole blocks of :data:`QUANT_BLOCK`, which vLLM refuses
+    ("not divisible by weight quantization block_n = 128"); the publishers' cards (Qwen3-235B-A22B-FP8,
+    Qwen3-Coder-480B-A35B-FP8) say to enable expert parallel then. BF16 weights split anywhere."""
+    if not moe_intermediate or tensor_parallel <= 1 or checkpoint_format == "BF16":
+        return False
+    per_rank, rest = divmod(moe_intermediate, tensor_parallel)
+    return rest != 0 or per_rank % QUANT_BLOCK != 0
