@@ -133,4 +133,9 @@ def ranking_basis(plan: Plan) -> str:
     """The one line that says how the built-in ranking ordered the table (the plan's ``ranking_basis``)."""
     from advisor.estimate.quality import ranking_basis_text
 
-    return ranking_basis_text(plan.requirements.get("quality"), plan.requirements.get("min_quality"))
+    answers = plan.requirements
+    budget = answers.get("budget")
+    monthly = budget.get("monthly_usd") if isinstance(budget, dict) else None
+    return ranking_basis_text(
+        answers.get("quality"), answers.get("min_quality"), monthly if isinstance(monthly, int | float) else None
+    )
