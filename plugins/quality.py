@@ -93,7 +93,8 @@ def meets_quality_bar(candidate: Candidate, requirements: Requirements, context:
     if estimate.before_quant >= bar and estimate.penalty is not None:
         quant_note = f"; without the {estimate.penalty.quant} loss it would be {estimate.before_quant:.2f}"
         remediation = "a higher-precision weight format (Q8_0 or F16) on more memory"
-    what, extra, severity = ("quality", {}, "fail")
+    what, severity = "quality", "fail"
+    extra: dict[str, object] = {}
     span = predicted_range(estimate)
     if span is not None:
         # an upper bound below the bar fails: the model cannot be expected to reach the bar (issue 14)

@@ -141,3 +141,36 @@ def test_frontier_coding_agent_gets_frontier_code_models() -> None:
         qual = next(f for f in row["findings"] if f["check"] == "QUAL001")
         benches = {c["benchmark"] for c in qual["evidence"]["components"] if c["origin"] == "published"}
         assert "swe_bench_verified" in benches, (row["id"], benches)
+
+
+def _markdown(name: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.test_ranking_cases import CASES
+
+    env = {k: v for k, v in os.environ.items() if k != "ADVISOR_PLUGINS"}
+    args = [sys.executable, "-m", "advisor", "plan", "--answers", str(CASES / f"{name}.yaml"), "--format", "md"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, timeout=180)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout
+
+
+def test_headline_marks_every_named_model_with_its_place_and_says_why() -> None:
+    """A CTO reading the headline sees where each model it names stands (#16), and one line saying the
+    recommendation is #1 and the others are cited only as the like-for-like comparison; the table rows
+    (one per model, ids up to 45 characters) fit 100 columns."""
+    text = _markdown("frontier_agent")
+    head = text.split("## Top candidates", 1)[0]
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| # ")]
+    places = {line.split(" | ")[1]: line.split(" | ")[0].strip("| ") for line in rows}
+    named = [m for m in places if f"{m} (#" in head]
+    assert named, head
+    for model in named:
+        assert f"{model} (#{places[model]}" in head, (model, places[model])
+    first = next(line for line in rows if line.startswith("| 1 |")).split(" | ")[1]
+    if any(int(places[m]) > 3 for m in named):
+        assert f"The recommendation is #1, {first}" in head
+    assert all(len(line) <= 100 for line in rows if len(line.split(" | ")[1]) <= 45), rows
