@@ -73,10 +73,40 @@ def credible_quality(quality: float, weight: float | None) -> float:
     return (weight * quality + k * policy.evidence_prior) / (weight + k)
 
 
+def counted_quality(credible: float, cap: float | None) -> float:
+    """Credible quality as the ranking counts it: above ``cap`` (the comfortable level) only ``above_cap_share``
+    of the surplus counts, so a clearly stronger model still beats a weaker one at nearly the same price."""
+    if cap is None or credible <= cap:
+        return credible
+    return cap + quality_policy().ranking.above_cap_share * (credible - cap)
+
+
+def cost_penalty(cost: float | None, budget: float | None) -> float:
+    """``cost_weight`` × the share of the monthly budget a candidate spends (0 without a positive budget)."""
+    if cost is None or budget is None or budget <= 0:
+        return 0.0
+    return quality_policy().ranking.cost_weight * cost / budget
+
+
+def cost_band(cost: float | None, budget: float | None) -> float:
+    """The monthly cost in steps of ``cost_step`` × the budget (costs that close are equal), or as is."""
+    if cost is None:
+        return float("inf")
+    if budget is None or budget <= 0:
+        return cost
+    return float(round(cost / (quality_policy().ranking.cost_step * budget)))
+
+
 def ranking_key(
-    assessment: Assessment, bar: float | None = None
-) -> tuple[int, int, int, float, int, float, float, str]:
-    """The sort key of one acceptable assessment; credible quality counts up to ``bar`` + headroom (None: uncapped)."""
+    assessment: Assessment, bar: float | None = None, budget: float | None = None
+) -> tuple[int, int, int, float, int, float, float, float, str]:
+    """The sort key of one acceptable assessment.
+
+    ``bar`` None (the quality-first levels): the utility is the credible quality, uncapped. Otherwise the
+    utility is the counted quality (full up to ``bar`` + headroom, ``above_cap_share`` of the surplus above)
+    minus ``cost_weight`` × the share of ``budget`` the candidate spends. The utility counts in steps of
+    ``quality_step``; the monthly cost breaks ties.
+    """
     policy = quality_policy().ranking
     measured = QualityMetrics.from_metrics(assessment.metrics)
     cost = PriceMetrics.from_metrics(assessment.metrics).monthly_usd
@@ -85,8 +115,11 @@ def ranking_key(
     if quality is not None:
         evidence = EVIDENCE_ORDER.get(measured.kind, 0) if measured.kind is not None else 0
         credible = credible_quality(quality, evidence_weight(assessment))
-        counted = credible if bar is None else min(credible, bar + policy.headroom)
-        band = -round(counted / policy.quality_step)
+        if bar is None:
+            utility = credible
+        else:
+            utility = counted_quality(credible, bar + policy.headroom) - cost_penalty(cost, budget)
+        band = -round(utility / policy.quality_step)
         full_band = -round(quality / policy.quality_step)
     else:
         evidence, band, full_band = 2, 0, 0
@@ -94,9 +127,10 @@ def ranking_key(
         1 if hard_warning(assessment) else 0,
         evidence,
         band,
-        cost if cost is not None else float("inf"),
+        cost_band(cost, budget),
         full_band,
         measured.quant_penalty or 0.0,
+        cost if cost is not None else float("inf"),
         -speed if speed is not None else 0.0,
         assessment.candidate.key,
     )
@@ -104,11 +138,12 @@ def ranking_key(
 
 def ranking_basis(requirements: Requirements) -> str:
     """One line saying how the built-in ranking ordered the candidates for these answers."""
-    return ranking_basis_text(requirements.quality, requirements.min_quality)
+    return ranking_basis_text(requirements.quality, requirements.min_quality, requirements.budget.monthly_usd)
 
 
 @hookimpl(trylast=True)
 def advisor_rank(candidates: list[Assessment], requirements: Requirements) -> list[Assessment]:
     bar = quality_bar(requirements.quality, requirements.min_quality)
     cap = None if requirements.quality in quality_policy().ranking.quality_first else bar
-    return sorted(candidates, key=lambda a: ranking_key(a, cap))
+    budget = requirements.budget.monthly_usd
+    return sorted(candidates, key=lambda a: ranking_key(a, cap, budget))

@@ -193,12 +193,16 @@ def assessment(
 
 
 def test_ranking_prefers_cheap_once_the_bar_is_cleared_comfortably() -> None:
+    """Cost weighted: both clear the bar comfortably, the dear one spends half the budget for 0.15 more
+    quality (of which half counts above the comfortable level), so the cheap one leads; the marginal one,
+    barely above the bar, comes last although it is cheapest."""
     headroom = quality_policy().ranking.headroom
     bar = 0.5
     strong_dear = assessment("dear", bar + headroom + 0.2, 100.0)
     strong_cheap = assessment("cheap", bar + headroom + 0.05, 10.0)
     marginal = assessment("marginal", bar + 0.01, 1.0)
-    ordered = ranking.advisor_rank([marginal, strong_dear, strong_cheap], Requirements(min_quality=bar))
+    answers = Requirements(min_quality=bar, budget={"monthly_usd": 200.0})
+    ordered = ranking.advisor_rank([marginal, strong_dear, strong_cheap], answers)
     assert [a.candidate.id for a in ordered] == ["cheap", "dear", "marginal"]
     # no bar: quality first
     unbarred = ranking.advisor_rank([marginal, strong_cheap, strong_dear], Requirements(quality=None))

@@ -190,3 +190,39 @@ def test_upper_bound_below_a_frontier_bar_fails_even_on_assumed_tokens(context: 
     findings = list(quality_plugin.meets_quality_bar(candidate, requirements, context))
     assert findings and findings[0].severity == "fail", findings
     assert "–" in findings[0].message  # the range of the upper bound across the policy's quantiles
+
+
+def _scores(**values: float) -> dict[str, Any]:
+    from advisor.catalog.records import BenchmarkScore
+
+    return {
+        name: BenchmarkScore(value=v, scale="elo" if name == "arena_elo" else "percent", source="https://example.org")
+        for name, v in values.items()
+    }
+
+
+def test_rich_agent_evidence_keeps_a_frontier_model_at_the_frontier() -> None:
+    """When the catalog gains the hard agent benchmarks (BFCL ~77 %, Terminal-Bench ~60-75 %, SWE-bench
+    ~80 % at the frontier), a frontier model that publishes them must still clear the frontier bar and
+    rank above a model known only from GPQA, MMLU-Pro and Arena with the same scores there: richer
+    evidence may not read as a weaker model (hard benchmarks are read against the frontier, not 100 %)."""
+    from advisor.estimate.quality import estimate_quality, quality_bar
+
+    common = {"gpqa": 87.0, "mmlu_pro": 88.0}
+    rich = estimate_quality(
+        _scores(bfcl=77.0, tau_bench=85.0, terminal_bench=60.0, swe_bench_verified=80.0, **common), "agent"
+    )
+    thin = estimate_quality(_scores(arena_elo=1450.0, **common), "agent")
+    assert rich is not None and thin is not None
+    bar = quality_bar("frontier", None)
+    assert bar is not None and rich.value >= bar, rich.basis
+
+    def as_assessment(key: str, estimate: Any) -> Assessment:
+        comps = [{"benchmark": c.benchmark, "weight": c.weight, "origin": c.origin} for c in estimate.components]
+        finding = Finding(severity="pass", message="q", check="QUAL001", evidence={"components": comps})
+        return _assessment(key, estimate.value, 1000.0, [finding])
+
+    ordered = ranking.advisor_rank(
+        [as_assessment("thin", thin), as_assessment("rich", rich)], Requirements(quality="frontier")
+    )
+    assert [a.candidate.id for a in ordered] == ["rich", "thin"]

@@ -85,6 +85,7 @@ class PredictionPolicy(_Strict):
     quantiles: list[float]
     use: list[str]
     impute_missing: bool
+    assumed_tokens_max_factor: float = Field(default=1.0, ge=1.0)
 
 
 class ComputePolicy(_Strict):
@@ -131,6 +132,9 @@ class RankingPolicy(_Strict):
     soft_warns: tuple[str, ...] = ()
     evidence_strength: float = Field(default=2.0, gt=0.0)
     evidence_prior: float = Field(default=0.5, ge=0.0, le=1.0)
+    above_cap_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    cost_weight: float = Field(default=0.25, ge=0.0)
+    cost_step: float = Field(default=0.05, gt=0.0)
 
 
 class QualityPolicy(_Strict):
@@ -309,7 +313,7 @@ def normalise(benchmark: str, score: BenchmarkScore) -> float | None:
     return normalise_value(benchmark, score.value)
 
 
-def ranking_basis_text(level: str | None, min_quality: float | None) -> str:
+def ranking_basis_text(level: str | None, min_quality: float | None, budget_usd: float | None = None) -> str:
     """One line saying how the built-in ranking (plugins/ranking.py) orders candidates at this quality level.
 
     It is the plan's ``ranking_basis`` (docs/design.md §7), the sentence a report shows above its table.
@@ -320,17 +324,21 @@ def ranking_basis_text(level: str | None, min_quality: float | None) -> str:
         "quality discounted for thin evidence (several benchmarks the use case needs count more than one "
         "generic number; a prediction after a measurement)"
     )
+    budget = budget_usd is not None and budget_usd > 0
+    near = f"costs within {policy.cost_step:.0%} of the budget count as equal, then " if budget else ""
     tail = (
         f"; catalog gaps (info) and operational warnings ({', '.join(policy.soft_warns) or 'none'}) do not lower "
-        "a rank; at equal cost the higher-precision weights first"
+        f"a rank; {near}higher-precision weights first"
     )
     if bar is None:
         return f"Ranked by {evidence}, then monthly cost{tail}."
     if level in policy.quality_first:
         return f"Ranked quality first ({level} bar {bar:.2f}): {evidence}, then monthly cost{tail}."
+    cap = bar + policy.headroom
+    spend = f", less {policy.cost_weight:g} × the share of the budget spent" if budget else ", then monthly cost"
     return (
-        f"Ranked with cost weighted (bar {bar:.2f}): {evidence}; above {bar + policy.headroom:.2f} quality counts "
-        f"as good enough and the cheaper model leads{tail}."
+        f"Ranked with cost weighted (bar {bar:.2f}): {evidence}; above {cap:.2f} quality counts "
+        f"{policy.above_cap_share:.0%}{spend}{tail}."
     )
 
 
@@ -702,17 +710,19 @@ def estimate_quality(
     )
 
 
-def predicted_range(estimate: QualityEstimate) -> tuple[float, float] | None:
+def predicted_range(estimate: QualityEstimate, tokens_factor: float = 1.0) -> tuple[float, float] | None:
     """The quality of a predicted-only estimate at the lowest and highest of the policy's quantiles.
 
     A boundary is an upper bound at one quantile; the spread across quantiles (τ = 0.9 to 0.98) is the
     uncertainty of that bound, shown as a range. None for an estimate that is not purely predicted.
+    ``tokens_factor`` multiplies an *assumed* D = 20·N (published tokens are used as they are): at
+    ``prediction.assumed_tokens_max_factor`` it is the bound of the most over-trained model of that size.
     """
     prediction = estimate.prediction
     if estimate.kind != "predicted" or prediction is None:
         return None
     policy = quality_policy()
-    tokens = None if prediction.tokens_assumed else prediction.tokens
+    tokens = prediction.tokens * tokens_factor if prediction.tokens_assumed else prediction.tokens
     penalty = estimate.penalty.penalty if estimate.penalty is not None and estimate.penalty.penalty else 0.0
     values = []
     for tau in sorted(policy.prediction.quantiles):

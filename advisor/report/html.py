@@ -17,6 +17,8 @@ from advisor.report.view import (
     Appendix,
     best_per_model,
     finding_text,
+    headline,
+    headline_note,
     plain_words,
     ranking_basis,
     top_rows,
@@ -44,7 +46,8 @@ def plan_to_html(plan: Plan, costs: dict[str, Any] | None = None) -> str:
     body = [
         "<h1>model-advisor plan</h1>",
         f"<p>Recommended road: <b>{e(s.recommended)}</b> <span class='note'>(scores: {e(scores)})</span></p>",
-        _list(s.reasons),
+        _list(headline(plan)),
+        f"<p class='note'>{e(note)}</p>" if (note := headline_note(plan)) else "",
         f"<h3>What would change the decision</h3><ul>{flips}</ul>" if flips else "",
         _top_section(plan, appendix),
         f"<div class='charts'>{_quality_cost_section(plan)}{_break_even_section(costs)}</div>",

@@ -10,9 +10,9 @@ from __future__ import annotations
 from json.encoder import INFINITY, encode_basestring
 from typing import Any
 
-from advisor.estimate.quality import ranking_basis_text
 from advisor.model.metrics import DECODE_TOKENS_PER_S, MONTHLY_COST_USD, QUALITY, TOTAL_BYTES
 from advisor.model.plan import Assessment, Plan
+from advisor.report.view import ranking_basis
 
 #: Metrics every candidate row carries, null when unknown (the contract's four, then the rest).
 CORE_METRICS = (QUALITY, MONTHLY_COST_USD, TOTAL_BYTES, DECODE_TOKENS_PER_S)
@@ -73,7 +73,7 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
         "deployment": plan.deployment.model_dump(mode="json") if plan.deployment else None,
         "plugin_errors": plan.plugin_errors,
         "evaluate_first": plan.evaluate_first,
-        "ranking_basis": ranking_basis_text(plan.requirements.get("quality"), plan.requirements.get("min_quality")),
+        "ranking_basis": ranking_basis(plan),
     }
 
 

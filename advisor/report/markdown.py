@@ -5,12 +5,14 @@ from __future__ import annotations
 from advisor.engine.misses import nearest_misses
 from advisor.estimate.units import human_count
 from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
-from advisor.model.plan import Plan
+from advisor.model.plan import Assessment, Plan
 from advisor.report.view import (
     APPENDIX_TITLES,
     Appendix,
     best_per_model,
     finding_text,
+    headline,
+    headline_note,
     plain_words,
     ranking_basis,
     top_rows,
@@ -24,7 +26,19 @@ DISCLAIMER = (
 
 
 def _fmt_bytes(value: object) -> str:
-    return f"{float(value) / 1e9:.1f} GB" if isinstance(value, int | float) else "–"
+    """Memory in GB: one decimal below 10 GB, whole GB above (the table fits 100 columns)."""
+    if not isinstance(value, int | float):
+        return "–"
+    gb = float(value) / 1e9
+    return f"{gb:.1f} GB" if gb < 10 else f"{gb:,.0f} GB"
+
+
+def _table_variant(a: Assessment) -> str:
+    """The variant as the top table shows it: ``Q4_K_M 4×h100-sxm`` (the reasons keep ``Q4_K_M on 4× h100-sxm``)."""
+    c = a.candidate
+    if c.kind != "open_source" or not c.hardware:
+        return _variant(a)
+    return f"{c.quant} {c.hardware_count or 1}×{c.hardware}"
 
 
 def _fmt(value: object, pattern: str) -> str:
@@ -51,8 +65,10 @@ def plan_to_markdown(plan: Plan) -> str:
     lines = ["# model-advisor plan", ""]
     scores = ", ".join(f"{k} {v:.2f}" for k, v in strategy.scores.items())
     lines += [f"**Recommended road: {strategy.recommended}** (scores: {scores})", ""]
-    for reason in strategy.reasons:
-        lines.append(f"- {plain_words(reason)}")
+    lines += [f"- {reason}" for reason in headline(plan)]
+    note = headline_note(plan)
+    if note:
+        lines += ["", note]
     if strategy.flip_conditions:
         lines += ["", "What would change the decision:"]
         lines += [f"- {plain_words(flip)}" for flip in strategy.flip_conditions]
@@ -74,7 +90,7 @@ def plan_to_markdown(plan: Plan) -> str:
             monthly = PriceMetrics.from_metrics(a.metrics).monthly_usd
             sizing = SizingMetrics.from_metrics(a.metrics)
             lines.append(
-                f"| {row.place or '–'} | {a.candidate.id} | {_variant(a)} | {a.verdict} "
+                f"| {row.place or '–'} | {a.candidate.id} | {_table_variant(a)} | {a.verdict} "
                 f"| {_fmt(quality, '{:.2f}')} | {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
                 f"| {_fmt(sizing.decode_tokens_per_s, '{:.0f}')} |"
             )

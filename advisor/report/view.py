@@ -8,6 +8,7 @@ phrase with a note number. Settings keys (``plugins.cost.capex_usd_per_device``)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -81,11 +82,55 @@ def top_rows(plan: Plan, limit: int = TOP_N) -> list[ModelRow]:
     return rows
 
 
+#: a model the headline names below this place is cited for a comparison, and the report says so
+HEADLINE_TOP = 3
+
+
+def headline(plan: Plan) -> list[str]:
+    """The recommendation's reasons in plain words, each named model marked with its place in the top table.
+
+    The cost and quality reasons compare like with like (the cheapest or strongest model *of comparable
+    quality*), which need not be a first-ranked model: the mark (``#15``, or ``rejected``) says where it stands.
+    """
+    best = best_per_model(plan)
+    places = {a.candidate.id: i for i, a in enumerate(best, start=1)}
+    reasons = []
+    for reason in plan.strategy.reasons:
+        text = plain_words(reason)
+        for candidate_id in named_models(plan):
+            place = places.get(candidate_id)
+            mark = f"#{place}" if place is not None else "rejected"
+            pattern = rf"(?<![\w/.-]){re.escape(candidate_id)}(?![\w/.-])( \()?"
+            text = re.sub(pattern, functools.partial(_marked, mark=mark), text, count=1)
+        reasons.append(text)
+    return reasons
+
+
+def _marked(match: re.Match[str], mark: str) -> str:
+    """``id (#15)``, or ``id (#15; Q8_0 on 1× l40s)`` when a parenthesis already follows the id."""
+    name = match.group(0).removesuffix(" (") if match.group(1) else match.group(0)
+    return f"{name} ({mark}; " if match.group(1) else f"{name} ({mark})"
+
+
+def headline_note(plan: Plan) -> str:
+    """Why the headline cites a model the table ranks below its first places ("" when it does not)."""
+    best = best_per_model(plan)
+    places = {a.candidate.id: i for i, a in enumerate(best, start=1)}
+    low = [m for m in named_models(plan) if places.get(m) is None or places[m] > HEADLINE_TOP]
+    if not low or not best:
+        return ""
+    return (
+        f"The recommendation is #1, {best[0].candidate.id}; "
+        f"{', '.join(low)} {'is' if len(low) == 1 else 'are'} cited above only as the like-for-like comparison "
+        "(the cheapest or strongest option of comparable quality), marked with the place in the table."
+    )
+
+
 def variant_label(a: Assessment) -> str:
     """How a variant reads in the reports and the strategy reasons: API (provider), build, Q4_K_M on 1× l40s."""
     c = a.candidate
-    if c.kind == "api":
-        return f"API ({c.provider})"
+    if c.kind == "api":  # the provider once: together_ai/moonshotai/Kimi-K2.5 reads "API", gpt-5 "API (openai)"
+        return "API" if c.provider and c.id.startswith(f"{c.provider}/") else f"API ({c.provider})"
     if c.kind == "build":
         return "build"
     hardware = f"{c.hardware_count or 1}× {c.hardware}" if c.hardware else "–"
@@ -133,4 +178,9 @@ def ranking_basis(plan: Plan) -> str:
     """The one line that says how the built-in ranking ordered the table (the plan's ``ranking_basis``)."""
     from advisor.estimate.quality import ranking_basis_text
 
-    return ranking_basis_text(plan.requirements.get("quality"), plan.requirements.get("min_quality"))
+    answers = plan.requirements
+    budget = answers.get("budget")
+    monthly = budget.get("monthly_usd") if isinstance(budget, dict) else None
+    return ranking_basis_text(
+        answers.get("quality"), answers.get("min_quality"), monthly if isinstance(monthly, int | float) else None
+    )
