@@ -107,6 +107,7 @@ class Direct:
     languages: tuple[str, ...] = ()
     open_weights: str | None = None
     note: str | None = None
+    benchmarks: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,14 @@ def load_curated(path: Path) -> CuratedTable:
             for name, raw in (data.get("providers") or {}).items()
         }
         direct = tuple(
-            Direct(**{**raw, "as_of": str(raw["as_of"]), "languages": tuple(raw.get("languages") or ())})
+            Direct(
+                **{
+                    **raw,
+                    "as_of": str(raw["as_of"]),
+                    "languages": tuple(raw.get("languages") or ()),
+                    "benchmarks": dict(raw.get("benchmarks") or {}),
+                }
+            )
             for raw in data.get("direct") or []
         )
         return CuratedTable(
@@ -183,10 +191,10 @@ def load_open_model_benchmarks(path: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def benchmarks_for(item: Curated, open_models: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+def benchmarks_for(item: Curated | Direct, open_models: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """Scores for one key, and whether any were copied from the served open model's models.yaml entry.
 
-    The open model's own scores win, so a hosted and a self-hosted copy carry the same numbers; the script's
+    The open model's own scores win, so a hosted and a self-hosted copy carry the same numbers; the curated
     entries only add benchmarks that models.yaml does not list.
     """
     copied = open_models.get(item.open_weights or "", {})
@@ -302,7 +310,7 @@ def direct_record(
         record["open_weights_model"] = item.open_weights
     if item.languages:
         record["languages"] = list(item.languages)
-    benchmarks = open_models.get(item.open_weights or "", {})
+    benchmarks, copied = benchmarks_for(item, open_models)
     if benchmarks:
         record["benchmarks"] = benchmarks
     record["local_price"] = {
@@ -316,7 +324,7 @@ def direct_record(
     }
     _add_regions(record, table)
     notes = [f"price {item.input_per_1k:g}/{item.output_per_1k:g} {item.currency} per 1,000 input/output tokens"]
-    if benchmarks:
+    if copied:
         notes.append(f"benchmarks of the served model copied from catalog/models.yaml ({item.open_weights})")
     record["notes"] = "; ".join(notes)
     record["source"] = item.source
