@@ -74,7 +74,7 @@ def test_every_use_case_score_names_source_date_and_setting(model_id: str, bench
 
 def test_each_use_case_benchmark_is_carried_by_several_open_models() -> None:
     """One model with a benchmark is an anecdote; the ranking can only compare models on benchmarks several
-    carry. (MRCR and MERA publish too few open-model numbers to be found here; they stay empty.)"""
+    carry. (MRCR and MERA: too few open-model numbers were found, none and one; they are not pinned.)"""
     carried = {b: sorted(m for m, r in MODELS.items() if b in r.benchmarks) for b in USE_CASE_BENCHMARKS}
     for benchmark in (
         "livecodebench",
