@@ -4,36 +4,45 @@ Why a separate model from :mod:`advisor.estimate.speed`: that one sizes one llam
 layer split. A serving engine batches many sequences into every forward pass, splits each layer over
 the GPUs of a node (tensor parallel, TP), splits the layers over nodes (pipeline parallel, PP) and
 runs independent copies (data-parallel replicas, DP). Its capacity comes from first principles, the
-way roofline planners (LLM-Viewer, llm-analysis, the "transformer inference arithmetic" write-ups) do:
+way roofline planners (LLM-Viewer, llm-analysis, the "transformer inference arithmetic" write-ups) do,
+plus the fixed costs an engine pays that a pure roofline misses:
 
 - **Decode step** (every sequence of the batch advances one token): each GPU reads its share of the
   active weights once per micro-batch plus the KV cache of every sequence, against its memory
-  bandwidth, bounded below by compute ``2 x active params x batch`` FLOPs. For a mixture of experts
-  the weights read are the shared part plus the experts the batch actually touches: with batch ``b``
-  and top-``k`` routing over ``E`` experts, the expected number of distinct experts per layer is
-  ``E x (1 - (1 - k/E)^b)`` (each token picks ``k`` of ``E``; uniform routing assumed).
+  bandwidth, bounded below by compute. For a mixture of experts the weights read are the shared part
+  plus the experts the batch actually touches: with batch ``b`` and top-``k`` routing over ``E``
+  experts, the expected number of distinct experts per layer is ``E x (1 - (1 - k/E)^b)``; the
+  grouped GEMM of a touched expert computes at least one tile of ``moe_tile_tokens`` rows however
+  few tokens were routed to it (fused-MoE kernels pad each expert's tokens to the tile).
+- **Fixed costs of a step**: a per-step cost (scheduler, sampling, CUDA-graph replay), a per-layer
+  cost (the kernels of a layer each take a few microseconds however small their work: the reason a
+  small model or a small per-GPU shard reaches a low share of peak bandwidth), extra per MoE layer
+  (routing, token permutation, grouped GEMMs) and per MLA layer (its extra projections). Without
+  CUDA graphs (``--enforce-eager``) every layer also pays the CPU launch of its kernels.
 - **Tensor parallel** pays two all-reduces per layer (after attention and after the MLP, Megatron-LM)
-  of ``batch x hidden x activation bytes``; a ring all-reduce over ``n`` GPUs takes
-  ``2(n-1)/n x size / link bandwidth + 2(n-1) x per-hop latency``.
+  of ``batch x hidden x activation bytes``: a fixed latency per call (latency-bound at small batch)
+  plus the ring's ``2(n-1)/n x size / link bandwidth``; across nodes the node-local reduction is
+  followed by an all-reduce of the node's shard over the network, with its own latency.
 - **Pipeline parallel**: the batch is split into ``min(PP, batch)`` micro-batches that stream through
   the stages; each stage re-reads its weights per micro-batch, and a token pays ``PP - 1`` inter-node
   activation transfers.
-- **Prefill** is compute-bound: ``2 x active params x prompt tokens`` plus attention
-  ``2 x layers x prompt^2 x hidden`` FLOPs.
+- **Prefill** of a prompt: ``2 x active params x prompt + 2 x layers x prompt^2 x hidden`` FLOPs, but
+  never faster than reading the weights the prompt's tokens touch (a MoE prompt touches every expert),
+  plus its all-reduces and the per-layer kernel costs.
 - Under a closed-loop load of ``c`` concurrent requests (``benchmark_serving --max-concurrency c``)
-  every request needs one prefill per ``output`` decode steps, so a cycle is ``output`` steps and
-  ``c`` prefills: aggregate output tokens/s ``= c x output / (output x t_step + c x t_prefill)``;
-  a stream's TPOT (first token excluded, as benchmark_serving reports it) is
-  ``t_step + (c - 1) x t_prefill / output`` (the others' prefills stall its steps); TTFT is one
-  prefill plus, on average, half of the prefills queued ahead.
+  every request needs one prefill per ``output`` decode steps; chunked prefill runs those prefills
+  inside the decode steps, so a cycle is ``output`` steps and ``c`` prefills: aggregate output
+  tokens/s ``= c x output / (output x t_step + c x t_prefill)``; a stream's TPOT (first token
+  excluded, as benchmark_serving reports it) is ``t_step + (c - 1) x t_prefill / output`` (the
+  others' prefills stall its steps); TTFT is a fixed per-request cost (HTTP, tokenisation,
+  scheduling), one prefill, on average half of the prefills queued ahead, and one step.
 - **KV memory** bounds the concurrency: ``memory x fraction - weights per GPU - activation reserve``
   on every GPU of the replica, over the KV bytes of one request (``prompt + output`` tokens).
 
-The efficiency constants per engine (share of the bandwidth and of the FLOPS reached, a fixed
-per-step scheduler cost, a launch cost per layer and an extra one per MoE layer: routing,
-permutation and grouped GEMMs) are fitted on published measurements (benchmarks/serving_accuracy.py)
-and kept, with their sources, in catalog/serving_model.yaml. Everything here is an estimate; the
-measured accuracy band is in docs/serving.md.
+The constants (catalog/serving_model.yaml) are documented where a source gives them (memory
+fractions, link bandwidths, all-reduce latencies, the MoE tile, eager launch costs) and fitted on
+published measurements where none does (bandwidth and compute shares, per-step and per-layer costs;
+benchmarks/serving_accuracy.py). Everything here is an estimate; the measured band is in docs/serving.md.
 """
 
 from __future__ import annotations
@@ -59,7 +68,12 @@ GIB = 1024**3
 
 @dataclass(frozen=True)
 class ServedModel:
-    """The numbers of a model the serving maths needs (all bytes as stored, e.g. BF16 = 2 per param)."""
+    """The numbers of a model the serving maths needs (all bytes as stored, e.g. BF16 = 2 per param).
+
+    ``mla``: the attention is DeepSeek's multi-head latent attention (extra projections per layer, a
+    compressed KV cache that every TP rank keeps whole); ``None`` means "MLA exactly when the KV cache is
+    not split by TP", the only MLA signal older model records carry.
+    """
 
     params: float
     active_params: float
@@ -70,10 +84,15 @@ class ServedModel:
     experts: int = 0
     experts_per_token: int = 0
     kv_split_by_tp: bool = True
+    mla: bool | None = None
 
     @property
     def bytes_per_param(self) -> float:
         return self.weight_bytes / self.params
+
+    @property
+    def is_mla(self) -> bool:
+        return (not self.kv_split_by_tp) if self.mla is None else self.mla
 
     @property
     def routed_expert_params(self) -> float:
@@ -85,7 +104,11 @@ class ServedModel:
 
 @dataclass(frozen=True)
 class ServingGpu:
-    """One GPU and its links: memory, bandwidth, dense tensor TFLOPS at the weights' precision."""
+    """One GPU and its links: memory, bandwidth, dense tensor TFLOPS at the weights' precision.
+
+    ``link_latency_us`` / ``inter_node_latency_us``: the fixed cost of one all-reduce call inside the node /
+    of the step between nodes (not per ring hop: small all-reduces are one-shot kernels).
+    """
 
     memory_bytes: float
     bandwidth_gb_s: float
@@ -129,7 +152,11 @@ class Topology:
 
 @dataclass(frozen=True)
 class EngineEfficiency:
-    """The fitted constants of one engine and its KV memory fraction (see catalog/serving_model.yaml)."""
+    """The constants of one engine and its KV memory fraction (see catalog/serving_model.yaml).
+
+    ``enforce_eager``: the engine runs without CUDA graphs (vLLM ``--enforce-eager``, SGLang
+    ``--disable-cuda-graph``): every layer of a decode step then also pays ``eager_layer_overhead_us``.
+    """
 
     memory_fraction: float
     bandwidth_efficiency: float
@@ -139,6 +166,11 @@ class EngineEfficiency:
     layer_overhead_us: float = 0.0
     moe_layer_overhead_us: float = 0.0
     activation_bytes: float = 2.0
+    mla_layer_overhead_us: float = 0.0
+    eager_layer_overhead_us: float = 0.0
+    request_overhead_ms: float = 0.0
+    moe_tile_tokens: int = 1
+    enforce_eager: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,12 +198,16 @@ def expected_active_experts(experts: int, top_k: int, batch: float) -> float:
     return float(experts * (1.0 - (1.0 - top_k / experts) ** max(batch, 0.0)))
 
 
-def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, hop_latency_us: float) -> float:
-    """One ring all-reduce: ``2(n-1)/n x size / bandwidth + 2(n-1) x hop latency``; zero on one GPU."""
+def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, latency_us: float) -> float:
+    """One all-reduce over ``gpus``: ``latency + 2(n-1)/n x size / bandwidth``; zero on one GPU.
+
+    The latency is per call: small all-reduces run as one-shot kernels whose cost barely depends on the
+    GPU count (vLLM/TensorRT-LLM custom all-reduce on 8 H100: 6-10 µs from 512 B to 32 KB, sglang #2904);
+    large ones are bandwidth-bound rings (the ``2(n-1)/n`` bus factor of nccl-tests).
+    """
     if gpus <= 1:
         return 0.0
-    steps = 2 * (gpus - 1)
-    return steps / gpus * message_bytes / (link_gb_s * 1e9) + steps * hop_latency_us * 1e-6
+    return latency_us * 1e-6 + 2 * (gpus - 1) / gpus * message_bytes / (link_gb_s * 1e9)
 
 
 def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
@@ -183,13 +219,29 @@ def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
     return (model.params - expert_params + expert_params * touched) * model.bytes_per_param
 
 
+def linear_flops(model: ServedModel, tokens: float, tile_tokens: int = 1) -> float:
+    """FLOPs of the weight matmuls for ``tokens`` tokens: ``2 x active x tokens`` for a dense model.
+
+    A MoE's routed experts compute at least ``tile_tokens`` rows per touched expert (the fused-MoE
+    kernels pad each expert's token group to the GEMM tile), so a small batch pays for the tile.
+    """
+    expert_params = model.routed_expert_params
+    if expert_params <= 0:
+        return 2.0 * model.active_params * tokens
+    touched = expected_active_experts(model.experts, model.experts_per_token, tokens)
+    routed_per_expert = expert_params / model.experts
+    per_expert_tokens = tokens * model.experts_per_token / touched if touched > 0 else 0.0
+    shared = model.params - expert_params
+    return 2.0 * (shared * tokens + routed_per_expert * touched * max(per_expert_tokens, float(tile_tokens)))
+
+
 def weights_bytes_per_gpu(model: ServedModel, topology: Topology) -> float:
     """Weights each GPU of a replica holds (TP splits every layer, PP splits the layers)."""
     return model.weight_bytes / topology.gpus_per_replica
 
 
 def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topology) -> float:
-    """One tensor-parallel all-reduce: a ring inside the node; hierarchical when TP spans nodes.
+    """One tensor-parallel all-reduce: inside the node; hierarchical when TP spans nodes.
 
     Across nodes NCCL reduces inside each node first, all-reduces the node's shard
     (``size / GPUs per node``) over the network between nodes, then gathers inside the node.
@@ -201,6 +253,18 @@ def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topolo
     inside = ring_allreduce_seconds(message_bytes, topology.gpus_per_node, gpu.link_gb_s, gpu.link_latency_us)
     shard = message_bytes / topology.gpus_per_node
     return inside + ring_allreduce_seconds(shard, nodes, gpu.inter_node_gb_s, gpu.inter_node_latency_us)
+
+
+def layer_overhead_seconds(model: ServedModel, engine: EngineEfficiency, eager: bool) -> float:
+    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches."""
+    us = engine.layer_overhead_us
+    if model.experts > 0:
+        us += engine.moe_layer_overhead_us
+    if model.is_mla:
+        us += engine.mla_layer_overhead_us
+    if eager:
+        us += engine.eager_layer_overhead_us
+    return us * 1e-6
 
 
 @dataclass(frozen=True)
@@ -229,27 +293,34 @@ def decode_step(
     kv_share = tp if model.kv_split_by_tp else 1
     kv = batch * context * model.kv_bytes_per_token / (kv_share * pp)
     memory = (weights + kv) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
-    compute = 2.0 * model.active_params * batch / (tp * pp * engine.compute_efficiency * gpu.tflops * 1e12)
+    flops = linear_flops(model, micro, engine.moe_tile_tokens) * microbatches
+    compute = flops / (tp * pp * engine.compute_efficiency * gpu.tflops * 1e12)
     message = micro * model.hidden * engine.activation_bytes
     tp_comm = 2 * model.layers / pp * microbatches * tp_allreduce_seconds(message, gpu, topology)
     pp_comm = (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9)) if pp > 1 else 0.0
-    per_layer_us = engine.layer_overhead_us + (engine.moe_layer_overhead_us if model.experts > 0 else 0.0)
-    overhead = engine.step_overhead_ms / 1000.0 + model.layers * per_layer_us * 1e-6 * microbatches / pp
+    per_layer = layer_overhead_seconds(model, engine, engine.enforce_eager)
+    overhead = engine.step_overhead_ms / 1000.0 + model.layers * per_layer * microbatches / pp
     return DecodeStep(memory, compute, tp_comm, pp_comm, overhead)
 
 
 def prefill_seconds(
     model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
 ) -> float:
-    """Compute-bound prefill of one prompt: ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs."""
-    flops = 2.0 * model.active_params * prompt + 2.0 * model.layers * prompt * prompt * model.hidden
-    gpus = topology.tensor_parallel
-    compute = flops / (gpus * engine.compute_efficiency * gpu.tflops * 1e12)
+    """One prompt's prefill: ``max(compute, weights its tokens touch / bandwidth)`` + all-reduces + layer costs.
+
+    Compute is ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs. A MoE
+    prompt touches (nearly) every expert, so a short prompt on a big MoE is bound by reading them.
+    Prefill runs eagerly above the captured CUDA-graph sizes, so it always pays the eager launch cost.
+    """
+    tp, pp = topology.tensor_parallel, topology.pipeline_parallel
+    flops = linear_flops(model, prompt, engine.moe_tile_tokens) + 2.0 * model.layers * prompt * prompt * model.hidden
+    compute = flops / (tp * engine.compute_efficiency * gpu.tflops * 1e12)
+    memory = weights_read_per_microbatch(model, prompt) / (tp * pp) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
     message = prompt * model.hidden * engine.activation_bytes
     comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
-    hops = topology.pipeline_parallel - 1
-    pp = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
-    return compute + comm + pp
+    hops = pp - 1
+    pp_s = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
+    return max(compute, memory) + comm + pp_s + model.layers * layer_overhead_seconds(model, engine, True)
 
 
 def kv_capacity_tokens(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency) -> float:
@@ -315,7 +386,7 @@ def serving_capacity(
     output = batch * workload.output_tokens / cycle
     tpot = step.seconds + (batch - 1) * prefill / workload.output_tokens
     prefill_share = batch * prefill / cycle
-    ttft = prefill * (1.0 + (batch - 1) * prefill_share / 2.0) + step.seconds
+    ttft = engine.request_overhead_ms / 1000.0 + prefill * (1.0 + (batch - 1) * prefill_share / 2.0) + step.seconds
     waiting = workload.concurrency - batch
     if waiting > 0:
         ttft += math.ceil(waiting / batch) * workload.output_tokens * tpot
@@ -400,6 +471,7 @@ def served_model_from_config(
         experts=experts,
         experts_per_token=arch.num_experts_per_tok or 0,
         kv_split_by_tp=not mla,
+        mla=mla,
     )
 
 
@@ -461,6 +533,10 @@ class EngineRecord(_Strict):
     step_overhead_ms: float = Field(ge=0)
     layer_overhead_us: float = Field(ge=0)
     moe_layer_overhead_us: float = Field(ge=0)
+    mla_layer_overhead_us: float = Field(ge=0)
+    eager_layer_overhead_us: float = Field(ge=0)
+    request_overhead_ms: float = Field(ge=0)
+    moe_tile_tokens: int = Field(ge=1)
     activation_reserve_gib: float = Field(ge=0)
     source: str
 
@@ -496,6 +572,10 @@ class ServingConstants(_Strict):
             layer_overhead_us=e.layer_overhead_us,
             moe_layer_overhead_us=e.moe_layer_overhead_us,
             activation_bytes=self.activation_bytes,
+            mla_layer_overhead_us=e.mla_layer_overhead_us,
+            eager_layer_overhead_us=e.eager_layer_overhead_us,
+            request_overhead_ms=e.request_overhead_ms,
+            moe_tile_tokens=e.moe_tile_tokens,
         )
 
     def gpu(self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float) -> ServingGpu:
