@@ -126,6 +126,7 @@ def _served_model(name: str, entry: dict[str, Any], base: Path) -> ModelShape:
                 kv_split_by_tp=split,
                 mla=bool(entry["mla"]) if "mla" in entry else None,
             )
+        model = replace(model, mla=model.is_mla)  # explicit, so equal shapes compare equal
     except (KeyError, TypeError, ValueError, OSError) as exc:
         raise SystemExit(f"{where}: {exc}") from None
     precision = str(entry.get("precision"))
