@@ -68,7 +68,8 @@ BAND = 0.25
 #: The fitted constants and the grid each one is searched over (physically plausible ranges).
 GRIDS: dict[str, list[float]] = {
     "bandwidth_efficiency": [0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9],
-    "compute_efficiency": [0.05, 0.08, 0.12, 0.16, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+    "compute_efficiency": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+    "prefill_compute_efficiency": [0.05, 0.08, 0.12, 0.16, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
     "step_overhead_ms": [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0],
     "layer_overhead_us": [0.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0],
     "moe_layer_overhead_us": [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0],
@@ -77,7 +78,7 @@ GRIDS: dict[str, list[float]] = {
 GRID_REQUEST_MS = [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0]
 SWEEPS = 6
 #: Where the descent starts: mid-range values, so the fit does not depend on what the catalog holds today.
-START = {"bandwidth_efficiency": 0.7, "compute_efficiency": 0.3, "step_overhead_ms": 1.0, "layer_overhead_us": 20.0,
+START = {"bandwidth_efficiency": 0.7, "compute_efficiency": 0.4, "prefill_compute_efficiency": 0.3, "step_overhead_ms": 1.0, "layer_overhead_us": 20.0,
          "moe_layer_overhead_us": 60.0, "mla_layer_overhead_us": 60.0}  # fmt: skip
 
 

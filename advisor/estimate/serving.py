@@ -171,6 +171,12 @@ class EngineEfficiency:
     request_overhead_ms: float = 0.0
     moe_tile_tokens: int = 1
     enforce_eager: bool = False
+    prefill_compute_efficiency: float | None = None
+
+    @property
+    def prefill_efficiency(self) -> float:
+        """Share of the TFLOPS a prefill reaches (the decode one when no separate value is given)."""
+        return self.compute_efficiency if self.prefill_compute_efficiency is None else self.prefill_compute_efficiency
 
 
 @dataclass(frozen=True)
@@ -269,17 +275,25 @@ def layer_overhead_seconds(model: ServedModel, engine: EngineEfficiency, eager: 
 
 @dataclass(frozen=True)
 class DecodeStep:
-    """One decode step of the whole batch: its parts and total (seconds)."""
+    """One decode step of the whole batch: its parts and total (seconds).
+
+    The GPU's work (memory or compute, all-reduces, per-layer kernel costs) and the CPU's kernel launches
+    (``launch_s``, only without CUDA graphs) overlap, since launches are asynchronous: the step takes the
+    longer of the two, plus the engine's per-step cost (``step_s``: scheduling, sampling).
+    """
 
     memory_s: float
     compute_s: float
     tp_comm_s: float
     pp_comm_s: float
     overhead_s: float
+    launch_s: float = 0.0
+    step_s: float = 0.0
 
     @property
     def seconds(self) -> float:
-        return max(self.memory_s, self.compute_s) + self.tp_comm_s + self.pp_comm_s + self.overhead_s
+        gpu = max(self.memory_s, self.compute_s) + self.tp_comm_s + self.pp_comm_s + self.overhead_s
+        return max(gpu, self.launch_s) + self.step_s
 
 
 def decode_step(
@@ -298,9 +312,11 @@ def decode_step(
     message = micro * model.hidden * engine.activation_bytes
     tp_comm = 2 * model.layers / pp * microbatches * tp_allreduce_seconds(message, gpu, topology)
     pp_comm = (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9)) if pp > 1 else 0.0
-    per_layer = layer_overhead_seconds(model, engine, engine.enforce_eager)
-    overhead = engine.step_overhead_ms / 1000.0 + model.layers * per_layer * microbatches / pp
-    return DecodeStep(memory, compute, tp_comm, pp_comm, overhead)
+    overhead = model.layers * layer_overhead_seconds(model, engine, False) * microbatches / pp
+    # Without CUDA graphs the CPU launches every kernel; launches overlap the GPU's work (they are
+    # asynchronous), so they only cost when they take longer than it.
+    launch = model.layers * engine.eager_layer_overhead_us * 1e-6 * microbatches / pp if engine.enforce_eager else 0.0
+    return DecodeStep(memory, compute, tp_comm, pp_comm, overhead, launch, engine.step_overhead_ms / 1000.0)
 
 
 def prefill_seconds(
@@ -310,11 +326,13 @@ def prefill_seconds(
 
     Compute is ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs. A MoE
     prompt touches (nearly) every expert, so a short prompt on a big MoE is bound by reading them.
-    Prefill runs eagerly above the captured CUDA-graph sizes, so it always pays the eager launch cost.
+    A prefill runs outside the captured CUDA graphs and pays the eager per-layer cost on top of its work:
+    fitted on the published runs, it behaves as a serial per-request cost (input processing, scheduling,
+    graph-less launches of a step whose kernels each wait on the previous one), not as an overlapped one.
     """
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
     flops = linear_flops(model, prompt, engine.moe_tile_tokens) + 2.0 * model.layers * prompt * prompt * model.hidden
-    compute = flops / (tp * engine.compute_efficiency * gpu.tflops * 1e12)
+    compute = flops / (tp * engine.prefill_efficiency * gpu.tflops * 1e12)
     memory = weights_read_per_microbatch(model, prompt) / (tp * pp) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
     message = prompt * model.hidden * engine.activation_bytes
     comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
@@ -530,6 +548,7 @@ class EngineRecord(_Strict):
     memory_fraction_flag: str
     bandwidth_efficiency: float = Field(gt=0, le=1)
     compute_efficiency: float = Field(gt=0, le=1)
+    prefill_compute_efficiency: float = Field(gt=0, le=1)
     step_overhead_ms: float = Field(ge=0)
     layer_overhead_us: float = Field(ge=0)
     moe_layer_overhead_us: float = Field(ge=0)
@@ -576,6 +595,7 @@ class ServingConstants(_Strict):
             eager_layer_overhead_us=e.eager_layer_overhead_us,
             request_overhead_ms=e.request_overhead_ms,
             moe_tile_tokens=e.moe_tile_tokens,
+            prefill_compute_efficiency=e.prefill_compute_efficiency,
         )
 
     def gpu(self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float) -> ServingGpu:
