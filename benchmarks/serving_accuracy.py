@@ -78,8 +78,15 @@ GRIDS: dict[str, list[float]] = {
 GRID_REQUEST_MS = [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0]
 SWEEPS = 6
 #: Where the descent starts: mid-range values, so the fit does not depend on what the catalog holds today.
-START = {"bandwidth_efficiency": 0.7, "compute_efficiency": 0.4, "prefill_compute_efficiency": 0.3, "step_overhead_ms": 1.0, "layer_overhead_us": 20.0,
-         "moe_layer_overhead_us": 60.0, "mla_layer_overhead_us": 60.0}  # fmt: skip
+START = {
+    "bandwidth_efficiency": 0.7,
+    "compute_efficiency": 0.4,
+    "prefill_compute_efficiency": 0.3,
+    "step_overhead_ms": 1.0,
+    "layer_overhead_us": 20.0,
+    "moe_layer_overhead_us": 60.0,
+    "mla_layer_overhead_us": 60.0,
+}
 
 
 # ----------------------------------------------------------------------------- reading
@@ -266,7 +273,9 @@ class Case:
     family: str
 
 
-def cases(rows: list[Row], models: dict[str, ModelShape], hw: dict[str, HardwareRecord], notes: list[str]) -> list[Case]:
+def cases(
+    rows: list[Row], models: dict[str, ModelShape], hw: dict[str, HardwareRecord], notes: list[str]
+) -> list[Case]:
     out: list[Case] = []
     skipped: dict[str, int] = defaultdict(int)
     for r in rows:
@@ -472,8 +481,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="in-sample and new rows only (no held-out folds)")
-    parser.add_argument("--data", action="append", default=[], metavar="DIR", type=Path,
-                        help="also read serving_measurements*.csv / serving_models*.yaml from DIR (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DIR",
+        type=Path,
+        help="also read serving_measurements*.csv / serving_models*.yaml from DIR (repeatable)",
+    )
     args = parser.parse_args(argv)
     extra = [d for d in args.data if d.resolve() != DATA.resolve()]
     for d in extra:

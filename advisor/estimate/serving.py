@@ -333,7 +333,11 @@ def prefill_seconds(
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
     flops = linear_flops(model, prompt, engine.moe_tile_tokens) + 2.0 * model.layers * prompt * prompt * model.hidden
     compute = flops / (tp * engine.prefill_efficiency * gpu.tflops * 1e12)
-    memory = weights_read_per_microbatch(model, prompt) / (tp * pp) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
+    memory = (
+        weights_read_per_microbatch(model, prompt)
+        / (tp * pp)
+        / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
+    )
     message = prompt * model.hidden * engine.activation_bytes
     comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
     hops = pp - 1
@@ -464,6 +468,11 @@ def concurrency_for_stream_floor(
     return low
 
 
+#: The context at which :func:`served_model_from_config` averages the KV bytes per token (a serving request's
+#: typical prompt + output: 1-8k tokens in the published benchmarks).
+KV_REFERENCE_CONTEXT = 4096.0
+
+
 def served_model_from_config(
     arch: ArchitectureConfig,
     params: float,
@@ -475,7 +484,9 @@ def served_model_from_config(
 
     ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
     """
-    kv_f16 = kv_cache_read_bytes(arch, 1.0, "f16")  # one token's cells in every layer (no 256-cell padding)
+    # KV bytes per cached token at a reference context: sliding-window layers (gpt-oss, Gemma) hold only
+    # their window, so their share per token shrinks with context; full-attention layers hold every token.
+    kv_f16 = kv_cache_read_bytes(arch, KV_REFERENCE_CONTEXT, "f16") / KV_REFERENCE_CONTEXT
     extra = arch.model_extra or {}
     mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
     experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
