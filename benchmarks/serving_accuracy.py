@@ -11,7 +11,8 @@ measurement row (same source, engine, model, GPU, TP, PP, lengths, concurrency, 
 kept once (the later value wins when they differ, with a note). GPUs missing from catalog/hardware.yaml
 are read from ``DIR/../../catalog/hardware.yaml`` of a ``--data`` directory when it has one (ours win).
 Rows whose model or GPU is still unknown are skipped and counted. A row whose notes say
-``--enforce-eager`` (or ``--disable-cuda-graph``) is predicted without CUDA graphs.
+``--enforce-eager`` (or ``--disable-cuda-graph``) is predicted without CUDA graphs; one whose notes state
+``max-num-seqs N`` is capped at N running sequences, the others at the engine's default on that GPU.
 
 The fitted constants (bandwidth and compute shares, per-step, per-layer, per-MoE-layer and per-MLA-layer
 costs) are found by coordinate descent over fixed grids, minimising the squared log error of throughput
@@ -38,6 +39,7 @@ import argparse
 import csv
 import json
 import math
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -177,6 +179,7 @@ class Row:
     ttft_s: float | None
     tpot_s: float | None
     eager: bool
+    max_num_seqs: int | None = None
     new: bool = False
 
     @property
@@ -187,6 +190,12 @@ class Row:
 
 def _optional_ms(value: str | None) -> float | None:
     return float(value) / 1000 if value not in (None, "") else None
+
+
+def _stated_max_num_seqs(notes: str) -> int | None:
+    """``max-num-seqs N`` (or ``max_num_seqs N``) when a row's notes state the engine's cap."""
+    found = re.search(r"max[-_]num[-_]seqs[ =]*(\d+)", notes)
+    return int(found.group(1)) if found else None
 
 
 def read_rows_of(base: Path) -> list[Row]:
@@ -213,6 +222,7 @@ def read_rows_of(base: Path) -> list[Row]:
                             _optional_ms(r.get("ttft_ms")),
                             _optional_ms(r.get("tpot_ms")),
                             "enforce-eager" in notes or "disable-cuda-graph" in notes,
+                            _stated_max_num_seqs(notes),
                         )
                     )
                 except (KeyError, TypeError, ValueError) as exc:
@@ -271,6 +281,7 @@ class Case:
     load: Workload
     device_class: str
     family: str
+    max_num_seqs: int
 
 
 def cases(
@@ -292,10 +303,11 @@ def cases(
             continue
         gpu = serving_constants().gpu(r.gpu, device.memory_gib, device.bandwidth_gb_s, tflops)
         topology = Topology(r.tp, r.pp, 1, gpus_per_node=min(8, r.tp * r.pp) if r.pp > 1 else 8)
-        out.append(
-            Case(r, shape.model, gpu, topology, Workload(r.prompt, r.output, r.concurrency), device_class(device),
-                 shape.family)
-        )  # fmt: skip
+        seqs = r.max_num_seqs
+        if seqs is None:
+            seqs = serving_constants().engine(r.engine, r.gpu, device.memory_gib).max_num_seqs
+        load = Workload(r.prompt, r.output, r.concurrency)
+        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs))
     notes.extend(f"skipped {n} row(s): {why}" for why, n in sorted(skipped.items()))
     return out
 
@@ -309,7 +321,7 @@ class Prediction:
 
 def predict(case: Case, engine: EngineEfficiency) -> Prediction:
     """Predicted output tokens/s (``decode`` rows: concurrency / TPOT, as published), TTFT and TPOT."""
-    e = replace(engine, enforce_eager=case.row.eager)
+    e = replace(engine, enforce_eager=case.row.eager, max_num_seqs=case.max_num_seqs)
     try:
         if case.row.metric == "decode":
             step = decode_step(case.model, case.gpu, case.topology, e, case.row.concurrency,
