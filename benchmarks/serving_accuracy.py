@@ -76,6 +76,7 @@ GRIDS: dict[str, list[float]] = {
     "layer_overhead_us": [0.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0],
     "moe_layer_overhead_us": [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0],
     "mla_layer_overhead_us": [0.0, 20.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0],
+    "rocm_efficiency": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
 }
 GRID_REQUEST_MS = [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0]
 SWEEPS = 6
@@ -88,6 +89,7 @@ START = {
     "layer_overhead_us": 20.0,
     "moe_layer_overhead_us": 60.0,
     "mla_layer_overhead_us": 60.0,
+    "rocm_efficiency": 1.0,
 }
 
 
@@ -301,7 +303,7 @@ def cases(
         if tflops <= 0 or device.bandwidth_gb_s <= 0:
             skipped[f"GPU {r.gpu!r} has no TFLOPS or bandwidth"] += 1
             continue
-        gpu = serving_constants().gpu(r.gpu, device.memory_gib, device.bandwidth_gb_s, tflops)
+        gpu = serving_constants().gpu(r.gpu, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
         topology = Topology(r.tp, r.pp, 1, gpus_per_node=min(8, r.tp * r.pp) if r.pp > 1 else 8)
         seqs = r.max_num_seqs
         if seqs is None:

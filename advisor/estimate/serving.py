@@ -117,6 +117,7 @@ class ServingGpu:
     link_latency_us: float
     inter_node_gb_s: float
     inter_node_latency_us: float
+    backend: str = "cuda"
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ class EngineEfficiency:
     ``enforce_eager``: the engine runs without CUDA graphs (vLLM ``--enforce-eager``, SGLang
     ``--disable-cuda-graph``): every layer of a decode step then also pays ``eager_layer_overhead_us``.
     ``max_num_seqs``: the scheduler's cap on running sequences (vLLM ``--max-num-seqs``; 0: none), on top
-    of the KV limit.
+    of the KV limit. ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
+    reaches on AMD GPUs (ROCm kernels), fitted on the published MI300X/MI325X runs.
     """
 
     memory_fraction: float
@@ -175,11 +177,16 @@ class EngineEfficiency:
     enforce_eager: bool = False
     prefill_compute_efficiency: float | None = None
     max_num_seqs: int = 0
+    rocm_efficiency: float = 1.0
 
     @property
     def prefill_efficiency(self) -> float:
         """Share of the TFLOPS a prefill reaches (the decode one when no separate value is given)."""
         return self.compute_efficiency if self.prefill_compute_efficiency is None else self.prefill_compute_efficiency
+
+    def vendor_factor(self, gpu: ServingGpu) -> float:
+        """The share of the CUDA efficiencies the engine reaches on this GPU's software stack (ROCm: fitted)."""
+        return self.rocm_efficiency if gpu.backend == "rocm" else 1.0
 
 
 @dataclass(frozen=True)
@@ -309,9 +316,10 @@ def decode_step(
     weights = weights_read_per_microbatch(model, micro) * microbatches / (tp * pp)
     kv_share = tp if model.kv_split_by_tp else 1
     kv = batch * context * model.kv_bytes_per_token / (kv_share * pp)
-    memory = (weights + kv) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
+    vendor = engine.vendor_factor(gpu)
+    memory = (weights + kv) / (vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
     flops = linear_flops(model, micro, engine.moe_tile_tokens) * microbatches
-    compute = flops / (tp * pp * engine.compute_efficiency * gpu.tflops * 1e12)
+    compute = flops / (tp * pp * vendor * engine.compute_efficiency * gpu.tflops * 1e12)
     message = micro * model.hidden * engine.activation_bytes
     tp_comm = 2 * model.layers / pp * microbatches * tp_allreduce_seconds(message, gpu, topology)
     pp_comm = (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9)) if pp > 1 else 0.0
@@ -336,8 +344,9 @@ def prefill_seconds(
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
     tokens = prompt
     flops = linear_flops(model, tokens, engine.moe_tile_tokens) + 2.0 * model.layers * prompt**2 * model.hidden
-    compute = flops / (tp * engine.prefill_efficiency * gpu.tflops * 1e12)
-    bandwidth = engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9
+    vendor = engine.vendor_factor(gpu)
+    compute = flops / (tp * vendor * engine.prefill_efficiency * gpu.tflops * 1e12)
+    bandwidth = vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9
     memory = weights_read_per_microbatch(model, tokens) / (tp * pp) / bandwidth
     message = tokens * model.hidden * engine.activation_bytes
     comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
@@ -548,7 +557,7 @@ def device_capacity(
         raise ValueError(f"{device.id}: no TFLOPS or bandwidth in the catalog for a serving estimate")
     constants = serving_constants()
     model = served_model_from_config(arch, params, active_params, FORMAT_BYTES[checkpoint_format])
-    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops)
+    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
     return serving_capacity(model, gpu, topology, constants.engine(engine, device.id, device.memory_gib), workload)
 
 
@@ -565,6 +574,7 @@ class EngineRecord(_Strict):
     bandwidth_efficiency: float = Field(gt=0, le=1)
     compute_efficiency: float = Field(gt=0, le=1)
     prefill_compute_efficiency: float = Field(gt=0, le=1)
+    rocm_efficiency: float = Field(gt=0, le=1)
     max_num_seqs: int = Field(ge=0)
     max_num_seqs_large_gpu: int = Field(ge=0)
     small_batch_devices: list[str] = Field(default_factory=list)
@@ -629,9 +639,12 @@ class ServingConstants(_Strict):
             moe_tile_tokens=e.moe_tile_tokens,
             prefill_compute_efficiency=e.prefill_compute_efficiency,
             max_num_seqs=seqs,
+            rocm_efficiency=e.rocm_efficiency,
         )
 
-    def gpu(self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float) -> ServingGpu:
+    def gpu(
+        self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float, backend: str = "cuda"
+    ) -> ServingGpu:
         """A :class:`ServingGpu` for a catalog device: its links from ``device_links`` (or the defaults)."""
         intra = self.links[self.device_links.get(device_id, self.default_intra_node_link)]
         inter = self.links[self.default_inter_node_link]
@@ -643,6 +656,7 @@ class ServingConstants(_Strict):
             link_latency_us=intra.latency_us,
             inter_node_gb_s=inter.gb_s,
             inter_node_latency_us=inter.latency_us,
+            backend=backend,
         )
 
 
