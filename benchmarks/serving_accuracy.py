@@ -79,7 +79,7 @@ GRIDS: dict[str, list[float]] = {
     "rocm_efficiency": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
 }
 GRID_REQUEST_MS = [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0]
-SWEEPS = 6
+SWEEPS = 4
 #: Where the descent starts: mid-range values, so the fit does not depend on what the catalog holds today.
 START = {
     "bandwidth_efficiency": 0.7,

@@ -337,9 +337,10 @@ def prefill_seconds(
 
     ``max(compute, weights the tokens touch / bandwidth)`` + all-reduces + the per-layer costs. Compute is
     ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs; a MoE prompt touches
-    (nearly) every expert, so a short prompt on a big MoE is bound by reading them. A pass runs outside the captured CUDA graphs and pays the eager
-    per-layer cost on top of its work: fitted on the published runs, it behaves as a serial per-pass cost
-    (input processing, scheduling, graph-less launches), not as an overlapped one.
+    (nearly) every expert, so a short prompt on a big MoE is bound by reading them. A prefill runs outside
+    the captured CUDA graphs and pays the eager per-layer cost on top of its work: fitted on the published
+    runs, it behaves as a serial per-prompt cost (input processing, scheduling, graph-less launches), not
+    as an overlapped one, and each prompt as its own pass (prompts sharing a pass fit worse).
     """
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
     tokens = prompt
