@@ -428,8 +428,9 @@ def fit(
         if sv is not None and sv.get("output_tokens_per_s") is not None:
             click.echo(
                 f"  {r['quant']} on {r['hardware']} with {sv['engine']} TP={sv['tensor_parallel']} "
-                f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams: {sv['output_tokens_per_s']:g} tok/s "
-                f"total, {sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
+                f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams of {sv['input_tokens']}+"
+                f"{sv['output_tokens']} tokens: {sv['output_tokens_per_s']:g} tok/s total, "
+                f"{sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
             )
         elif sv is not None:
             click.echo(f"  {r['quant']} on {r['hardware']} with {sv['engine']}: {sv['note']}")
