@@ -97,12 +97,25 @@ GPUS_PER_NODE = 8
 
 
 def check_engine_options(
-    engine: str | None, tp: int | None, pp: int | None, concurrency: int | None, hardware: tuple[str, ...]
+    engine: str | None,
+    tp: int | None,
+    pp: int | None,
+    concurrency: int | None,
+    hardware: tuple[str, ...],
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
 ) -> None:
-    """--tp/--pp/--concurrency need --engine vllm or sglang, and --engine needs --hardware (exit 2 naming the flag)."""
+    """--tp/--pp/--concurrency/--input-tokens/--output-tokens need --engine vllm or sglang, and --engine needs
+    --hardware (exit 2 naming the flag)."""
     from advisor.errors import InputError
 
-    for flag, value in (("--tp", tp), ("--pp", pp), ("--concurrency", concurrency)):
+    for flag, value in (
+        ("--tp", tp),
+        ("--pp", pp),
+        ("--concurrency", concurrency),
+        ("--input-tokens", input_tokens),
+        ("--output-tokens", output_tokens),
+    ):
         if value is not None and engine not in ENGINES:
             raise InputError(f"{flag}: applies to --engine vllm or sglang (llama.cpp serves one layer-split replica)")
     if engine is not None and not hardware:
@@ -110,21 +123,38 @@ def check_engine_options(
 
 
 def serving_row(
-    spec: ModelSpec, sizing: Sizing, machine: Machine, engine: str, tp: int | None, pp: int | None, concurrency: int
+    spec: ModelSpec,
+    sizing: Sizing,
+    machine: Machine,
+    engine: str,
+    tp: int | None,
+    pp: int | None,
+    concurrency: int,
+    input_tokens: int = SERVING_PROMPT,
+    output_tokens: int = SERVING_OUTPUT,
 ) -> dict[str, Any]:
-    """The ``serving`` object of one row: the same capacity function and checkpoint choice as the plan."""
+    """The ``serving`` object of one row: the same capacity function and checkpoint choice as the plan,
+    for ``concurrency`` requests of ``input_tokens`` prompt and ``output_tokens`` output tokens."""
     from advisor.catalog.planning import planning_defaults
     from advisor.errors import InputError
     from advisor.estimate.serving import Topology, Workload, device_capacity, serving_constants
     from advisor.serving import choose_topology, native_format, server_checkpoint
 
-    out: dict[str, Any] = {"engine": engine, "tensor_parallel": 1, "pipeline_parallel": 1, "concurrency": 1}
+    out: dict[str, Any] = {
+        "engine": engine,
+        "tensor_parallel": 1,
+        "pipeline_parallel": 1,
+        "concurrency": 1,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+    }
     if engine not in ENGINES:
         decode, prefill = sizing.fit.decode_tokens_per_s, sizing.fit.prefill_tokens_per_s
         out |= {
             "output_tokens_per_s": round(decode, 1) if decode else None,
             "per_stream_tokens_per_s": round(decode, 1) if decode else None,
-            "ttft_s": round(SERVING_PROMPT / prefill, 3) if prefill else None,
+            "ttft_s": round(input_tokens / prefill, 3) if prefill else None,
+            "tpot_ms": round(1000.0 / decode, 2) if decode else None,
         }
         return out
     record, device = machine.record, machine.device
@@ -159,7 +189,7 @@ def serving_row(
         "checkpoint_format": ckpt.format,
     }
     topology = Topology(tp, pp, 1, gpus_per_node)
-    load = Workload(SERVING_PROMPT, SERVING_OUTPUT, concurrency)
+    load = Workload(input_tokens, output_tokens, concurrency)
     try:
         cap = device_capacity(
             spec.architecture,
@@ -172,11 +202,13 @@ def serving_row(
             load,
         )
     except ValueError as exc:
-        return out | {"output_tokens_per_s": None, "per_stream_tokens_per_s": None, "ttft_s": None, "note": str(exc)}
+        empty = {"output_tokens_per_s": None, "per_stream_tokens_per_s": None, "ttft_s": None, "tpot_ms": None}
+        return out | empty | {"note": str(exc)}
     return out | {
         "output_tokens_per_s": round(cap.output_tokens_per_s, 1),
         "per_stream_tokens_per_s": round(cap.per_stream_tokens_per_s, 1),
         "ttft_s": round(cap.ttft_s, 3),
+        "tpot_ms": round(cap.tpot_s * 1000.0, 2),
         "bound": cap.bound,
         "max_concurrency": cap.max_concurrency,
     }
@@ -233,6 +265,18 @@ def _band(r: dict[str, Any]) -> str | None:
     default=None,
     help="Requests in flight for the serving estimate (vllm/sglang; default 1).",
 )
+@click.option(
+    "--input-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Prompt tokens per request for the serving estimate (vllm/sglang; default {SERVING_PROMPT}).",
+)
+@click.option(
+    "--output-tokens",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Output tokens per request for the serving estimate (vllm/sglang; default {SERVING_OUTPUT}).",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
 def fit(
@@ -252,6 +296,8 @@ def fit(
     tp: int | None,
     pp: int | None,
     concurrency: int | None,
+    input_tokens: int | None,
+    output_tokens: int | None,
     fmt: str,
     options: SessionOptions,
 ) -> None:
@@ -266,7 +312,8 @@ def fit(
     from advisor.engine.model_source import resolve_model
     from advisor.engine.sizing import Machine, size_spec
 
-    check_engine_options(engine, tp, pp, concurrency, hardware)
+    check_engine_options(engine, tp, pp, concurrency, hardware, input_tokens, output_tokens)
+    prompt, output = input_tokens or SERVING_PROMPT, output_tokens or SERVING_OUTPUT
     catalog = options.session().catalog
     spec = resolve_model(model, catalog, offline=offline)
     quant_ids = list(quants) or (
@@ -289,7 +336,9 @@ def fit(
             )
             rows.append(row(sizing, label, spec.params, longest))
             if engine is not None and label is not None:
-                rows[-1]["serving"] = serving_row(spec, sizing, machine, engine, tp, pp, concurrency or 1)
+                rows[-1]["serving"] = serving_row(
+                    spec, sizing, machine, engine, tp, pp, concurrency or 1, prompt, output
+                )
     result: dict[str, Any] = {
         "model": spec.id,
         "params": spec.params,
@@ -329,8 +378,8 @@ def fit(
     ]
     if engine in ENGINES:
         result["assumptions"].append(
-            f"serving on {engine}: continuous batching at --concurrency requests of {SERVING_PROMPT} prompt and "
-            f"{SERVING_OUTPUT} output tokens, the capacity model of docs/serving.md (estimate; its accuracy band "
+            f"serving on {engine}: continuous batching at --concurrency requests of {prompt} prompt and "
+            f"{output} output tokens, the capacity model of docs/serving.md (estimate; its accuracy band "
             "is there); the checkpoint is the publisher's build of the quant's server format or the BF16 repo"
         )
     if fmt == "json":
@@ -379,8 +428,9 @@ def fit(
         if sv is not None and sv.get("output_tokens_per_s") is not None:
             click.echo(
                 f"  {r['quant']} on {r['hardware']} with {sv['engine']} TP={sv['tensor_parallel']} "
-                f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams: {sv['output_tokens_per_s']:g} tok/s "
-                f"total, {sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
+                f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams of {sv['input_tokens']}+"
+                f"{sv['output_tokens']} tokens: {sv['output_tokens_per_s']:g} tok/s total, "
+                f"{sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
             )
         elif sv is not None:
             click.echo(f"  {r['quant']} on {r['hardware']} with {sv['engine']}: {sv['note']}")

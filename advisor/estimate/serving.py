@@ -4,36 +4,45 @@ Why a separate model from :mod:`advisor.estimate.speed`: that one sizes one llam
 layer split. A serving engine batches many sequences into every forward pass, splits each layer over
 the GPUs of a node (tensor parallel, TP), splits the layers over nodes (pipeline parallel, PP) and
 runs independent copies (data-parallel replicas, DP). Its capacity comes from first principles, the
-way roofline planners (LLM-Viewer, llm-analysis, the "transformer inference arithmetic" write-ups) do:
+way roofline planners (LLM-Viewer, llm-analysis, the "transformer inference arithmetic" write-ups) do,
+plus the fixed costs an engine pays that a pure roofline misses:
 
 - **Decode step** (every sequence of the batch advances one token): each GPU reads its share of the
   active weights once per micro-batch plus the KV cache of every sequence, against its memory
-  bandwidth, bounded below by compute ``2 x active params x batch`` FLOPs. For a mixture of experts
-  the weights read are the shared part plus the experts the batch actually touches: with batch ``b``
-  and top-``k`` routing over ``E`` experts, the expected number of distinct experts per layer is
-  ``E x (1 - (1 - k/E)^b)`` (each token picks ``k`` of ``E``; uniform routing assumed).
+  bandwidth, bounded below by compute. For a mixture of experts the weights read are the shared part
+  plus the experts the batch actually touches: with batch ``b`` and top-``k`` routing over ``E``
+  experts, the expected number of distinct experts per layer is ``E x (1 - (1 - k/E)^b)``; the
+  grouped GEMM of a touched expert computes at least one tile of ``moe_tile_tokens`` rows however
+  few tokens were routed to it (fused-MoE kernels pad each expert's tokens to the tile).
+- **Fixed costs of a step**: a per-step cost (scheduler, sampling, CUDA-graph replay), a per-layer
+  cost (the kernels of a layer each take a few microseconds however small their work: the reason a
+  small model or a small per-GPU shard reaches a low share of peak bandwidth), extra per MoE layer
+  (routing, token permutation, grouped GEMMs) and per MLA layer (its extra projections). Without
+  CUDA graphs (``--enforce-eager``) every layer also pays the CPU launch of its kernels.
 - **Tensor parallel** pays two all-reduces per layer (after attention and after the MLP, Megatron-LM)
-  of ``batch x hidden x activation bytes``; a ring all-reduce over ``n`` GPUs takes
-  ``2(n-1)/n x size / link bandwidth + 2(n-1) x per-hop latency``.
+  of ``batch x hidden x activation bytes``: a fixed latency per call (latency-bound at small batch)
+  plus the ring's ``2(n-1)/n x size / link bandwidth``; across nodes the node-local reduction is
+  followed by an all-reduce of the node's shard over the network, with its own latency.
 - **Pipeline parallel**: the batch is split into ``min(PP, batch)`` micro-batches that stream through
   the stages; each stage re-reads its weights per micro-batch, and a token pays ``PP - 1`` inter-node
   activation transfers.
-- **Prefill** is compute-bound: ``2 x active params x prompt tokens`` plus attention
-  ``2 x layers x prompt^2 x hidden`` FLOPs.
+- **Prefill** of a prompt: ``2 x active params x prompt + 2 x layers x prompt^2 x hidden`` FLOPs, but
+  never faster than reading the weights the prompt's tokens touch (a MoE prompt touches every expert),
+  plus its all-reduces and the per-layer kernel costs.
 - Under a closed-loop load of ``c`` concurrent requests (``benchmark_serving --max-concurrency c``)
-  every request needs one prefill per ``output`` decode steps, so a cycle is ``output`` steps and
-  ``c`` prefills: aggregate output tokens/s ``= c x output / (output x t_step + c x t_prefill)``;
-  a stream's TPOT (first token excluded, as benchmark_serving reports it) is
-  ``t_step + (c - 1) x t_prefill / output`` (the others' prefills stall its steps); TTFT is one
-  prefill plus, on average, half of the prefills queued ahead.
+  every request needs one prefill per ``output`` decode steps; chunked prefill runs those prefills
+  inside the decode steps, so a cycle is ``output`` steps and ``c`` prefills: aggregate output
+  tokens/s ``= c x output / (output x t_step + c x t_prefill)``; a stream's TPOT (first token
+  excluded, as benchmark_serving reports it) is ``t_step + (c - 1) x t_prefill / output`` (the
+  others' prefills stall its steps); TTFT is a fixed per-request cost (HTTP, tokenisation,
+  scheduling), one prefill, on average half of the prefills queued ahead, and one step.
 - **KV memory** bounds the concurrency: ``memory x fraction - weights per GPU - activation reserve``
   on every GPU of the replica, over the KV bytes of one request (``prompt + output`` tokens).
 
-The efficiency constants per engine (share of the bandwidth and of the FLOPS reached, a fixed
-per-step scheduler cost, a launch cost per layer and an extra one per MoE layer: routing,
-permutation and grouped GEMMs) are fitted on published measurements (benchmarks/serving_accuracy.py)
-and kept, with their sources, in catalog/serving_model.yaml. Everything here is an estimate; the
-measured accuracy band is in docs/serving.md.
+The constants (catalog/serving_model.yaml) are documented where a source gives them (memory
+fractions, link bandwidths, all-reduce latencies, the MoE tile, eager launch costs) and fitted on
+published measurements where none does (bandwidth and compute shares, per-step and per-layer costs;
+benchmarks/serving_accuracy.py). Everything here is an estimate; the measured band is in docs/serving.md.
 """
 
 from __future__ import annotations
@@ -59,7 +68,12 @@ GIB = 1024**3
 
 @dataclass(frozen=True)
 class ServedModel:
-    """The numbers of a model the serving maths needs (all bytes as stored, e.g. BF16 = 2 per param)."""
+    """The numbers of a model the serving maths needs (all bytes as stored, e.g. BF16 = 2 per param).
+
+    ``mla``: the attention is DeepSeek's multi-head latent attention (extra projections per layer, a
+    compressed KV cache that every TP rank keeps whole); ``None`` means "MLA exactly when the KV cache is
+    not split by TP", the only MLA signal older model records carry.
+    """
 
     params: float
     active_params: float
@@ -70,10 +84,15 @@ class ServedModel:
     experts: int = 0
     experts_per_token: int = 0
     kv_split_by_tp: bool = True
+    mla: bool | None = None
 
     @property
     def bytes_per_param(self) -> float:
         return self.weight_bytes / self.params
+
+    @property
+    def is_mla(self) -> bool:
+        return (not self.kv_split_by_tp) if self.mla is None else self.mla
 
     @property
     def routed_expert_params(self) -> float:
@@ -85,7 +104,11 @@ class ServedModel:
 
 @dataclass(frozen=True)
 class ServingGpu:
-    """One GPU and its links: memory, bandwidth, dense tensor TFLOPS at the weights' precision."""
+    """One GPU and its links: memory, bandwidth, dense tensor TFLOPS at the weights' precision.
+
+    ``link_latency_us`` / ``inter_node_latency_us``: the fixed cost of one all-reduce call inside the node /
+    of the step between nodes (not per ring hop: small all-reduces are one-shot kernels).
+    """
 
     memory_bytes: float
     bandwidth_gb_s: float
@@ -94,6 +117,7 @@ class ServingGpu:
     link_latency_us: float
     inter_node_gb_s: float
     inter_node_latency_us: float
+    backend: str = "cuda"
 
 
 @dataclass(frozen=True)
@@ -129,7 +153,14 @@ class Topology:
 
 @dataclass(frozen=True)
 class EngineEfficiency:
-    """The fitted constants of one engine and its KV memory fraction (see catalog/serving_model.yaml)."""
+    """The constants of one engine and its KV memory fraction (see catalog/serving_model.yaml).
+
+    ``enforce_eager``: the engine runs without CUDA graphs (vLLM ``--enforce-eager``, SGLang
+    ``--disable-cuda-graph``): every layer of a decode step then also pays ``eager_layer_overhead_us``.
+    ``max_num_seqs``: the scheduler's cap on running sequences (vLLM ``--max-num-seqs``; 0: none), on top
+    of the KV limit. ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
+    reaches on AMD GPUs (ROCm kernels), fitted on the published MI300X/MI325X runs.
+    """
 
     memory_fraction: float
     bandwidth_efficiency: float
@@ -139,6 +170,23 @@ class EngineEfficiency:
     layer_overhead_us: float = 0.0
     moe_layer_overhead_us: float = 0.0
     activation_bytes: float = 2.0
+    mla_layer_overhead_us: float = 0.0
+    eager_layer_overhead_us: float = 0.0
+    request_overhead_ms: float = 0.0
+    moe_tile_tokens: int = 1
+    enforce_eager: bool = False
+    prefill_compute_efficiency: float | None = None
+    max_num_seqs: int = 0
+    rocm_efficiency: float = 1.0
+
+    @property
+    def prefill_efficiency(self) -> float:
+        """Share of the TFLOPS a prefill reaches (the decode one when no separate value is given)."""
+        return self.compute_efficiency if self.prefill_compute_efficiency is None else self.prefill_compute_efficiency
+
+    def vendor_factor(self, gpu: ServingGpu) -> float:
+        """The share of the CUDA efficiencies the engine reaches on this GPU's software stack (ROCm: fitted)."""
+        return self.rocm_efficiency if gpu.backend == "rocm" else 1.0
 
 
 @dataclass(frozen=True)
@@ -166,12 +214,16 @@ def expected_active_experts(experts: int, top_k: int, batch: float) -> float:
     return float(experts * (1.0 - (1.0 - top_k / experts) ** max(batch, 0.0)))
 
 
-def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, hop_latency_us: float) -> float:
-    """One ring all-reduce: ``2(n-1)/n x size / bandwidth + 2(n-1) x hop latency``; zero on one GPU."""
+def ring_allreduce_seconds(message_bytes: float, gpus: int, link_gb_s: float, latency_us: float) -> float:
+    """One all-reduce over ``gpus``: ``latency + 2(n-1)/n x size / bandwidth``; zero on one GPU.
+
+    The latency is per call: small all-reduces run as one-shot kernels whose cost barely depends on the
+    GPU count (vLLM/TensorRT-LLM custom all-reduce on 8 H100: 6-10 µs from 512 B to 32 KB, sglang #2904);
+    large ones are bandwidth-bound rings (the ``2(n-1)/n`` bus factor of nccl-tests).
+    """
     if gpus <= 1:
         return 0.0
-    steps = 2 * (gpus - 1)
-    return steps / gpus * message_bytes / (link_gb_s * 1e9) + steps * hop_latency_us * 1e-6
+    return latency_us * 1e-6 + 2 * (gpus - 1) / gpus * message_bytes / (link_gb_s * 1e9)
 
 
 def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
@@ -183,13 +235,29 @@ def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
     return (model.params - expert_params + expert_params * touched) * model.bytes_per_param
 
 
+def linear_flops(model: ServedModel, tokens: float, tile_tokens: int = 1) -> float:
+    """FLOPs of the weight matmuls for ``tokens`` tokens: ``2 x active x tokens`` for a dense model.
+
+    A MoE's routed experts compute at least ``tile_tokens`` rows per touched expert (the fused-MoE
+    kernels pad each expert's token group to the GEMM tile), so a small batch pays for the tile.
+    """
+    expert_params = model.routed_expert_params
+    if expert_params <= 0:
+        return 2.0 * model.active_params * tokens
+    touched = expected_active_experts(model.experts, model.experts_per_token, tokens)
+    routed_per_expert = expert_params / model.experts
+    per_expert_tokens = tokens * model.experts_per_token / touched if touched > 0 else 0.0
+    shared = model.params - expert_params
+    return 2.0 * (shared * tokens + routed_per_expert * touched * max(per_expert_tokens, float(tile_tokens)))
+
+
 def weights_bytes_per_gpu(model: ServedModel, topology: Topology) -> float:
     """Weights each GPU of a replica holds (TP splits every layer, PP splits the layers)."""
     return model.weight_bytes / topology.gpus_per_replica
 
 
 def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topology) -> float:
-    """One tensor-parallel all-reduce: a ring inside the node; hierarchical when TP spans nodes.
+    """One tensor-parallel all-reduce: inside the node; hierarchical when TP spans nodes.
 
     Across nodes NCCL reduces inside each node first, all-reduces the node's shard
     (``size / GPUs per node``) over the network between nodes, then gathers inside the node.
@@ -203,19 +271,39 @@ def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topolo
     return inside + ring_allreduce_seconds(shard, nodes, gpu.inter_node_gb_s, gpu.inter_node_latency_us)
 
 
+def layer_overhead_seconds(model: ServedModel, engine: EngineEfficiency, eager: bool) -> float:
+    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches."""
+    us = engine.layer_overhead_us
+    if model.experts > 0:
+        us += engine.moe_layer_overhead_us
+    if model.is_mla:
+        us += engine.mla_layer_overhead_us
+    if eager:
+        us += engine.eager_layer_overhead_us
+    return us * 1e-6
+
+
 @dataclass(frozen=True)
 class DecodeStep:
-    """One decode step of the whole batch: its parts and total (seconds)."""
+    """One decode step of the whole batch: its parts and total (seconds).
+
+    The GPU's work (memory or compute, all-reduces, per-layer kernel costs) and the CPU's kernel launches
+    (``launch_s``, only without CUDA graphs) overlap, since launches are asynchronous: the step takes the
+    longer of the two, plus the engine's per-step cost (``step_s``: scheduling, sampling).
+    """
 
     memory_s: float
     compute_s: float
     tp_comm_s: float
     pp_comm_s: float
     overhead_s: float
+    launch_s: float = 0.0
+    step_s: float = 0.0
 
     @property
     def seconds(self) -> float:
-        return max(self.memory_s, self.compute_s) + self.tp_comm_s + self.pp_comm_s + self.overhead_s
+        gpu = max(self.memory_s, self.compute_s) + self.tp_comm_s + self.pp_comm_s + self.overhead_s
+        return max(gpu, self.launch_s) + self.step_s
 
 
 def decode_step(
@@ -228,28 +316,44 @@ def decode_step(
     weights = weights_read_per_microbatch(model, micro) * microbatches / (tp * pp)
     kv_share = tp if model.kv_split_by_tp else 1
     kv = batch * context * model.kv_bytes_per_token / (kv_share * pp)
-    memory = (weights + kv) / (engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
-    compute = 2.0 * model.active_params * batch / (tp * pp * engine.compute_efficiency * gpu.tflops * 1e12)
+    vendor = engine.vendor_factor(gpu)
+    memory = (weights + kv) / (vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9)
+    flops = linear_flops(model, micro, engine.moe_tile_tokens) * microbatches
+    compute = flops / (tp * pp * vendor * engine.compute_efficiency * gpu.tflops * 1e12)
     message = micro * model.hidden * engine.activation_bytes
     tp_comm = 2 * model.layers / pp * microbatches * tp_allreduce_seconds(message, gpu, topology)
     pp_comm = (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9)) if pp > 1 else 0.0
-    per_layer_us = engine.layer_overhead_us + (engine.moe_layer_overhead_us if model.experts > 0 else 0.0)
-    overhead = engine.step_overhead_ms / 1000.0 + model.layers * per_layer_us * 1e-6 * microbatches / pp
-    return DecodeStep(memory, compute, tp_comm, pp_comm, overhead)
+    overhead = model.layers * layer_overhead_seconds(model, engine, False) * microbatches / pp
+    # Without CUDA graphs the CPU launches every kernel; launches overlap the GPU's work (they are
+    # asynchronous), so they only cost when they take longer than it.
+    launch = model.layers * engine.eager_layer_overhead_us * 1e-6 * microbatches / pp if engine.enforce_eager else 0.0
+    return DecodeStep(memory, compute, tp_comm, pp_comm, overhead, launch, engine.step_overhead_ms / 1000.0)
 
 
 def prefill_seconds(
     model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
 ) -> float:
-    """Compute-bound prefill of one prompt: ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs."""
-    flops = 2.0 * model.active_params * prompt + 2.0 * model.layers * prompt * prompt * model.hidden
-    gpus = topology.tensor_parallel
-    compute = flops / (gpus * engine.compute_efficiency * gpu.tflops * 1e12)
-    message = prompt * model.hidden * engine.activation_bytes
+    """One prompt's prefill pass.
+
+    ``max(compute, weights the tokens touch / bandwidth)`` + all-reduces + the per-layer costs. Compute is
+    ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs; a MoE prompt touches
+    (nearly) every expert, so a short prompt on a big MoE is bound by reading them. A prefill runs outside
+    the captured CUDA graphs and pays the eager per-layer cost on top of its work: fitted on the published
+    runs, it behaves as a serial per-prompt cost (input processing, scheduling, graph-less launches), not
+    as an overlapped one, and each prompt as its own pass (prompts sharing a pass fit worse).
+    """
+    tp, pp = topology.tensor_parallel, topology.pipeline_parallel
+    tokens = prompt
+    flops = linear_flops(model, tokens, engine.moe_tile_tokens) + 2.0 * model.layers * prompt**2 * model.hidden
+    vendor = engine.vendor_factor(gpu)
+    compute = flops / (tp * vendor * engine.prefill_efficiency * gpu.tflops * 1e12)
+    bandwidth = vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9
+    memory = weights_read_per_microbatch(model, tokens) / (tp * pp) / bandwidth
+    message = tokens * model.hidden * engine.activation_bytes
     comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
-    hops = topology.pipeline_parallel - 1
-    pp = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
-    return compute + comm + pp
+    hops = pp - 1
+    pp_s = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
+    return max(compute, memory) + comm + pp_s + model.layers * layer_overhead_seconds(model, engine, True)
 
 
 def kv_capacity_tokens(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency) -> float:
@@ -300,28 +404,32 @@ def serving_capacity(
 ) -> ServingCapacity:
     """Aggregate and per-stream output tokens/s, TTFT and TPOT of one replica at ``workload.concurrency``.
 
-    Requests above the KV limit wait (the batch is capped at :func:`max_concurrency`); the waiting
-    ones lengthen TTFT by whole request lifetimes. Raises ValueError when the weights do not fit.
+    Requests above the KV limit or the engine's ``max_num_seqs`` wait (the batch is capped at the
+    smaller); the waiting ones lengthen TTFT by whole request lifetimes. Raises ValueError when the weights do not fit.
     """
     tokens = workload.prompt_tokens + workload.output_tokens
     limit = max_concurrency(model, gpu, topology, engine, tokens)
     if limit < 1:
         raise ValueError("the weights and one request's KV cache do not fit in this topology")
     batch = min(workload.concurrency, limit)
+    if engine.max_num_seqs > 0:
+        batch = min(batch, engine.max_num_seqs)
     context = workload.prompt_tokens + workload.output_tokens / 2.0
     step = decode_step(model, gpu, topology, engine, batch, context)
     prefill = prefill_seconds(model, gpu, topology, engine, workload.prompt_tokens)
+    # Each request's prefill is its own pass in the cycle: the published closed-loop runs fit this better
+    # than prompts sharing a pass up to the batched-token budget (tried: 50 % -> 44 % within 25 %).
     cycle = workload.output_tokens * step.seconds + batch * prefill
     output = batch * workload.output_tokens / cycle
     tpot = step.seconds + (batch - 1) * prefill / workload.output_tokens
     prefill_share = batch * prefill / cycle
-    ttft = prefill * (1.0 + (batch - 1) * prefill_share / 2.0) + step.seconds
+    ttft = engine.request_overhead_ms / 1000.0 + prefill * (1.0 + (batch - 1) * prefill_share / 2.0) + step.seconds
     waiting = workload.concurrency - batch
     if waiting > 0:
         ttft += math.ceil(waiting / batch) * workload.output_tokens * tpot
     bound = "compute" if step.compute_s > step.memory_s else "memory"
     if batch < workload.concurrency:
-        bound = "kv-cache"
+        bound = "kv-cache" if batch == limit else "max-num-seqs"
     return ServingCapacity(
         concurrency=workload.concurrency,
         batch=batch,
@@ -375,6 +483,11 @@ def concurrency_for_stream_floor(
     return low
 
 
+#: The context at which :func:`served_model_from_config` averages the KV bytes per token (a serving request's
+#: typical prompt + output: 1-8k tokens in the published benchmarks).
+KV_REFERENCE_CONTEXT = 4096.0
+
+
 def served_model_from_config(
     arch: ArchitectureConfig,
     params: float,
@@ -386,7 +499,9 @@ def served_model_from_config(
 
     ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
     """
-    kv_f16 = kv_cache_read_bytes(arch, 1.0, "f16")  # one token's cells in every layer (no 256-cell padding)
+    # KV bytes per cached token at a reference context: sliding-window layers (gpt-oss, Gemma) hold only
+    # their window, so their share per token shrinks with context; full-attention layers hold every token.
+    kv_f16 = kv_cache_read_bytes(arch, KV_REFERENCE_CONTEXT, "f16") / KV_REFERENCE_CONTEXT
     extra = arch.model_extra or {}
     mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
     experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
@@ -400,6 +515,7 @@ def served_model_from_config(
         experts=experts,
         experts_per_token=arch.num_experts_per_tok or 0,
         kv_split_by_tp=not mla,
+        mla=mla,
     )
 
 
@@ -442,8 +558,8 @@ def device_capacity(
         raise ValueError(f"{device.id}: no TFLOPS or bandwidth in the catalog for a serving estimate")
     constants = serving_constants()
     model = served_model_from_config(arch, params, active_params, FORMAT_BYTES[checkpoint_format])
-    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops)
-    return serving_capacity(model, gpu, topology, constants.engine(engine), workload)
+    gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
+    return serving_capacity(model, gpu, topology, constants.engine(engine, device.id, device.memory_gib), workload)
 
 
 # ----------------------------------------------------------------------------- the constants
@@ -458,9 +574,18 @@ class EngineRecord(_Strict):
     memory_fraction_flag: str
     bandwidth_efficiency: float = Field(gt=0, le=1)
     compute_efficiency: float = Field(gt=0, le=1)
+    prefill_compute_efficiency: float = Field(gt=0, le=1)
+    rocm_efficiency: float = Field(gt=0, le=1)
+    max_num_seqs: int = Field(ge=0)
+    max_num_seqs_large_gpu: int = Field(ge=0)
+    small_batch_devices: list[str] = Field(default_factory=list)
     step_overhead_ms: float = Field(ge=0)
     layer_overhead_us: float = Field(ge=0)
     moe_layer_overhead_us: float = Field(ge=0)
+    mla_layer_overhead_us: float = Field(ge=0)
+    eager_layer_overhead_us: float = Field(ge=0)
+    request_overhead_ms: float = Field(ge=0)
+    moe_tile_tokens: int = Field(ge=1)
     activation_reserve_gib: float = Field(ge=0)
     source: str
 
@@ -469,6 +594,10 @@ class LinkRecord(_Strict):
     gb_s: float = Field(gt=0)
     latency_us: float = Field(ge=0)
     source: str
+
+
+#: GPU memory from which vLLM uses its larger batch defaults (``device_memory >= 70 * GiB_bytes``).
+LARGE_GPU_GIB = 70.0
 
 
 class ServingConstants(_Strict):
@@ -483,10 +612,19 @@ class ServingConstants(_Strict):
     sources: list[str]
     as_of: dt.date
 
-    def engine(self, name: str) -> EngineEfficiency:
+    def engine(self, name: str, device_id: str | None = None, memory_gib: float | None = None) -> EngineEfficiency:
+        """The engine's constants; with a device, its default ``max_num_seqs`` on that device.
+
+        vLLM raises the default from 256 to 1024 on GPUs of at least 70 GiB other than the A100
+        (``EngineArgs.get_batch_defaults``); without a device no cap is applied.
+        """
         if name not in self.engines:
             raise ValueError(f"unknown serving engine {name!r}; expected one of {sorted(self.engines)}")
         e = self.engines[name]
+        seqs = 0
+        if device_id is not None and memory_gib is not None:
+            large = memory_gib >= LARGE_GPU_GIB and device_id not in e.small_batch_devices
+            seqs = e.max_num_seqs_large_gpu if large else e.max_num_seqs
         return EngineEfficiency(
             memory_fraction=e.memory_fraction,
             bandwidth_efficiency=e.bandwidth_efficiency,
@@ -496,9 +634,18 @@ class ServingConstants(_Strict):
             layer_overhead_us=e.layer_overhead_us,
             moe_layer_overhead_us=e.moe_layer_overhead_us,
             activation_bytes=self.activation_bytes,
+            mla_layer_overhead_us=e.mla_layer_overhead_us,
+            eager_layer_overhead_us=e.eager_layer_overhead_us,
+            request_overhead_ms=e.request_overhead_ms,
+            moe_tile_tokens=e.moe_tile_tokens,
+            prefill_compute_efficiency=e.prefill_compute_efficiency,
+            max_num_seqs=seqs,
+            rocm_efficiency=e.rocm_efficiency,
         )
 
-    def gpu(self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float) -> ServingGpu:
+    def gpu(
+        self, device_id: str, memory_gib: float, bandwidth_gb_s: float, tflops: float, backend: str = "cuda"
+    ) -> ServingGpu:
         """A :class:`ServingGpu` for a catalog device: its links from ``device_links`` (or the defaults)."""
         intra = self.links[self.device_links.get(device_id, self.default_intra_node_link)]
         inter = self.links[self.default_inter_node_link]
@@ -510,6 +657,7 @@ class ServingConstants(_Strict):
             link_latency_us=intra.latency_us,
             inter_node_gb_s=inter.gb_s,
             inter_node_latency_us=inter.latency_us,
+            backend=backend,
         )
 
 
