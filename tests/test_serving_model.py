@@ -458,11 +458,24 @@ def test_harness_reads_extra_directories_without_double_counting(tmp_path: Path)
 
 
 def test_harness_evaluates_every_held_out_split() -> None:
-    """The harness reports in-sample, leave-one-source-out, leave-one-device-class-out and
-    leave-one-model-family-out figures for throughput, TTFT and TPOT (no fitted number is pinned)."""
+    """The harness reports in-sample, leave-one-source-out, leave-one-publisher-out, leave-one-device-class-out
+    and leave-one-model-family-out figures for throughput, TTFT and TPOT (no fitted number is pinned)."""
     harness = _harness()
     result = harness.evaluate([])
-    for label in ("in_sample", "leave_one_source_out", "leave_one_device_class_out", "leave_one_model_family_out"):
+    splits = ("leave_one_source_out", "leave_one_publisher_out", "leave_one_device_class_out")
+    for label in ("in_sample", *splits, "leave_one_model_family_out"):
         assert set(result[label]) == {"throughput", "ttft", "tpot"}
         assert result[label]["throughput"]["rows"] == result["rows"] > 0
     assert set(result["fitted"]) >= {"bandwidth_efficiency", "layer_overhead_us", "request_overhead_ms"}
+
+
+def test_pages_of_one_publisher_are_held_out_together() -> None:
+    """Seventeen GPUStack pages are one harness and one team: the strict split holds the publisher out, so a
+    page is never tested while its siblings sit in the fit. GitHub pages group by owner, others by host."""
+    harness = _harness()
+    gpustack = "https://github.com/gpustack/gpustack/blob/main/docs/performance-lab/qwen3-8b/h100.md"
+    assert harness.publisher(gpustack) == harness.publisher("https://github.com/GPUStack/other/issues/1")
+    assert harness.publisher(gpustack) != harness.publisher("https://github.com/vllm-project/vllm/issues/20469")
+    assert harness.publisher("https://www.blog.vllm.ai/2024/09/05/perf-update.html") == "blog.vllm.ai"
+    rows = harness.read_rows([], [])
+    assert len({r.publisher for r in rows}) < len({r.source for r in rows})
