@@ -45,6 +45,7 @@ HYBRID = (
     "Qwen/Qwen3-32B",
     "Qwen/Qwen3-30B-A3B",
     "deepseek-ai/DeepSeek-V3.1",
+    "HuggingFaceTB/SmolLM3-3B",
 )
 QWEN3_DENSE = HYBRID[:6]
 
