@@ -5,7 +5,9 @@ from __future__ import annotations
 from advisor.model.candidate import Candidate
 from advisor.model.checks import Finding
 from advisor.model.plan import Assessment, Deployment, Plan, StrategyDecision
-from advisor.report.view import Appendix, finding_text, plain_words, top_rows
+from advisor.report.html import plan_to_html
+from advisor.report.markdown import plan_to_markdown
+from advisor.report.view import Appendix, finding_text, first_choice, plain_words, top_rows
 
 GEMMA_QUOTE = "Gemma Terms of Use §2.2: You may use, reproduce, modify, Distribute ... " + "x" * 200
 
@@ -82,3 +84,61 @@ def test_a_licence_quote_is_cited_once_however_many_rows_carry_it() -> None:
 def test_settings_keys_read_as_words() -> None:
     assert "plugins." not in plain_words("set plugins.cost.capex_usd_per_device to cost buying them")
     assert "purchase price" in plain_words("set plugins.cost.capex_usd_per_device")
+
+
+def _first_choice_plan() -> Plan:
+    """Model a (two variants, ranks 1-2), b (3), c (4), d (5); the reasons cite only d, a like-for-like foil."""
+    assessments = [_assessment("a", 1), _assessment("a", 2, quant="Q8_0"), _assessment("b", 3)]
+    assessments += [_assessment("c", 4), _assessment("d", 5), _assessment("e", None, "fail")]
+    return Plan(
+        requirements={"quality": "high", "budget": {"monthly_usd": 1000}},
+        strategy=StrategyDecision(
+            recommended="open_source", scores={}, reasons=["d undercuts the rest"], flip_conditions=[]
+        ),
+        assessments=assessments,
+    )
+
+
+def test_the_first_choice_names_the_first_model_with_its_quality_against_the_bar_and_the_next_two() -> None:
+    """A CTO reading two minutes must see which model to try before the road's reasons, which compare
+    like with like and may cite a model ranked fifth: the line names #1 (its best variant), its quality
+    against the bar and its cost against the budget, then #2 and #3 (models, not variants of #1)."""
+    line = first_choice(_first_choice_plan())
+    assert line.startswith("First choice: a (#1; Q4_K_M on 1× l40s): quality 0.70 against the 0.60 bar (high)")
+    assert "≈ $10/month of the $1,000 budget" in line
+    assert "then #2 b (quality 0.70, ≈ $10/month), #3 c (" in line
+    assert " d " not in line and "e (" not in line
+
+
+def test_both_reports_lead_with_the_first_choice_before_the_reasons() -> None:
+    plan = _first_choice_plan()
+    markdown = plan_to_markdown(plan)
+    assert markdown.index("First choice: a (#1") < markdown.index("d (#4) undercuts")
+    page = plan_to_html(plan)
+    assert page.index("First choice: a (#1") < page.index("d (#4) undercuts")
+
+
+def test_no_acceptable_model_means_no_first_choice() -> None:
+    plan = Plan(
+        requirements={},
+        strategy=StrategyDecision(recommended="api", scores={}, reasons=[], flip_conditions=[]),
+        assessments=[_assessment("e", None, "fail")],
+    )
+    assert first_choice(plan) == ""
+    assert "First choice" not in plan_to_markdown(plan)
+
+
+def test_a_named_model_shows_the_variant_the_reasons_cite() -> None:
+    """The headline compares a given variant (Q8_0 on 1× l40s); the row added for it shows that variant at
+    the model's place, not another variant of the same model the reader cannot match to the headline."""
+    assessments = [_assessment(f"m{i}", i) for i in range(1, 11)]
+    assessments += [_assessment("c", 11, quant="F16"), _assessment("c", 12, quant="Q8_0")]
+    plan = Plan(
+        requirements={},
+        strategy=StrategyDecision(
+            recommended="api", scores={}, reasons=["c (Q8_0 on 1× l40s) costs more"], flip_conditions=[]
+        ),
+        assessments=assessments,
+    )
+    row = top_rows(plan)[-1]
+    assert (row.place, row.assessment.candidate.id, row.assessment.candidate.quant) == (11, "c", "Q8_0")

@@ -17,6 +17,7 @@ from advisor.report.view import (
     Appendix,
     best_per_model,
     finding_text,
+    first_choice,
     headline,
     headline_note,
     plain_words,
@@ -46,6 +47,7 @@ def plan_to_html(plan: Plan, costs: dict[str, Any] | None = None) -> str:
     body = [
         "<h1>model-advisor plan</h1>",
         f"<p>Recommended road: <b>{e(s.recommended)}</b> <span class='note'>(scores: {e(scores)})</span></p>",
+        f"<p><b>{e(choice)}</b></p><p>Why this road:</p>" if (choice := first_choice(plan)) else "",
         _list(headline(plan)),
         f"<p class='note'>{e(note)}</p>" if (note := headline_note(plan)) else "",
         f"<h3>What would change the decision</h3><ul>{flips}</ul>" if flips else "",

@@ -11,6 +11,7 @@ from advisor.report.view import (
     Appendix,
     best_per_model,
     finding_text,
+    first_choice,
     headline,
     headline_note,
     plain_words,
@@ -65,6 +66,8 @@ def plan_to_markdown(plan: Plan) -> str:
     lines = ["# model-advisor plan", ""]
     scores = ", ".join(f"{k} {v:.2f}" for k, v in strategy.scores.items())
     lines += [f"**Recommended road: {strategy.recommended}** (scores: {scores})", ""]
+    if choice := first_choice(plan):
+        lines += [f"**{choice}**", "", "Why this road:", ""]
     lines += [f"- {reason}" for reason in headline(plan)]
     note = headline_note(plan)
     if note:

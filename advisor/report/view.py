@@ -73,12 +73,13 @@ def top_rows(plan: Plan, limit: int = TOP_N) -> list[ModelRow]:
     for candidate_id in named:
         if candidate_id in shown:
             continue
-        if candidate_id in places:
-            rows.append(ModelRow(places[candidate_id], best[places[candidate_id] - 1], True))
-            continue
+        # the row shows the variant the reasons cite (they compare a given weight format on given devices),
+        # else the model's best one; the place is the model's
         variants = [a for a in plan.assessments if a.candidate.id == candidate_id]
         cited = [a for a in variants if f"{candidate_id} ({variant_label(a)})" in reasons]
-        rows.append(ModelRow(None, (cited or variants)[0], True))
+        place = places.get(candidate_id)
+        fallback = best[place - 1] if place is not None else variants[0]
+        rows.append(ModelRow(place, cited[0] if cited else fallback, True))
     return rows
 
 
@@ -106,6 +107,51 @@ def headline(plan: Plan) -> list[str]:
     return reasons
 
 
+def first_choice(plan: Plan) -> str:
+    """The line a reader needs first: the model to try (#1 of the road recommended), with its quality against
+    the bar and its monthly cost, then the next two ("" when nothing is acceptable).
+
+    The road's reasons below it compare like with like and may cite other models; this line says which one
+    the plan actually recommends, so the headline never leaves it to the table."""
+    from advisor.estimate.quality import quality_bar
+    from advisor.model.metrics import PriceMetrics, QualityMetrics
+
+    best = best_per_model(plan)
+    if not best:
+        return ""
+    answers = plan.requirements
+    level = answers.get("quality")
+    minimum = answers.get("min_quality")
+    bar = quality_bar(
+        level if isinstance(level, str) else None, float(minimum) if isinstance(minimum, int | float) else None
+    )
+    budget = answers.get("budget")
+    monthly_budget = budget.get("monthly_usd") if isinstance(budget, dict) else None
+
+    def facts(a: Assessment, *, full: bool) -> str:
+        quality = QualityMetrics.from_metrics(a.metrics).value
+        cost = PriceMetrics.from_metrics(a.metrics).monthly_usd
+        parts = []
+        if quality is not None:
+            against = ""
+            if full and bar is not None:
+                against = f" against the {bar:.2f} bar" + (f" ({level})" if isinstance(level, str) else "")
+            parts.append(f"quality {quality:.2f}{against}")
+        if cost is not None:
+            spent = f" of the ${monthly_budget:,.0f} budget" if full and isinstance(monthly_budget, int | float) and monthly_budget > 0 else ""
+            parts.append(f"≈ ${cost:,.0f}/month{spent}")
+        return ", ".join(parts)
+
+    first = best[0]
+    text = f"First choice: {first.candidate.id} (#1; {variant_label(first)})"
+    if details := facts(first, full=True):
+        text += f": {details} (estimates)"
+    others = [f"#{i} {a.candidate.id} ({facts(a, full=False) or variant_label(a)})" for i, a in enumerate(best[1:3], 2)]
+    if others:
+        text += "; then " + ", ".join(others)
+    return text + "."
+
+
 def _marked(match: re.Match[str], mark: str) -> str:
     """``id (#15)``, or ``id (#15; Q8_0 on 1× l40s)`` when a parenthesis already follows the id."""
     name = match.group(0).removesuffix(" (") if match.group(1) else match.group(0)
@@ -120,9 +166,8 @@ def headline_note(plan: Plan) -> str:
     if not low or not best:
         return ""
     return (
-        f"The recommendation is #1, {best[0].candidate.id}; "
-        f"{', '.join(low)} {'is' if len(low) == 1 else 'are'} cited above only as the like-for-like comparison "
-        "(the cheapest or strongest option of comparable quality), marked with the place in the table."
+        f"{', '.join(low)} {'is' if len(low) == 1 else 'are'} cited only as the like-for-like comparison "
+        f"(the cheapest or strongest option of comparable quality); the recommendation is #1, {best[0].candidate.id}."
     )
 
 
