@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import json
 import math
 import re
@@ -62,9 +63,9 @@ from advisor.estimate.serving import (
     ServingGpu,
     Topology,
     Workload,
+    benchmark_capacity,
     decode_step,
     served_model_from_config,
-    serving_capacity,
     serving_constants,
 )
 
@@ -188,6 +189,9 @@ class Row:
     max_num_seqs: int | None = None
     new: bool = False
     publisher: str = ""
+    mode: str = "closed"
+    prefill_token_budget: int | None = None
+    date: str = ""
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -203,6 +207,26 @@ def _stated_max_num_seqs(notes: str) -> int | None:
     """``max-num-seqs N`` (or ``max_num_seqs N``) when a row's notes state the engine's cap."""
     found = re.search(r"max[-_]num[-_]seqs[ =]*(\d+)", notes)
     return int(found.group(1)) if found else None
+
+
+def _stated_prefill_budget(notes: str) -> int | None:
+    """``--max-num-batched-tokens N`` / ``--chunked-prefill-size N`` when a row's notes state the token budget."""
+    found = re.search(r"(?:max[-_]num[-_]batched[-_]tokens|chunked[-_]prefill[-_]size)[ =]*(\d+)", notes)
+    return int(found.group(1)) if found else None
+
+
+def benchmark_mode(notes: str) -> str:
+    """How a row's benchmark loaded the engine (:data:`advisor.estimate.serving.BENCHMARK_MODES`), from its notes.
+
+    ``offline``: ``benchmark_latency`` or an offline batch; ``burst``: prompts fired at request rate inf (or
+    "at once") with no ``--max-concurrency`` cap, so the concurrency is the prompt count; else ``closed``.
+    """
+    n = notes.lower()
+    if re.search(r"benchmark_latency|\boffline\b", n):
+        return "offline"
+    fired = re.search(r"(request[- ]rate|qps)[ =]*inf|at once", n)
+    capped = re.search(r"(?<!no )--max-concurrency\b|max concurrency \d", n)
+    return "burst" if fired and not capped else "closed"
 
 
 def publisher(url: str) -> str:
@@ -246,6 +270,9 @@ def read_rows_of(base: Path) -> list[Row]:
                             "enforce-eager" in notes or "disable-cuda-graph" in notes,
                             _stated_max_num_seqs(notes),
                             publisher=publisher(r.get("url") or r["source_id"]),
+                            mode=benchmark_mode(notes),
+                            prefill_token_budget=_stated_prefill_budget(notes),
+                            date=r.get("date") or "",
                         )
                     )
                 except (KeyError, TypeError, ValueError) as exc:
@@ -305,6 +332,18 @@ class Case:
     device_class: str
     family: str
     max_num_seqs: int
+    prefill_token_budget: int
+    engine_age_years: float
+
+
+def engine_age_years(date: str, today: dt.date) -> float:
+    """Years between a row's publication date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a bare year is taken
+    as mid-year, a month as its middle) and ``today``: the age of the engine it measured. 0 when unknown."""
+    parts = [int(p) for p in re.findall(r"\d+", date)[:3]]
+    if not parts:
+        return 0.0
+    year, month, day = [*parts, 7, 1][:3] if len(parts) == 1 else [*parts, 15][:3]
+    return max(0.0, (today - dt.date(year, month, day)).days / 365.25)
 
 
 def cases(
@@ -326,11 +365,12 @@ def cases(
             continue
         gpu = serving_constants().gpu(r.gpu, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
         topology = Topology(r.tp, r.pp, 1, gpus_per_node=min(8, r.tp * r.pp) if r.pp > 1 else 8)
-        seqs = r.max_num_seqs
-        if seqs is None:
-            seqs = serving_constants().engine(r.engine, r.gpu, device.memory_gib).max_num_seqs
+        defaults = serving_constants().engine(r.engine, r.gpu, device.memory_gib)
+        seqs = defaults.max_num_seqs if r.max_num_seqs is None else r.max_num_seqs
+        budget = r.prefill_token_budget or defaults.prefill_token_budget
         load = Workload(r.prompt, r.output, r.concurrency)
-        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs))
+        age = engine_age_years(r.date, serving_constants().as_of)
+        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs, budget, age))
     notes.extend(f"skipped {n} row(s): {why}" for why, n in sorted(skipped.items()))
     return out
 
@@ -344,14 +384,20 @@ class Prediction:
 
 def predict(case: Case, engine: EngineEfficiency) -> Prediction:
     """Predicted output tokens/s (``decode`` rows: concurrency / TPOT, as published), TTFT and TPOT."""
-    e = replace(engine, enforce_eager=case.row.eager, max_num_seqs=case.max_num_seqs)
+    e = replace(
+        engine,
+        enforce_eager=case.row.eager,
+        max_num_seqs=case.max_num_seqs,
+        prefill_token_budget=case.prefill_token_budget,
+        engine_age_years=case.engine_age_years,
+    )
     try:
         if case.row.metric == "decode":
             step = decode_step(case.model, case.gpu, case.topology, e, case.row.concurrency,
                                case.row.prompt + case.row.output / 2)  # fmt: skip
-            cap = serving_capacity(case.model, case.gpu, case.topology, e, case.load)
+            cap = benchmark_capacity(case.model, case.gpu, case.topology, e, case.load, case.row.mode)
             return Prediction(case.row.concurrency / step.seconds, cap.ttft_s, step.seconds)
-        cap = serving_capacity(case.model, case.gpu, case.topology, e, case.load)
+        cap = benchmark_capacity(case.model, case.gpu, case.topology, e, case.load, case.row.mode)
     except ValueError:
         return Prediction(1e-9, None, None)  # the model says it does not fit: a maximal error, not a crash
     return Prediction(cap.output_tokens_per_s, cap.ttft_s, cap.tpot_s)

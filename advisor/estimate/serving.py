@@ -158,7 +158,11 @@ class EngineEfficiency:
     ``enforce_eager``: the engine runs without CUDA graphs (vLLM ``--enforce-eager``, SGLang
     ``--disable-cuda-graph``): every layer of a decode step then also pays ``eager_layer_overhead_us``.
     ``max_num_seqs``: the scheduler's cap on running sequences (vLLM ``--max-num-seqs``; 0: none), on top
-    of the KV limit. ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
+    of the KV limit. ``prefill_token_budget``: the most prompt tokens one forward pass takes (vLLM
+    ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``), used when prompts are prefilled together.
+    ``engine_age_years`` / ``era_layer_factor_per_year``: an engine release that many years older than today's
+    paid ``factor ^ age`` times the per-layer kernel costs (fitted on dated published runs; the product plans
+    for today's engines, age 0). ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
     reaches on AMD GPUs (ROCm kernels), fitted on the published MI300X/MI325X runs.
     """
 
@@ -178,6 +182,14 @@ class EngineEfficiency:
     prefill_compute_efficiency: float | None = None
     max_num_seqs: int = 0
     rocm_efficiency: float = 1.0
+    prefill_token_budget: int = 8192
+    era_layer_factor_per_year: float = 1.0
+    engine_age_years: float = 0.0
+
+    @property
+    def era_scale(self) -> float:
+        """How much larger an older engine's per-layer kernel costs were: ``factor ^ age in years`` (1 today)."""
+        return float(self.era_layer_factor_per_year ** max(self.engine_age_years, 0.0))
 
     @property
     def prefill_efficiency(self) -> float:
@@ -272,12 +284,16 @@ def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topolo
 
 
 def layer_overhead_seconds(model: ServedModel, engine: EngineEfficiency, eager: bool) -> float:
-    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches."""
+    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches.
+
+    The kernel part scales with the engine's age (:meth:`EngineEfficiency.era_scale`; 1 for today's engines).
+    """
     us = engine.layer_overhead_us
     if model.experts > 0:
         us += engine.moe_layer_overhead_us
     if model.is_mla:
         us += engine.mla_layer_overhead_us
+    us *= engine.era_scale
     if eager:
         us += engine.eager_layer_overhead_us
     return us * 1e-6
@@ -333,7 +349,7 @@ def decode_step(
 def prefill_seconds(
     model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
 ) -> float:
-    """One prompt's prefill pass.
+    """One prompt's prefill pass (under a closed-loop load each prompt is its own pass).
 
     ``max(compute, weights the tokens touch / bandwidth)`` + all-reduces + the per-layer costs. Compute is
     ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs; a MoE prompt touches
@@ -342,18 +358,44 @@ def prefill_seconds(
     runs, it behaves as a serial per-prompt cost (input processing, scheduling, graph-less launches), not
     as an overlapped one, and each prompt as its own pass (prompts sharing a pass fit worse).
     """
+    return batched_prefill_seconds(model, gpu, topology, engine, prompt, 1, passes=1)
+
+
+def batched_prefill_seconds(
+    model: ServedModel,
+    gpu: ServingGpu,
+    topology: Topology,
+    engine: EngineEfficiency,
+    prompt: int,
+    prompts: int,
+    passes: int | None = None,
+) -> float:
+    """``prompts`` prompts of ``prompt`` tokens prefilled together, packed into passes of at most
+    ``engine.prefill_token_budget`` tokens (vLLM ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``).
+
+    The FLOPs are those of every prompt (weights for all tokens, attention per prompt); every pass reads the
+    weights its tokens touch, pays its all-reduces and the per-layer costs once. ``passes`` overrides the
+    packing (one pass for :func:`prefill_seconds`). This is how a batch submitted at once is prefilled (an
+    offline batch, or prompts fired at request rate inf): the per-pass costs are shared by the prompts of a pass.
+    """
+    if prompt < 1 or prompts < 1:
+        raise ValueError("prompt and prompts must be at least 1")
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
-    tokens = prompt
-    flops = linear_flops(model, tokens, engine.moe_tile_tokens) + 2.0 * model.layers * prompt**2 * model.hidden
+    tokens = prompt * prompts
+    if passes is None:
+        passes = max(1, math.ceil(tokens / max(engine.prefill_token_budget, 1)))
+    per_pass = tokens / passes
+    attention = 2.0 * model.layers * prompt**2 * model.hidden * prompts
+    flops = linear_flops(model, tokens, engine.moe_tile_tokens) + attention
     vendor = engine.vendor_factor(gpu)
     compute = flops / (tp * vendor * engine.prefill_efficiency * gpu.tflops * 1e12)
     bandwidth = vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9
-    memory = weights_read_per_microbatch(model, tokens) / (tp * pp) / bandwidth
-    message = tokens * model.hidden * engine.activation_bytes
-    comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
-    hops = pp - 1
-    pp_s = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
-    return max(compute, memory) + comm + pp_s + model.layers * layer_overhead_seconds(model, engine, True)
+    memory = passes * weights_read_per_microbatch(model, per_pass) / (tp * pp) / bandwidth
+    message = per_pass * model.hidden * engine.activation_bytes
+    comm = passes * 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
+    pp_s = passes * (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
+    overhead = passes * model.layers * layer_overhead_seconds(model, engine, True)
+    return max(compute, memory) + comm + pp_s + overhead
 
 
 def kv_capacity_tokens(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency) -> float:
@@ -440,6 +482,71 @@ def serving_capacity(
         tpot_s=tpot,
         decode_step_s=step.seconds,
         prefill_s=prefill,
+        bound=bound,
+        replicas=topology.data_parallel,
+    )
+
+
+#: How a published benchmark loads the engine. ``closed``: ``c`` requests in flight, a new one as one ends
+#: (``benchmark_serving --max-concurrency c``; what the product plans for). ``burst``: ``c`` requests submitted
+#: at once (request rate inf without a concurrency cap) and the run lasts until the last one ends. ``offline``:
+#: one fixed batch of ``c`` prompts (``benchmark_latency``, ``LLM.generate``): prefilled together, then decoded.
+BENCHMARK_MODES = ("closed", "burst", "offline")
+
+
+def benchmark_capacity(
+    model: ServedModel,
+    gpu: ServingGpu,
+    topology: Topology,
+    engine: EngineEfficiency,
+    workload: Workload,
+    mode: str = "closed",
+) -> ServingCapacity:
+    """The capacity a benchmark run in ``mode`` measures (see :data:`BENCHMARK_MODES`).
+
+    ``closed`` is :func:`serving_capacity`. ``burst`` and ``offline``: the ``c`` requests run in waves of the
+    batch the engine admits (KV limit, ``max_num_seqs``); each wave prefills its prompts together
+    (:func:`batched_prefill_seconds`) and then decodes them together, so the run's throughput is
+    ``c x output / makespan`` and the last, partial wave (the tail) runs at a smaller batch. TPOT is the
+    first wave's decode step; TTFT the mean over requests of their wave's start and its prefill.
+    Raises ValueError for an unknown mode or weights that do not fit.
+    """
+    if mode == "closed":
+        return serving_capacity(model, gpu, topology, engine, workload)
+    if mode not in BENCHMARK_MODES:
+        raise ValueError(f"unknown benchmark mode {mode!r}; expected one of {list(BENCHMARK_MODES)}")
+    prompt, output, n = workload.prompt_tokens, workload.output_tokens, workload.concurrency
+    limit = max_concurrency(model, gpu, topology, engine, prompt + output)
+    if limit < 1:
+        raise ValueError("the weights and one request's KV cache do not fit in this topology")
+    cap = min(n, limit)
+    if engine.max_num_seqs > 0:
+        cap = min(cap, engine.max_num_seqs)
+    waves = [cap] * (n // cap) + ([n % cap] if n % cap else [])
+    context = prompt + output / 2.0
+    start = ttft_sum = 0.0
+    first_step = first_prefill = 0.0
+    for i, size in enumerate(waves):
+        prefill = batched_prefill_seconds(model, gpu, topology, engine, prompt, size)
+        step = decode_step(model, gpu, topology, engine, size, context)
+        if i == 0:
+            first_step, first_prefill, bound_step = step.seconds, prefill, step
+        ttft_sum += size * (start + prefill + step.seconds)
+        start += prefill + output * step.seconds
+    tpot = first_step
+    bound = "compute" if bound_step.compute_s > bound_step.memory_s else "memory"
+    if cap < n:
+        bound = "kv-cache" if cap == limit else "max-num-seqs"
+    return ServingCapacity(
+        concurrency=n,
+        batch=cap,
+        max_concurrency=limit,
+        output_tokens_per_s=n * output / start,
+        per_stream_tokens_per_s=1.0 / tpot,
+        ttft_s=engine.request_overhead_ms / 1000.0 + ttft_sum / n,
+        tpot_s=tpot,
+        decode_step_s=first_step,
+        prefill_s=first_prefill,
         bound=bound,
         replicas=topology.data_parallel,
     )
@@ -587,7 +694,16 @@ class EngineRecord(_Strict):
     request_overhead_ms: float = Field(ge=0)
     moe_tile_tokens: int = Field(ge=1)
     activation_reserve_gib: float = Field(ge=0)
+    prefill_token_budgets: list[tuple[float, int]] = Field(min_length=1)
     source: str
+
+    def prefill_token_budget(self, device_id: str, memory_gib: float) -> int:
+        """The default prompt tokens per pass on a GPU: the tier with the largest ``min GiB`` it reaches
+        (``small_batch_devices`` take the first tier, as vLLM's A100 exception does)."""
+        tiers = sorted(self.prefill_token_budgets)
+        if device_id in self.small_batch_devices:
+            return tiers[0][1]
+        return max((t for t in tiers if memory_gib >= t[0]), default=tiers[0])[1]
 
 
 class LinkRecord(_Strict):
@@ -613,7 +729,7 @@ class ServingConstants(_Strict):
     as_of: dt.date
 
     def engine(self, name: str, device_id: str | None = None, memory_gib: float | None = None) -> EngineEfficiency:
-        """The engine's constants; with a device, its default ``max_num_seqs`` on that device.
+        """The engine's constants; with a device, its default ``max_num_seqs`` and prefill token budget there.
 
         vLLM raises the default from 256 to 1024 on GPUs of at least 70 GiB other than the A100
         (``EngineArgs.get_batch_defaults``); without a device no cap is applied.
@@ -622,9 +738,11 @@ class ServingConstants(_Strict):
             raise ValueError(f"unknown serving engine {name!r}; expected one of {sorted(self.engines)}")
         e = self.engines[name]
         seqs = 0
+        budget = max(tokens for _, tokens in e.prefill_token_budgets)
         if device_id is not None and memory_gib is not None:
             large = memory_gib >= LARGE_GPU_GIB and device_id not in e.small_batch_devices
             seqs = e.max_num_seqs_large_gpu if large else e.max_num_seqs
+            budget = e.prefill_token_budget(device_id, memory_gib)
         return EngineEfficiency(
             memory_fraction=e.memory_fraction,
             bandwidth_efficiency=e.bandwidth_efficiency,
@@ -641,6 +759,7 @@ class ServingConstants(_Strict):
             prefill_compute_efficiency=e.prefill_compute_efficiency,
             max_num_seqs=seqs,
             rocm_efficiency=e.rocm_efficiency,
+            prefill_token_budget=budget,
         )
 
     def gpu(
