@@ -15,8 +15,9 @@ Rows whose model or GPU is still unknown are skipped and counted. A row whose no
 ``max-num-seqs N`` is capped at N running sequences, the others at the engine's default on that GPU.
 
 The fitted constants (bandwidth and compute shares, per-step, per-layer, per-MoE-layer and per-MLA-layer
-costs) are found by coordinate descent over fixed grids, minimising the squared log error of throughput
-with every source weighted equally (a source of 24 rows must not outvote one of 2). The per-request
+costs) are found by coordinate descent over fixed grids, minimising a robust loss (Tukey's biweight, scale 0.5)
+of the log error of throughput with every source weighted equally (a source of 24 rows must not outvote
+one of 2; a source far off stops pulling once its rows are outliers). The per-request
 TTFT cost is then fitted on the TTFT rows alone. The other constants (links, all-reduce latencies, the
 MoE tile, the eager launch cost) are documented ones from catalog/serving_model.yaml, never fitted.
 
@@ -40,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import json
 import math
 import re
@@ -191,7 +191,6 @@ class Row:
     publisher: str = ""
     mode: str = "closed"
     prefill_token_budget: int | None = None
-    date: str = ""
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -272,7 +271,6 @@ def read_rows_of(base: Path) -> list[Row]:
                             publisher=publisher(r.get("url") or r["source_id"]),
                             mode=benchmark_mode(notes),
                             prefill_token_budget=_stated_prefill_budget(notes),
-                            date=r.get("date") or "",
                         )
                     )
                 except (KeyError, TypeError, ValueError) as exc:
@@ -333,17 +331,6 @@ class Case:
     family: str
     max_num_seqs: int
     prefill_token_budget: int
-    engine_age_years: float
-
-
-def engine_age_years(date: str, today: dt.date) -> float:
-    """Years between a row's publication date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; a bare year is taken
-    as mid-year, a month as its middle) and ``today``: the age of the engine it measured. 0 when unknown."""
-    parts = [int(p) for p in re.findall(r"\d+", date)[:3]]
-    if not parts:
-        return 0.0
-    year, month, day = [*parts, 7, 1][:3] if len(parts) == 1 else [*parts, 15][:3]
-    return max(0.0, (today - dt.date(year, month, day)).days / 365.25)
 
 
 def cases(
@@ -369,8 +356,7 @@ def cases(
         seqs = defaults.max_num_seqs if r.max_num_seqs is None else r.max_num_seqs
         budget = r.prefill_token_budget or defaults.prefill_token_budget
         load = Workload(r.prompt, r.output, r.concurrency)
-        age = engine_age_years(r.date, serving_constants().as_of)
-        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs, budget, age))
+        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs, budget))
     notes.extend(f"skipped {n} row(s): {why}" for why, n in sorted(skipped.items()))
     return out
 
@@ -389,7 +375,6 @@ def predict(case: Case, engine: EngineEfficiency) -> Prediction:
         enforce_eager=case.row.eager,
         max_num_seqs=case.max_num_seqs,
         prefill_token_budget=case.prefill_token_budget,
-        engine_age_years=case.engine_age_years,
     )
     try:
         if case.row.metric == "decode":
@@ -414,8 +399,26 @@ def _weights(data: list[Case]) -> list[float]:
     return [1.0 / per_source[c.row.source] for c in data]
 
 
+#: Scale of the Tukey biweight on the log error (0.5: a row off by more than x1.65 or /1.65 counts as an
+#: outlier and stops pulling the fit). Measured against squared log error, Huber and Cauchy at log 1.25 and
+#: Tukey at 0.35 / 0.8 on the leave-one-publisher-out split (docs/serving.md §2).
+LOSS_SCALE = 0.5
+
+
+def tukey_biweight(error: float, scale: float = LOSS_SCALE) -> float:
+    """Tukey's biweight of a log error: ~``error^2`` near zero, flat ``scale^2 / 6`` beyond ``scale``.
+
+    Why not squared error: the goal is the share of rows within ±25 %, and a few sources far off (an
+    experimental harness, a different benchmark mode) should not drag the constants away from the rest.
+    """
+    if abs(error) >= scale:
+        return scale * scale / 6.0
+    u = 1.0 - (error / scale) ** 2
+    return scale * scale / 6.0 * (1.0 - u**3)
+
+
 def _loss(data: list[Case], engine: EngineEfficiency, weights: list[float]) -> float:
-    return sum(w * e * e for w, e in zip(weights, _log_errors(data, engine), strict=True)) / sum(weights)
+    return sum(w * tukey_biweight(e) for w, e in zip(weights, _log_errors(data, engine), strict=True)) / sum(weights)
 
 
 def fit(data: list[Case], base: EngineEfficiency) -> EngineEfficiency:

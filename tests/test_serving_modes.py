@@ -1,23 +1,21 @@
-"""Benchmark modes, batched prefill, prefill token budgets and the engine-era term of the serving model.
+"""Benchmark modes, batched prefill, and prefill token budgets of the serving model.
 
 Why these exist: published vLLM/SGLang numbers come from three kinds of runs (a closed loop at
 ``--max-concurrency c``; ``c`` prompts fired at once at request rate inf; an offline ``benchmark_latency``
-batch) and from engines of different years. The accuracy harness predicts each row in its own mode through
+batch). The accuracy harness predicts each row in its own mode through
 :func:`advisor.estimate.serving.benchmark_capacity` (one formula shared with the product, which plans the
-closed loop for today's engines). Expected values come from the formulas in docs/serving.md §1.
+closed loop). Expected values come from the formulas in docs/serving.md §1.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from dataclasses import replace
 
 import pytest
 
 from advisor.estimate.serving import (
-    GIB,
     BENCHMARK_MODES,
+    GIB,
     EngineEfficiency,
     ServedModel,
     ServingGpu,
@@ -88,15 +86,18 @@ def test_closed_mode_is_the_product_capacity() -> None:
     )
 
 
-def test_burst_within_the_batch_is_one_batched_prefill_then_the_decode() -> None:
-    """64 prompts fired at once, all admitted: the run is one batched prefill of the 64 prompts, then 256
-    decode steps at batch 64; throughput = 64 x 256 / (prefill + 256 x step)."""
+def test_burst_within_the_batch_is_one_closed_loop_cycle() -> None:
+    """64 prompts fired at a server, all admitted: each prompt's prefill is its own pass (the server admits
+    them one by one and each stalls the running batch), then 256 decode steps at batch 64. That is one cycle of
+    the closed loop at concurrency 64: the same throughput and TPOT = step + 63 prefills spread over 256 tokens."""
     load = Workload(512, 256, 64)
     cap = benchmark_capacity(DENSE, H100, Topology(), ENGINE, load, "burst")
-    prefill = batched_prefill_seconds(DENSE, H100, Topology(), ENGINE, 512, 64)
+    one = prefill_seconds(DENSE, H100, Topology(), ENGINE, 512)
     step = decode_step(DENSE, H100, Topology(), ENGINE, 64, 512 + 128).seconds
-    assert cap.output_tokens_per_s == pytest.approx(64 * 256 / (prefill + 256 * step))
-    assert cap.tpot_s == pytest.approx(step)
+    assert cap.output_tokens_per_s == pytest.approx(64 * 256 / (64 * one + 256 * step))
+    assert cap.tpot_s == pytest.approx(step + 63 * one / 256)
+    closed = serving_capacity(DENSE, H100, Topology(), ENGINE, load)
+    assert cap.output_tokens_per_s == pytest.approx(closed.output_tokens_per_s)
     assert cap.batch == 64
 
 
@@ -131,17 +132,6 @@ def test_unknown_mode_is_a_value_error() -> None:
         benchmark_capacity(DENSE, H100, Topology(), ENGINE, Workload(10, 10, 1), "open")
 
 
-def test_older_engines_pay_larger_per_layer_costs_but_the_product_plans_today() -> None:
-    """Per-layer kernel costs fell as the engines matured: with a factor 2 per year, an engine 1.5 years old
-    pays 2^1.5 = 2.83 x the kernel part (not the eager CPU launches, a property of the CPU). Age 0 (the
-    product) is unchanged whatever the factor."""
-    old = replace(ENGINE, era_layer_factor_per_year=2.0, engine_age_years=1.5)
-    assert layer_overhead_seconds(DENSE, old, False) == pytest.approx(20e-6 * 2**1.5)
-    assert layer_overhead_seconds(DENSE, old, True) == pytest.approx(20e-6 * 2**1.5 + 300e-6)
-    today = replace(ENGINE, era_layer_factor_per_year=2.0)
-    assert layer_overhead_seconds(DENSE, today, False) == layer_overhead_seconds(DENSE, ENGINE, False)
-
-
 @pytest.mark.parametrize(
     ("engine", "device", "memory_gib", "budget"),
     [
@@ -153,7 +143,9 @@ def test_older_engines_pay_larger_per_layer_costs_but_the_product_plans_today() 
         ("sglang", "b200", 180, 16384),  # 160 GiB and above
     ],
 )
-def test_default_prefill_token_budget_follows_the_engines(engine: str, device: str, memory_gib: float, budget: int) -> None:
+def test_default_prefill_token_budget_follows_the_engines(
+    engine: str, device: str, memory_gib: float, budget: int
+) -> None:
     """vLLM --max-num-batched-tokens and SGLang --chunked-prefill-size defaults by GPU (catalog/serving_model.yaml)."""
     assert serving_constants().engine(engine, device, memory_gib).prefill_token_budget == budget
 
@@ -175,15 +167,9 @@ def test_harness_reads_the_benchmark_mode_from_the_notes(notes: str, mode: str) 
     assert _harness().benchmark_mode(notes) == mode
 
 
-def test_harness_dates_and_stated_budgets() -> None:
-    """A bare year is mid-year, a month its middle; a stated --max-num-batched-tokens / --chunked-prefill-size wins."""
+def test_harness_reads_a_stated_token_budget() -> None:
+    """A row stating --max-num-batched-tokens / --chunked-prefill-size is predicted with that budget."""
     harness = _harness()
-    today = dt.date(2026, 12, 5)
-    assert harness.engine_age_years("2025-12-05", today) == pytest.approx(1.0, abs=0.01)
-    assert harness.engine_age_years("2024", today) == pytest.approx((today - dt.date(2024, 7, 1)).days / 365.25)
-    assert harness.engine_age_years("2026-03", today) == pytest.approx((today - dt.date(2026, 3, 15)).days / 365.25)
-    assert harness.engine_age_years("", today) == 0.0
     assert harness._stated_prefill_budget("--chunked-prefill-size 16384 --attention-backend x") == 16384
     assert harness._stated_prefill_budget("--max-num-batched-tokens 8192") == 8192
     assert harness._stated_prefill_budget("nothing") is None
-    assert math.isfinite(harness.engine_age_years("2026-09-10", today))

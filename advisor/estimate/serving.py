@@ -160,10 +160,8 @@ class EngineEfficiency:
     ``max_num_seqs``: the scheduler's cap on running sequences (vLLM ``--max-num-seqs``; 0: none), on top
     of the KV limit. ``prefill_token_budget``: the most prompt tokens one forward pass takes (vLLM
     ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``), used when prompts are prefilled together.
-    ``engine_age_years`` / ``era_layer_factor_per_year``: an engine release that many years older than today's
-    paid ``factor ^ age`` times the per-layer kernel costs (fitted on dated published runs; the product plans
-    for today's engines, age 0). ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
-    reaches on AMD GPUs (ROCm kernels), fitted on the published MI300X/MI325X runs.
+    ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine reaches on AMD GPUs
+    (ROCm kernels), fitted on the published MI300X/MI325X runs.
     """
 
     memory_fraction: float
@@ -183,13 +181,6 @@ class EngineEfficiency:
     max_num_seqs: int = 0
     rocm_efficiency: float = 1.0
     prefill_token_budget: int = 8192
-    era_layer_factor_per_year: float = 1.0
-    engine_age_years: float = 0.0
-
-    @property
-    def era_scale(self) -> float:
-        """How much larger an older engine's per-layer kernel costs were: ``factor ^ age in years`` (1 today)."""
-        return float(self.era_layer_factor_per_year ** max(self.engine_age_years, 0.0))
 
     @property
     def prefill_efficiency(self) -> float:
@@ -284,16 +275,12 @@ def tp_allreduce_seconds(message_bytes: float, gpu: ServingGpu, topology: Topolo
 
 
 def layer_overhead_seconds(model: ServedModel, engine: EngineEfficiency, eager: bool) -> float:
-    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches.
-
-    The kernel part scales with the engine's age (:meth:`EngineEfficiency.era_scale`; 1 for today's engines).
-    """
+    """The fixed kernel cost of one layer's forward: dense part, plus MoE and MLA parts, plus eager launches."""
     us = engine.layer_overhead_us
     if model.experts > 0:
         us += engine.moe_layer_overhead_us
     if model.is_mla:
         us += engine.mla_layer_overhead_us
-    us *= engine.era_scale
     if eager:
         us += engine.eager_layer_overhead_us
     return us * 1e-6
@@ -505,10 +492,13 @@ def benchmark_capacity(
     """The capacity a benchmark run in ``mode`` measures (see :data:`BENCHMARK_MODES`).
 
     ``closed`` is :func:`serving_capacity`. ``burst`` and ``offline``: the ``c`` requests run in waves of the
-    batch the engine admits (KV limit, ``max_num_seqs``); each wave prefills its prompts together
-    (:func:`batched_prefill_seconds`) and then decodes them together, so the run's throughput is
-    ``c x output / makespan`` and the last, partial wave (the tail) runs at a smaller batch. TPOT is the
-    first wave's decode step; TTFT the mean over requests of their wave's start and its prefill.
+    batch the engine admits (KV limit, ``max_num_seqs``); a wave's prompts are prefilled, then decoded
+    together, so the run's throughput is ``c x output / makespan`` and a last, partial wave (the tail) runs
+    at a smaller batch. An offline batch is prefilled together (:func:`batched_prefill_seconds`, passes of
+    the token budget; TPOT is the decode step). Prompts fired at a server are admitted one by one: each
+    prompt's prefill is its own pass and stalls the running batch, as in the closed loop (what the published
+    burst runs fit; prompts sharing passes put GPUStack's 1000-prompt runs 2-4x too fast). TTFT: the mean
+    over requests of their wave's start, the passes up to theirs, one step and the per-request cost.
     Raises ValueError for an unknown mode or weights that do not fit.
     """
     if mode == "closed":
@@ -519,34 +509,42 @@ def benchmark_capacity(
     limit = max_concurrency(model, gpu, topology, engine, prompt + output)
     if limit < 1:
         raise ValueError("the weights and one request's KV cache do not fit in this topology")
-    cap = min(n, limit)
+    batch = min(n, limit)
     if engine.max_num_seqs > 0:
-        cap = min(cap, engine.max_num_seqs)
-    waves = [cap] * (n // cap) + ([n % cap] if n % cap else [])
+        batch = min(batch, engine.max_num_seqs)
     context = prompt + output / 2.0
+    one_prompt = prefill_seconds(model, gpu, topology, engine, prompt)
+
+    def wave(size: int) -> tuple[float, float, int]:
+        """A wave's prefill seconds, its decode step seconds and its prefill passes."""
+        step = decode_step(model, gpu, topology, engine, size, context).seconds
+        if mode == "burst":
+            return size * one_prompt, step, size
+        tokens = size * prompt
+        passes = max(1, math.ceil(tokens / max(engine.prefill_token_budget, 1)))
+        return batched_prefill_seconds(model, gpu, topology, engine, prompt, size, passes), step, passes
+
+    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
     start = ttft_sum = 0.0
-    first_step = first_prefill = 0.0
-    for i, size in enumerate(waves):
-        prefill = batched_prefill_seconds(model, gpu, topology, engine, prompt, size)
-        step = decode_step(model, gpu, topology, engine, size, context)
-        if i == 0:
-            first_step, first_prefill, bound_step = step.seconds, prefill, step
-        ttft_sum += size * (start + prefill + step.seconds)
-        start += prefill + output * step.seconds
-    tpot = first_step
-    bound = "compute" if bound_step.compute_s > bound_step.memory_s else "memory"
-    if cap < n:
-        bound = "kv-cache" if cap == limit else "max-num-seqs"
+    for size in sizes:
+        prefill, step, passes = wave(size)
+        ttft_sum += size * (start + prefill * (passes + 1) / (2 * passes) + step)
+        start += prefill + output * step
+    first = decode_step(model, gpu, topology, engine, batch, context)
+    tpot = first.seconds + ((batch - 1) * one_prompt / output if mode == "burst" else 0.0)
+    bound = "compute" if first.compute_s > first.memory_s else "memory"
+    if batch < n:
+        bound = "kv-cache" if batch == limit else "max-num-seqs"
     return ServingCapacity(
         concurrency=n,
-        batch=cap,
+        batch=batch,
         max_concurrency=limit,
         output_tokens_per_s=n * output / start,
         per_stream_tokens_per_s=1.0 / tpot,
         ttft_s=engine.request_overhead_ms / 1000.0 + ttft_sum / n,
         tpot_s=tpot,
-        decode_step_s=first_step,
-        prefill_s=first_prefill,
+        decode_step_s=first.seconds,
+        prefill_s=wave(batch)[0],
         bound=bound,
         replicas=topology.data_parallel,
     )
