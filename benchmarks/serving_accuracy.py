@@ -333,6 +333,18 @@ class Case:
     prefill_token_budget: int
 
 
+#: A row whose aggregate output tokens/s exceeds ``concurrency / TPOT`` by more than this factor contradicts
+#: its own numbers (no stream can emit faster than 1 / TPOT); read-off and averaging slack stays well below it.
+CONSISTENCY_FACTOR = 1.5
+
+
+def self_consistent(row: Row) -> bool:
+    """False when the published throughput is impossible for the published concurrency and TPOT."""
+    if row.metric != "output" or not row.tpot_s:
+        return True
+    return row.measured <= CONSISTENCY_FACTOR * row.concurrency / row.tpot_s
+
+
 def cases(
     rows: list[Row], models: dict[str, ModelShape], hw: dict[str, HardwareRecord], notes: list[str]
 ) -> list[Case]:
@@ -341,6 +353,9 @@ def cases(
     for r in rows:
         if r.model not in models:
             skipped[f"model {r.model!r} has no shape"] += 1
+            continue
+        if not self_consistent(r):
+            skipped["throughput above 1.5 x concurrency / TPOT (inconsistent with its own numbers)"] += 1
             continue
         if r.gpu not in hw:
             skipped[f"GPU {r.gpu!r} not in any hardware catalog"] += 1

@@ -173,3 +173,15 @@ def test_harness_reads_a_stated_token_budget() -> None:
     assert harness._stated_prefill_budget("--chunked-prefill-size 16384 --attention-backend x") == 16384
     assert harness._stated_prefill_budget("--max-num-batched-tokens 8192") == 8192
     assert harness._stated_prefill_budget("nothing") is None
+
+
+def test_rows_contradicting_their_own_numbers_are_left_out() -> None:
+    """No stream emits faster than 1 / TPOT, so c streams cannot exceed c / TPOT: a row published at 266 tok/s
+    with 1000 streams at 6.24 s per token (160 tok/s at most) is inconsistent and skipped with a note; one
+    within the factor 1.5 of slack (averages, read-off charts) is kept; decode-only rows are not judged."""
+    harness = _harness()
+    row = harness.Row("s", "sglang", "m", "g", 1, 1, 215, 196, 1000, "output", 266.0, None, 6.244, False)
+    assert not harness.self_consistent(row)
+    assert harness.self_consistent(replace(row, measured=200.0))
+    assert harness.self_consistent(replace(row, metric="decode"))
+    assert harness.self_consistent(replace(row, tpot_s=None))
