@@ -36,6 +36,10 @@ plus the fixed costs an engine pays that a pure roofline misses:
   excluded, as benchmark_serving reports it) is ``t_step + (c - 1) x t_prefill / output`` (the
   others' prefills stall its steps); TTFT is a fixed per-request cost (HTTP, tokenisation,
   scheduling), one prefill, on average half of the prefills queued ahead, and one step.
+- **Benchmark modes** (:func:`benchmark_capacity`): the product plans the closed loop; published runs that
+  fire every prompt at once (``burst``) or run one offline batch (``offline``) are predicted as waves of the
+  batch the engine admits, the offline batch prefilled together in passes of the engine's token budget
+  (vLLM ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``). The accuracy harness calls it.
 - **KV memory** bounds the concurrency: ``memory x fraction - weights per GPU - activation reserve``
   on every GPU of the replica, over the KV bytes of one request (``prompt + output`` tokens).
 
