@@ -15,8 +15,9 @@ Rows whose model or GPU is still unknown are skipped and counted. A row whose no
 ``max-num-seqs N`` is capped at N running sequences, the others at the engine's default on that GPU.
 
 The fitted constants (bandwidth and compute shares, per-step, per-layer, per-MoE-layer and per-MLA-layer
-costs) are found by coordinate descent over fixed grids, minimising the squared log error of throughput
-with every source weighted equally (a source of 24 rows must not outvote one of 2). The per-request
+costs) are found by coordinate descent over fixed grids, minimising a robust loss (Tukey's biweight, scale 0.5)
+of the log error of throughput with every source weighted equally (a source of 24 rows must not outvote
+one of 2; a source far off stops pulling once its rows are outliers). The per-request
 TTFT cost is then fitted on the TTFT rows alone. The other constants (links, all-reduce latencies, the
 MoE tile, the eager launch cost) are documented ones from catalog/serving_model.yaml, never fitted.
 
@@ -62,9 +63,9 @@ from advisor.estimate.serving import (
     ServingGpu,
     Topology,
     Workload,
+    benchmark_capacity,
     decode_step,
     served_model_from_config,
-    serving_capacity,
     serving_constants,
 )
 
@@ -188,6 +189,8 @@ class Row:
     max_num_seqs: int | None = None
     new: bool = False
     publisher: str = ""
+    mode: str = "closed"
+    prefill_token_budget: int | None = None
 
     @property
     def key(self) -> tuple[object, ...]:
@@ -203,6 +206,26 @@ def _stated_max_num_seqs(notes: str) -> int | None:
     """``max-num-seqs N`` (or ``max_num_seqs N``) when a row's notes state the engine's cap."""
     found = re.search(r"max[-_]num[-_]seqs[ =]*(\d+)", notes)
     return int(found.group(1)) if found else None
+
+
+def _stated_prefill_budget(notes: str) -> int | None:
+    """``--max-num-batched-tokens N`` / ``--chunked-prefill-size N`` when a row's notes state the token budget."""
+    found = re.search(r"(?:max[-_]num[-_]batched[-_]tokens|chunked[-_]prefill[-_]size)[ =]*(\d+)", notes)
+    return int(found.group(1)) if found else None
+
+
+def benchmark_mode(notes: str) -> str:
+    """How a row's benchmark loaded the engine (:data:`advisor.estimate.serving.BENCHMARK_MODES`), from its notes.
+
+    ``offline``: ``benchmark_latency`` or an offline batch; ``burst``: prompts fired at request rate inf (or
+    "at once") with no ``--max-concurrency`` cap, so the concurrency is the prompt count; else ``closed``.
+    """
+    n = notes.lower()
+    if re.search(r"benchmark_latency|\boffline\b", n):
+        return "offline"
+    fired = re.search(r"(request[- ]rate|qps)[ =]*inf|at once", n)
+    capped = re.search(r"(?<!no )--max-concurrency\b|max concurrency \d", n)
+    return "burst" if fired and not capped else "closed"
 
 
 def publisher(url: str) -> str:
@@ -246,6 +269,8 @@ def read_rows_of(base: Path) -> list[Row]:
                             "enforce-eager" in notes or "disable-cuda-graph" in notes,
                             _stated_max_num_seqs(notes),
                             publisher=publisher(r.get("url") or r["source_id"]),
+                            mode=benchmark_mode(notes),
+                            prefill_token_budget=_stated_prefill_budget(notes),
                         )
                     )
                 except (KeyError, TypeError, ValueError) as exc:
@@ -305,6 +330,19 @@ class Case:
     device_class: str
     family: str
     max_num_seqs: int
+    prefill_token_budget: int
+
+
+#: A row whose aggregate output tokens/s exceeds ``concurrency / TPOT`` by more than this factor contradicts
+#: its own numbers (no stream can emit faster than 1 / TPOT); read-off and averaging slack stays well below it.
+CONSISTENCY_FACTOR = 1.5
+
+
+def self_consistent(row: Row) -> bool:
+    """False when the published throughput is impossible for the published concurrency and TPOT."""
+    if row.metric != "output" or not row.tpot_s:
+        return True
+    return row.measured <= CONSISTENCY_FACTOR * row.concurrency / row.tpot_s
 
 
 def cases(
@@ -316,6 +354,9 @@ def cases(
         if r.model not in models:
             skipped[f"model {r.model!r} has no shape"] += 1
             continue
+        if not self_consistent(r):
+            skipped["throughput above 1.5 x concurrency / TPOT (inconsistent with its own numbers)"] += 1
+            continue
         if r.gpu not in hw:
             skipped[f"GPU {r.gpu!r} not in any hardware catalog"] += 1
             continue
@@ -326,11 +367,11 @@ def cases(
             continue
         gpu = serving_constants().gpu(r.gpu, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
         topology = Topology(r.tp, r.pp, 1, gpus_per_node=min(8, r.tp * r.pp) if r.pp > 1 else 8)
-        seqs = r.max_num_seqs
-        if seqs is None:
-            seqs = serving_constants().engine(r.engine, r.gpu, device.memory_gib).max_num_seqs
+        defaults = serving_constants().engine(r.engine, r.gpu, device.memory_gib)
+        seqs = defaults.max_num_seqs if r.max_num_seqs is None else r.max_num_seqs
+        budget = r.prefill_token_budget or defaults.prefill_token_budget
         load = Workload(r.prompt, r.output, r.concurrency)
-        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs))
+        out.append(Case(r, shape.model, gpu, topology, load, device_class(device), shape.family, seqs, budget))
     notes.extend(f"skipped {n} row(s): {why}" for why, n in sorted(skipped.items()))
     return out
 
@@ -344,14 +385,19 @@ class Prediction:
 
 def predict(case: Case, engine: EngineEfficiency) -> Prediction:
     """Predicted output tokens/s (``decode`` rows: concurrency / TPOT, as published), TTFT and TPOT."""
-    e = replace(engine, enforce_eager=case.row.eager, max_num_seqs=case.max_num_seqs)
+    e = replace(
+        engine,
+        enforce_eager=case.row.eager,
+        max_num_seqs=case.max_num_seqs,
+        prefill_token_budget=case.prefill_token_budget,
+    )
     try:
         if case.row.metric == "decode":
             step = decode_step(case.model, case.gpu, case.topology, e, case.row.concurrency,
                                case.row.prompt + case.row.output / 2)  # fmt: skip
-            cap = serving_capacity(case.model, case.gpu, case.topology, e, case.load)
+            cap = benchmark_capacity(case.model, case.gpu, case.topology, e, case.load, case.row.mode)
             return Prediction(case.row.concurrency / step.seconds, cap.ttft_s, step.seconds)
-        cap = serving_capacity(case.model, case.gpu, case.topology, e, case.load)
+        cap = benchmark_capacity(case.model, case.gpu, case.topology, e, case.load, case.row.mode)
     except ValueError:
         return Prediction(1e-9, None, None)  # the model says it does not fit: a maximal error, not a crash
     return Prediction(cap.output_tokens_per_s, cap.ttft_s, cap.tpot_s)
@@ -368,8 +414,26 @@ def _weights(data: list[Case]) -> list[float]:
     return [1.0 / per_source[c.row.source] for c in data]
 
 
+#: Scale of the Tukey biweight on the log error (0.5: a row off by more than x1.65 or /1.65 counts as an
+#: outlier and stops pulling the fit). Measured against squared log error, Huber and Cauchy at log 1.25 and
+#: Tukey at 0.35 / 0.8 on the leave-one-publisher-out split (docs/serving.md §2).
+LOSS_SCALE = 0.5
+
+
+def tukey_biweight(error: float, scale: float = LOSS_SCALE) -> float:
+    """Tukey's biweight of a log error: ~``error^2`` near zero, flat ``scale^2 / 6`` beyond ``scale``.
+
+    Why not squared error: the goal is the share of rows within ±25 %, and a few sources far off (an
+    experimental harness, a different benchmark mode) should not drag the constants away from the rest.
+    """
+    if abs(error) >= scale:
+        return scale * scale / 6.0
+    u = 1.0 - (error / scale) ** 2
+    return scale * scale / 6.0 * (1.0 - u**3)
+
+
 def _loss(data: list[Case], engine: EngineEfficiency, weights: list[float]) -> float:
-    return sum(w * e * e for w, e in zip(weights, _log_errors(data, engine), strict=True)) / sum(weights)
+    return sum(w * tukey_biweight(e) for w, e in zip(weights, _log_errors(data, engine), strict=True)) / sum(weights)
 
 
 def fit(data: list[Case], base: EngineEfficiency) -> EngineEfficiency:

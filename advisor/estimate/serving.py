@@ -36,6 +36,10 @@ plus the fixed costs an engine pays that a pure roofline misses:
   excluded, as benchmark_serving reports it) is ``t_step + (c - 1) x t_prefill / output`` (the
   others' prefills stall its steps); TTFT is a fixed per-request cost (HTTP, tokenisation,
   scheduling), one prefill, on average half of the prefills queued ahead, and one step.
+- **Benchmark modes** (:func:`benchmark_capacity`): the product plans the closed loop; published runs that
+  fire every prompt at once (``burst``) or run one offline batch (``offline``) are predicted as waves of the
+  batch the engine admits, the offline batch prefilled together in passes of the engine's token budget
+  (vLLM ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``). The accuracy harness calls it.
 - **KV memory** bounds the concurrency: ``memory x fraction - weights per GPU - activation reserve``
   on every GPU of the replica, over the KV bytes of one request (``prompt + output`` tokens).
 
@@ -158,8 +162,10 @@ class EngineEfficiency:
     ``enforce_eager``: the engine runs without CUDA graphs (vLLM ``--enforce-eager``, SGLang
     ``--disable-cuda-graph``): every layer of a decode step then also pays ``eager_layer_overhead_us``.
     ``max_num_seqs``: the scheduler's cap on running sequences (vLLM ``--max-num-seqs``; 0: none), on top
-    of the KV limit. ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine
-    reaches on AMD GPUs (ROCm kernels), fitted on the published MI300X/MI325X runs.
+    of the KV limit. ``prefill_token_budget``: the most prompt tokens one forward pass takes (vLLM
+    ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``), used when prompts are prefilled together.
+    ``rocm_efficiency``: the share of the bandwidth and compute efficiencies the engine reaches on AMD GPUs
+    (ROCm kernels), fitted on the published MI300X/MI325X runs.
     """
 
     memory_fraction: float
@@ -178,6 +184,7 @@ class EngineEfficiency:
     prefill_compute_efficiency: float | None = None
     max_num_seqs: int = 0
     rocm_efficiency: float = 1.0
+    prefill_token_budget: int = 8192
 
     @property
     def prefill_efficiency(self) -> float:
@@ -333,7 +340,7 @@ def decode_step(
 def prefill_seconds(
     model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency, prompt: int
 ) -> float:
-    """One prompt's prefill pass.
+    """One prompt's prefill pass (under a closed-loop load each prompt is its own pass).
 
     ``max(compute, weights the tokens touch / bandwidth)`` + all-reduces + the per-layer costs. Compute is
     ``2 x active x prompt + 2 x layers x prompt^2 x hidden`` FLOPs over the TP GPUs; a MoE prompt touches
@@ -342,18 +349,44 @@ def prefill_seconds(
     runs, it behaves as a serial per-prompt cost (input processing, scheduling, graph-less launches), not
     as an overlapped one, and each prompt as its own pass (prompts sharing a pass fit worse).
     """
+    return batched_prefill_seconds(model, gpu, topology, engine, prompt, 1, passes=1)
+
+
+def batched_prefill_seconds(
+    model: ServedModel,
+    gpu: ServingGpu,
+    topology: Topology,
+    engine: EngineEfficiency,
+    prompt: int,
+    prompts: int,
+    passes: int | None = None,
+) -> float:
+    """``prompts`` prompts of ``prompt`` tokens prefilled together, packed into passes of at most
+    ``engine.prefill_token_budget`` tokens (vLLM ``--max-num-batched-tokens``, SGLang ``--chunked-prefill-size``).
+
+    The FLOPs are those of every prompt (weights for all tokens, attention per prompt); every pass reads the
+    weights its tokens touch, pays its all-reduces and the per-layer costs once. ``passes`` overrides the
+    packing (one pass for :func:`prefill_seconds`). This is how a batch submitted at once is prefilled (an
+    offline batch, or prompts fired at request rate inf): the per-pass costs are shared by the prompts of a pass.
+    """
+    if prompt < 1 or prompts < 1:
+        raise ValueError("prompt and prompts must be at least 1")
     tp, pp = topology.tensor_parallel, topology.pipeline_parallel
-    tokens = prompt
-    flops = linear_flops(model, tokens, engine.moe_tile_tokens) + 2.0 * model.layers * prompt**2 * model.hidden
+    tokens = prompt * prompts
+    if passes is None:
+        passes = max(1, math.ceil(tokens / max(engine.prefill_token_budget, 1)))
+    per_pass = tokens / passes
+    attention = 2.0 * model.layers * prompt**2 * model.hidden * prompts
+    flops = linear_flops(model, tokens, engine.moe_tile_tokens) + attention
     vendor = engine.vendor_factor(gpu)
     compute = flops / (tp * vendor * engine.prefill_efficiency * gpu.tflops * 1e12)
     bandwidth = vendor * engine.bandwidth_efficiency * gpu.bandwidth_gb_s * 1e9
-    memory = weights_read_per_microbatch(model, tokens) / (tp * pp) / bandwidth
-    message = tokens * model.hidden * engine.activation_bytes
-    comm = 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
-    hops = pp - 1
-    pp_s = hops * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
-    return max(compute, memory) + comm + pp_s + model.layers * layer_overhead_seconds(model, engine, True)
+    memory = passes * weights_read_per_microbatch(model, per_pass) / (tp * pp) / bandwidth
+    message = per_pass * model.hidden * engine.activation_bytes
+    comm = passes * 2 * model.layers * tp_allreduce_seconds(message, gpu, topology)
+    pp_s = passes * (pp - 1) * (gpu.inter_node_latency_us * 1e-6 + message / (gpu.inter_node_gb_s * 1e9))
+    overhead = passes * model.layers * layer_overhead_seconds(model, engine, True)
+    return max(compute, memory) + comm + pp_s + overhead
 
 
 def kv_capacity_tokens(model: ServedModel, gpu: ServingGpu, topology: Topology, engine: EngineEfficiency) -> float:
@@ -440,6 +473,82 @@ def serving_capacity(
         tpot_s=tpot,
         decode_step_s=step.seconds,
         prefill_s=prefill,
+        bound=bound,
+        replicas=topology.data_parallel,
+    )
+
+
+#: How a published benchmark loads the engine. ``closed``: ``c`` requests in flight, a new one as one ends
+#: (``benchmark_serving --max-concurrency c``; what the product plans for). ``burst``: ``c`` requests submitted
+#: at once (request rate inf without a concurrency cap) and the run lasts until the last one ends. ``offline``:
+#: one fixed batch of ``c`` prompts (``benchmark_latency``, ``LLM.generate``): prefilled together, then decoded.
+BENCHMARK_MODES = ("closed", "burst", "offline")
+
+
+def benchmark_capacity(
+    model: ServedModel,
+    gpu: ServingGpu,
+    topology: Topology,
+    engine: EngineEfficiency,
+    workload: Workload,
+    mode: str = "closed",
+) -> ServingCapacity:
+    """The capacity a benchmark run in ``mode`` measures (see :data:`BENCHMARK_MODES`).
+
+    ``closed`` is :func:`serving_capacity`. ``burst`` and ``offline``: the ``c`` requests run in waves of the
+    batch the engine admits (KV limit, ``max_num_seqs``); a wave's prompts are prefilled, then decoded
+    together, so the run's throughput is ``c x output / makespan`` and a last, partial wave (the tail) runs
+    at a smaller batch. An offline batch is prefilled together (:func:`batched_prefill_seconds`, passes of
+    the token budget; TPOT is the decode step). Prompts fired at a server are admitted one by one: each
+    prompt's prefill is its own pass and stalls the running batch, as in the closed loop (what the published
+    burst runs fit; prompts sharing passes put GPUStack's 1000-prompt runs 2-4x too fast). TTFT: the mean
+    over requests of their wave's start, the passes up to theirs, one step and the per-request cost.
+    Raises ValueError for an unknown mode or weights that do not fit.
+    """
+    if mode == "closed":
+        return serving_capacity(model, gpu, topology, engine, workload)
+    if mode not in BENCHMARK_MODES:
+        raise ValueError(f"unknown benchmark mode {mode!r}; expected one of {list(BENCHMARK_MODES)}")
+    prompt, output, n = workload.prompt_tokens, workload.output_tokens, workload.concurrency
+    limit = max_concurrency(model, gpu, topology, engine, prompt + output)
+    if limit < 1:
+        raise ValueError("the weights and one request's KV cache do not fit in this topology")
+    batch = min(n, limit)
+    if engine.max_num_seqs > 0:
+        batch = min(batch, engine.max_num_seqs)
+    context = prompt + output / 2.0
+    one_prompt = prefill_seconds(model, gpu, topology, engine, prompt)
+
+    def wave(size: int) -> tuple[float, float, int]:
+        """A wave's prefill seconds, its decode step seconds and its prefill passes."""
+        step = decode_step(model, gpu, topology, engine, size, context).seconds
+        if mode == "burst":
+            return size * one_prompt, step, size
+        tokens = size * prompt
+        passes = max(1, math.ceil(tokens / max(engine.prefill_token_budget, 1)))
+        return batched_prefill_seconds(model, gpu, topology, engine, prompt, size, passes), step, passes
+
+    sizes = [batch] * (n // batch) + ([n % batch] if n % batch else [])
+    start = ttft_sum = 0.0
+    for size in sizes:
+        prefill, step, passes = wave(size)
+        ttft_sum += size * (start + prefill * (passes + 1) / (2 * passes) + step)
+        start += prefill + output * step
+    first = decode_step(model, gpu, topology, engine, batch, context)
+    tpot = first.seconds + ((batch - 1) * one_prompt / output if mode == "burst" else 0.0)
+    bound = "compute" if first.compute_s > first.memory_s else "memory"
+    if batch < n:
+        bound = "kv-cache" if batch == limit else "max-num-seqs"
+    return ServingCapacity(
+        concurrency=n,
+        batch=batch,
+        max_concurrency=limit,
+        output_tokens_per_s=n * output / start,
+        per_stream_tokens_per_s=1.0 / tpot,
+        ttft_s=engine.request_overhead_ms / 1000.0 + ttft_sum / n,
+        tpot_s=tpot,
+        decode_step_s=first.seconds,
+        prefill_s=wave(batch)[0],
         bound=bound,
         replicas=topology.data_parallel,
     )
@@ -587,7 +696,16 @@ class EngineRecord(_Strict):
     request_overhead_ms: float = Field(ge=0)
     moe_tile_tokens: int = Field(ge=1)
     activation_reserve_gib: float = Field(ge=0)
+    prefill_token_budgets: list[tuple[float, int]] = Field(min_length=1)
     source: str
+
+    def prefill_token_budget(self, device_id: str, memory_gib: float) -> int:
+        """The default prompt tokens per pass on a GPU: the tier with the largest ``min GiB`` it reaches
+        (``small_batch_devices`` take the first tier, as vLLM's A100 exception does)."""
+        tiers = sorted(self.prefill_token_budgets)
+        if device_id in self.small_batch_devices:
+            return tiers[0][1]
+        return max((t for t in tiers if memory_gib >= t[0]), default=tiers[0])[1]
 
 
 class LinkRecord(_Strict):
@@ -613,7 +731,7 @@ class ServingConstants(_Strict):
     as_of: dt.date
 
     def engine(self, name: str, device_id: str | None = None, memory_gib: float | None = None) -> EngineEfficiency:
-        """The engine's constants; with a device, its default ``max_num_seqs`` on that device.
+        """The engine's constants; with a device, its default ``max_num_seqs`` and prefill token budget there.
 
         vLLM raises the default from 256 to 1024 on GPUs of at least 70 GiB other than the A100
         (``EngineArgs.get_batch_defaults``); without a device no cap is applied.
@@ -622,9 +740,11 @@ class ServingConstants(_Strict):
             raise ValueError(f"unknown serving engine {name!r}; expected one of {sorted(self.engines)}")
         e = self.engines[name]
         seqs = 0
+        budget = max(tokens for _, tokens in e.prefill_token_budgets)
         if device_id is not None and memory_gib is not None:
             large = memory_gib >= LARGE_GPU_GIB and device_id not in e.small_batch_devices
             seqs = e.max_num_seqs_large_gpu if large else e.max_num_seqs
+            budget = e.prefill_token_budget(device_id, memory_gib)
         return EngineEfficiency(
             memory_fraction=e.memory_fraction,
             bandwidth_efficiency=e.bandwidth_efficiency,
@@ -641,6 +761,7 @@ class ServingConstants(_Strict):
             prefill_compute_efficiency=e.prefill_compute_efficiency,
             max_num_seqs=seqs,
             rocm_efficiency=e.rocm_efficiency,
+            prefill_token_budget=budget,
         )
 
     def gpu(
