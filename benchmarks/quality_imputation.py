@@ -74,11 +74,16 @@ def population() -> list[dict[str, float]]:
     return [dict(record) for record in pop]
 
 
-def leave_one_out(records: Sequence[dict[str, float]], settings: ScaleSettings) -> dict[str, list[tuple[float, ...]]]:
-    """Per benchmark: (true, imputed, mean of the record's others, benchmark mean of the other records)."""
+def leave_one_out(
+    records: Sequence[dict[str, float]], settings: ScaleSettings, only: Sequence[str] | None = None
+) -> dict[str, list[tuple[float, ...]]]:
+    """Per benchmark: (true, imputed, mean of the record's others, benchmark mean of the other records, number of
+    the record's scores the imputation rested on)."""
     out: dict[str, list[tuple[float, ...]]] = {}
     for index, record in enumerate(records):
         for benchmark in sorted(record):
+            if only is not None and benchmark not in only:
+                continue
             rest = {b: v for b, v in record.items() if b != benchmark}
             if not rest:
                 continue
@@ -91,7 +96,13 @@ def leave_one_out(records: Sequence[dict[str, float]], settings: ScaleSettings) 
                 continue
             others = [r[benchmark] for i, r in enumerate(records) if i != index and benchmark in r]
             out.setdefault(benchmark, []).append(
-                (record[benchmark], imputed.normalised, statistics.fmean(rest.values()), statistics.fmean(others))
+                (
+                    record[benchmark],
+                    imputed.normalised,
+                    statistics.fmean(rest.values()),
+                    statistics.fmean(others),
+                    len(imputed.from_benchmarks),
+                )
             )
     return out
 
@@ -111,7 +122,17 @@ def summarise(rows: dict[str, list[tuple[float, ...]]]) -> list[dict[str, Any]]:
         table.append(entry)
     everything = [r for b in order for r in rows[b]]
     hard = [r for b in order if b in HARD for r in rows[b]]
-    for label, data in (("all (pooled)", everything), ("hard (pooled)", hard)):
+    groups = [
+        ("all (pooled)", everything),
+        ("hard (pooled)", hard),
+        ("resting on 1 score", [r for r in everything if r[4] == 1]),
+        ("resting on 2-3 scores", [r for r in everything if 2 <= r[4] <= 3]),
+        ("resting on 4-5 scores", [r for r in everything if 4 <= r[4] <= 5]),
+        ("resting on 6+ scores", [r for r in everything if r[4] >= 6]),
+    ]
+    for label, data in groups:
+        if not data:
+            continue
         true = [r[0] for r in data]
         entry = {"benchmark": label, "n": len(data)}
         for name, col in (("latent", 1), ("no_imputation", 2), ("benchmark_mean", 3)):
@@ -127,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, default=None)
     parser.add_argument("--shrinkage", type=float, default=None)
     parser.add_argument("--ridge", type=float, default=None)
+    parser.add_argument("--hard-only", action="store_true", help="hide only the hard benchmarks' scores (faster)")
     parser.add_argument("--json", default=None, help="write the numbers to this file")
     args = parser.parse_args(argv)
     settings = quality_policy().imputation.settings()
@@ -134,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, name) is not None:
             settings = replace(settings, **{name: getattr(args, name)})
     records = population()
-    table = summarise(leave_one_out(records, settings))
+    table = summarise(leave_one_out(records, settings, HARD if args.hard_only else None))
     print(f"records {len(records)}; settings {settings}")
     print("| benchmark | n | MAE latent | MAE no imputation | MAE benchmark mean | ρ latent | ρ no imputation |")
     print("|---|---|---|---|---|---|---|")

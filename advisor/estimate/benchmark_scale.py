@@ -34,6 +34,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 #: a population as a hashable value: per record, its (benchmark, normalised score) pairs
 Population = tuple[tuple[tuple[str, float], ...], ...]
@@ -85,6 +86,36 @@ class BenchmarkScale:
     prior_weight: float
     settings: ScaleSettings
     iterations: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (floats keep their exact value), for a cache between runs; :meth:`from_dict` reads it."""
+        return {
+            "loadings": [
+                [x.benchmark, x.intercept, list(x.slopes), x.records, x.residual_sd] for x in self.loadings.values()
+            ],
+            "population": self.population,
+            "noise_variance": self.noise_variance,
+            "prior_weight": self.prior_weight,
+            "iterations": self.iterations,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], settings: ScaleSettings) -> BenchmarkScale:
+        """The scale :meth:`as_dict` wrote (KeyError, TypeError or ValueError on anything else)."""
+        loadings = {
+            str(b): Loading(str(b), float(a), tuple(float(x) for x in slopes), int(n), float(sd))
+            for b, a, slopes, n, sd in data["loadings"]
+        }
+        if any(len(x.slopes) != settings.factors for x in loadings.values()):
+            raise ValueError("cached scale has another number of factors")
+        return cls(
+            loadings,
+            int(data["population"]),
+            float(data["noise_variance"]),
+            float(data["prior_weight"]),
+            settings,
+            int(data["iterations"]),
+        )
 
     def ability(self, scores: Mapping[str, float]) -> tuple[float, ...] | None:
         """Posterior-mean ability from normalised scores on fitted benchmarks; None without any."""
@@ -158,28 +189,20 @@ def fit_scale(population: Sequence[Mapping[str, float]], settings: ScaleSettings
     data = [r for r in data if len(r) >= settings.min_scores]
     if not data or not benchmarks:
         return BenchmarkScale({}, 0, 0.0, 0.0, settings, 0)
+    columns = {b: [(i, r[b]) for i, r in enumerate(data) if b in r] for b in benchmarks}
     thetas = _start(data, benchmarks, k)
     loadings: dict[str, Loading] = {}
     previous, noise, prior, done = math.inf, 0.0, 0.0, 0
     for done in range(1, settings.iterations + 1):  # noqa: B007 - reported as the iterations used
-        loadings = _loadings(data, thetas, benchmarks, settings.ridge)
-        residuals = [
-            y - loadings[b].intercept - _dot(loadings[b].slopes, theta)
-            for record, theta in zip(data, thetas, strict=True)
-            for b, y in record.items()
-        ]
-        noise = max(sum(e * e for e in residuals) / len(residuals), 1e-8)
+        loadings = _loadings(columns, thetas, settings.ridge)
+        objective = sum(loading.residual_sd**2 * loading.records for loading in loadings.values())
+        noise = max(objective / sum(loading.records for loading in loadings.values()), 1e-8)
         prior = settings.shrinkage * noise
-        thetas = [
-            _posterior([(loadings[b].slopes, y - loadings[b].intercept) for b, y in record.items()], k, prior)
-            for record in data
-        ]
-        thetas = _standardise(thetas)
-        objective = sum(e * e for e in residuals)
+        thetas = _standardise([_posterior(_rows(record, loadings), k, prior) for record in data])
         if abs(previous - objective) <= settings.tolerance * max(1.0, objective):
             break
         previous = objective
-    loadings = _loadings(data, thetas, benchmarks, settings.ridge)
+    loadings = _loadings(columns, thetas, settings.ridge)
     return BenchmarkScale(loadings, len(data), noise, prior, settings, done)
 
 
@@ -206,22 +229,33 @@ def _solve(matrix: list[list[float]], rhs: list[float]) -> list[float]:
     return [a[i][n] / a[i][i] for i in range(n)]
 
 
+def _rows(scores: Mapping[str, float], loadings: Mapping[str, Loading]) -> list[tuple[tuple[float, ...], float]]:
+    """(s_b, y_b − a_b) for each of the scores on a fitted benchmark."""
+    return [(loadings[b].slopes, y - loadings[b].intercept) for b, y in scores.items() if b in loadings]
+
+
 def _posterior(rows: Sequence[tuple[Sequence[float], float]], k: int, prior: float) -> tuple[float, ...]:
     """argmin Σ (y − s·θ)² + prior·|θ|²: the ability's posterior mean under a N(0, I) prior."""
+    if k == 1:  # the shipped setting, in closed form (the fit runs inside every plan)
+        denominator = sum(s[0] * s[0] for s, _ in rows) + prior
+        return (sum(s[0] * y for s, y in rows) / denominator if denominator > 0 else 0.0,)
     matrix = [[sum(s[i] * s[j] for s, _ in rows) + (prior if i == j else 0.0) for j in range(k)] for i in range(k)]
     rhs = [sum(s[i] * y for s, y in rows) for i in range(k)]
     return tuple(_solve(matrix, rhs))
 
 
 def _loadings(
-    data: Sequence[Mapping[str, float]], thetas: Sequence[tuple[float, ...]], benchmarks: Sequence[str], ridge: float
+    columns: Mapping[str, Sequence[tuple[int, float]]], thetas: Sequence[tuple[float, ...]], ridge: float
 ) -> dict[str, Loading]:
-    """Per benchmark, ridge regression of its scores on [1, θ] (the intercept unpenalised)."""
+    """Per benchmark, ridge regression of its scores on [1, θ] (the intercept unpenalised), with its residual sd."""
     k = len(thetas[0])
     out: dict[str, Loading] = {}
-    for b in benchmarks:
-        xs = [(1.0, *theta) for record, theta in zip(data, thetas, strict=True) if b in record]
-        ys = [record[b] for record in data if b in record]
+    for b, column in columns.items():
+        if k == 1:  # the shipped setting, in closed form
+            out[b] = _line(b, [(thetas[i][0], y) for i, y in column], ridge)
+            continue
+        xs = [(1.0, *thetas[i]) for i, _ in column]
+        ys = [y for _, y in column]
         matrix = [
             [sum(x[i] * x[j] for x in xs) + (ridge if i == j and i > 0 else 0.0) for j in range(k + 1)]
             for i in range(k + 1)
@@ -232,6 +266,20 @@ def _loadings(
         sd = math.sqrt(sum(e * e for e in residual) / len(residual))
         out[b] = Loading(b, coef[0], tuple(coef[1:]), len(ys), sd)
     return out
+
+
+def _line(benchmark: str, points: Sequence[tuple[float, float]], ridge: float) -> Loading:
+    """y ≈ a + s·θ by least squares with ``ridge`` on s: the one-ability case of :func:`_loadings`."""
+    n = len(points)
+    sx = sum(t for t, _ in points)
+    sy = sum(y for _, y in points)
+    sxx = sum(t * t for t, _ in points) + ridge
+    sxy = sum(t * y for t, y in points)
+    det = n * sxx - sx * sx
+    slope = (n * sxy - sx * sy) / det if det > 0 else 0.0
+    intercept = (sy - slope * sx) / n
+    sse = sum((y - intercept - slope * t) ** 2 for t, y in points)
+    return Loading(benchmark, intercept, (slope,), n, math.sqrt(sse / n))
 
 
 def _standardise(thetas: Sequence[tuple[float, ...]]) -> list[tuple[float, ...]]:
@@ -250,15 +298,19 @@ def _start(data: Sequence[Mapping[str, float]], benchmarks: Sequence[str], k: in
         mean = sum(ys) / len(ys)
         stats[b] = (mean, math.sqrt(sum((y - mean) ** 2 for y in ys) / len(ys)) or 1.0)
     z = [[(r[b] - stats[b][0]) / stats[b][1] if b in r else 0.0 for b in benchmarks] for r in data]
+    m = len(benchmarks)
+    gram = [[sum(row[i] * row[j] for row in z) for j in range(m)] for i in range(m)]  # ZᵀZ, m × m
     columns: list[list[float]] = []
     for factor in range(k):
-        v = [1.0 if (j + factor) % 2 == 0 else 0.5 for j in range(len(benchmarks))]
-        for _ in range(100):
-            u = [_dot(row, v) for row in z]
-            v = [sum(z[i][j] * u[i] for i in range(len(z))) for j in range(len(benchmarks))]
-            norm = math.sqrt(_dot(v, v)) or 1.0
-            v = [x / norm for x in v]
-        u = [_dot(row, v) for row in z]
-        columns.append(u)
-        z = [[z[i][j] - u[i] * v[j] for j in range(len(benchmarks))] for i in range(len(z))]  # deflate
+        v = [1.0 if (j + factor) % 2 == 0 else 0.5 for j in range(m)]
+        for _ in range(200):
+            w = [_dot(row, v) for row in gram]
+            norm = math.sqrt(_dot(w, w)) or 1.0
+            w = [x / norm for x in w]
+            if max(abs(x - y) for x, y in zip(w, v, strict=True)) < 1e-12:
+                break
+            v = w
+        eigen = _dot(v, [_dot(row, v) for row in gram])
+        gram = [[gram[i][j] - eigen * v[i] * v[j] for j in range(m)] for i in range(m)]  # deflate
+        columns.append([_dot(row, v) for row in z])
     return _standardise([tuple(col[i] for col in columns) for i in range(len(data))])
