@@ -402,12 +402,11 @@ class Component:
     support: int | None = None  # imputed: how many of the model's published scores the prediction rests on
 
     def describe(self) -> str:
-        raw = {"published": f"{self.value:g}", "imputed": f"~{self.value:.3g} imputed"}.get(
-            self.origin, f"≤{self.value:.1f}"
-        )
+        approx = f"{self.value:.0f}" if abs(self.value) >= 100 else f"{self.value:.1f}"  # never 1.4e+03
+        raw = {"published": f"{self.value:g}", "imputed": f"~{approx} imputed"}.get(self.origin, f"≤{self.value:.1f}")
         dated = f" ({self.as_of})" if self.benchmark == "arena_elo" else ""
         if self.benchmark == "arena_elo" and self.as_of is None:
-            dated = " (undated)"
+            dated = " (undated)" if self.origin == "published" else ""  # an imputed Elo is no snapshot
         extra = ", extrapolated" if self.extrapolated else ""
         return f"{self.benchmark} {raw}{dated}{extra} → {self.normalised:.2f}×{self.weight:g}"
 
