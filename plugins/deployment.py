@@ -356,8 +356,8 @@ def _gguf_airgap_note(context: AdvisorContext, repo_id: str, quant: str) -> str:
     if not repos:
         return (
             f"air gap: no GGUF repository of {repo_id} in the catalog: convert it on a connected machine with "
-            f"llama.cpp's convert_hf_to_gguf.py and llama-quantize to {quant}, copy the .gguf into {local}, and "
-            "pass that file to -m"
+            f"llama.cpp's convert_hf_to_gguf.py and llama-quantize to {quant}, record the .gguf's sha256 checksum, "
+            f"copy it into {local} on approved media, verify the checksum there, and pass that file to -m"
         )
     download = shlex.join(["huggingface-cli", "download", repos[0], "--include", f"*{quant}*", "--local-dir", local])
     return (

@@ -13,7 +13,8 @@ business. Order, each key breaking the ties of the one before:
 3. credible quality, in steps of ``quality_step`` (smaller differences are noise between harnesses).
    Credible quality shrinks the measured quality towards ``evidence_prior`` by how much relevant
    evidence stands behind it: (W·q + k·prior) / (W + k), W the use-case weight of the model's
-   published scores (a base model's count half, predicted ones not at all) and k = ``evidence_strength``.
+   published scores (a base model's count half, imputed ones at most ``imputed_evidence``, scaled by how
+   many published scores they rest on, predicted ones not at all) and k = ``evidence_strength``.
    Several benchmarks the use case needs beat one generic number. At the levels of ``quality_first``
    (high, frontier) it is uncapped: the strongest, best evidenced affordable model leads. Below them
    anything above ``bar + headroom`` ties, so cost decides among candidates that comfortably clear it;
@@ -46,8 +47,21 @@ def hard_warning(assessment: Assessment) -> bool:
     return any(f.severity == "warn" and f.check not in soft for f in assessment.findings)
 
 
+def imputed_share(support: object) -> float:
+    """How much of its weight an imputed score counts as evidence: ``ranking.imputed_evidence`` × min(1, n /
+    ``imputed_evidence_full_at``), n the published scores the prediction rests on (unknown n: none)."""
+    policy = quality_policy().ranking
+    if not isinstance(support, int) or support <= 0:
+        return 0.0
+    return policy.imputed_evidence * min(1.0, support / policy.imputed_evidence_full_at)
+
+
 def evidence_weight(assessment: Assessment) -> float | None:
-    """The use-case weight of the published scores behind the quality (QUAL001's evidence); None if unknown."""
+    """The use-case weight of the published scores behind the quality (QUAL001's evidence); None if unknown.
+
+    An imputed score (predicted from the model's other published scores by the catalog's latent fit) is not a
+    measurement: it counts :func:`imputed_share` of its weight; a boundary prediction counts nothing.
+    """
     for finding in assessment.findings:
         if finding.check != "QUAL001" or not isinstance(finding.evidence, dict):
             continue
@@ -57,9 +71,13 @@ def evidence_weight(assessment: Assessment) -> float | None:
         share = INHERITED_EVIDENCE if finding.evidence.get("kind") == "inherited" else 1.0
         total = 0.0
         for comp in components:
-            if isinstance(comp, dict) and comp.get("origin") == "published":
-                weight = comp.get("weight")
-                total += float(weight) * share if isinstance(weight, int | float) else 0.0
+            weight = comp.get("weight") if isinstance(comp, dict) else None
+            if not isinstance(weight, int | float):
+                continue
+            if comp.get("origin") == "published":
+                total += float(weight) * share
+            elif comp.get("origin") == "imputed":
+                total += float(weight) * share * imputed_share(comp.get("support"))
         return total
     return None
 

@@ -9,6 +9,8 @@ Modules: ``tensors`` (tensor inventory per architecture), ``weights`` (per-tenso
 on devices), ``speed`` (decode and prefill), ``serving`` (capacity of vLLM/SGLang under continuous
 batching on TP x PP x DP GPUs: tokens/s against concurrency, TTFT, TPOT, KV-bound concurrency),
 ``cost`` (API, self-hosting, building), ``quality`` (expected quality and quantization loss),
+``benchmark_scale`` (one scale for every benchmark: the latent fit that imputes the scores a model
+does not publish),
 ``scaling`` (capability boundaries), ``design`` (which models to evaluate first: the balanced
 I-optimal design), ``constants``, ``cost_constants``,
 ``design_policy`` (the schemas of the packaged constants), ``units`` (numbers in words for messages:

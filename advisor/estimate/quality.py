@@ -31,7 +31,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.catalog.records import BenchmarkScore, ModelRecord
 from advisor.catalog.tables import load_table
-from advisor.estimate import scaling
+from advisor.estimate import benchmark_scale, scaling
+from advisor.estimate.benchmark_scale import (
+    BenchmarkScale,
+    Imputed,
+    Population,
+    ScaleSettings,
+    fitted_scale,
+    population_key,
+)
 from advisor.estimate.scaling import (
     Boundary,
     BoundarySpec,
@@ -53,7 +61,7 @@ if TYPE_CHECKING:
     from advisor.model.candidate import Candidate
 
 QualityKind = Literal["published", "inherited", "mixed", "predicted"]
-Origin = Literal["published", "predicted"]
+Origin = Literal["published", "predicted", "imputed"]
 
 POLICY_FILE = "quality_policy.yaml"
 QUANT_FILE = "quant_quality.yaml"
@@ -135,6 +143,30 @@ class RankingPolicy(_Strict):
     above_cap_share: float = Field(default=0.5, ge=0.0, le=1.0)
     cost_weight: float = Field(default=0.25, ge=0.0)
     cost_step: float = Field(default=0.05, gt=0.0)
+    imputed_evidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    imputed_evidence_full_at: int = Field(default=6, ge=1)
+
+
+class ImputationPolicy(_Strict):
+    """How missing benchmarks are filled from the catalog's latent fit (advisor.estimate.benchmark_scale)."""
+
+    enabled: bool = True
+    benchmarks: list[str]
+    factors: int = Field(default=1, ge=1, le=4)
+    ridge: float = Field(default=1e-3, ge=0.0)
+    shrinkage: float = Field(default=1.0, ge=0.0)
+    min_records: int = Field(default=8, ge=2)
+    min_scores: int = Field(default=2, ge=2)
+    min_published: int = Field(default=1, ge=1)
+
+    def settings(self) -> ScaleSettings:
+        return ScaleSettings(
+            factors=self.factors,
+            ridge=self.ridge,
+            shrinkage=self.shrinkage,
+            min_records=self.min_records,
+            min_scores=self.min_scores,
+        )
 
 
 class QualityPolicy(_Strict):
@@ -152,6 +184,7 @@ class QualityPolicy(_Strict):
     quantization: QuantizationPolicy
     languages: LanguagePolicy
     ranking: RankingPolicy
+    imputation: ImputationPolicy
 
     @model_validator(mode="after")
     def _consistent(self) -> QualityPolicy:
@@ -161,6 +194,9 @@ class QualityPolicy(_Strict):
                 raise ValueError(f"use_case_weights.{use_case}: no normalisation for {', '.join(unknown)}")
             if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
                 raise ValueError(f"use_case_weights.{use_case}: weights must be >= 0 with at least one > 0")
+        unknown = sorted(set(self.imputation.benchmarks) - set(self.normalisation))
+        if unknown:
+            raise ValueError(f"imputation.benchmarks: no normalisation for {', '.join(unknown)}")
         keys = {b.catalog_key for b in self.boundaries if b.catalog_key}
         missing = sorted(set(self.prediction.use) - keys)
         if missing:
@@ -363,12 +399,14 @@ class Component:
     source: str | None = None
     note: str | None = None
     extrapolated: bool = False
+    support: int | None = None  # imputed: how many of the model's published scores the prediction rests on
 
     def describe(self) -> str:
-        raw = f"{self.value:g}" if self.origin == "published" else f"≤{self.value:.1f}"
+        approx = f"{self.value:.0f}" if abs(self.value) >= 100 else f"{self.value:.1f}"  # never 1.4e+03
+        raw = {"published": f"{self.value:g}", "imputed": f"~{approx} imputed"}.get(self.origin, f"≤{self.value:.1f}")
         dated = f" ({self.as_of})" if self.benchmark == "arena_elo" else ""
         if self.benchmark == "arena_elo" and self.as_of is None:
-            dated = " (undated)"
+            dated = " (undated)" if self.origin == "published" else ""  # an imputed Elo is no snapshot
         extra = ", extrapolated" if self.extrapolated else ""
         return f"{self.benchmark} {raw}{dated}{extra} → {self.normalised:.2f}×{self.weight:g}"
 
@@ -383,6 +421,7 @@ class Component:
             "origin": self.origin,
             "as_of": self.as_of,
             "extrapolated": self.extrapolated,
+            "support": self.support,
         }
         if detail:
             data.update(source=self.source, note=self.note)
@@ -553,6 +592,7 @@ class QualityEstimate:
     inherited_from: str | None = None
     weight_total: float = 0.0
     weight_available: float = 0.0
+    weight_published: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def metrics(self) -> Metrics:
@@ -574,6 +614,7 @@ class QualityEstimate:
             "inherited_from": self.inherited_from,
             "components": [c.as_dict(detail) for c in self.components],
             "weight_covered": round(self.weight_available / self.weight_total, 4) if self.weight_total else None,
+            "weight_published": round(self.weight_published / self.weight_total, 4) if self.weight_total else None,
             "prediction": None if self.prediction is None else self.prediction.as_dict(),
             "notes": list(self.notes),
         }
@@ -595,6 +636,9 @@ def _describe(
         "mixed": "published scores, missing ones filled with predicted upper bounds",
         "predicted": "predicted upper bound (no published score)",
     }[kind]
+    imputed = [c.benchmark for c in components if c.origin == "imputed"]
+    if imputed:
+        head += f" ({', '.join(imputed)} imputed from the catalog's latent fit: predictions, not measurements)"
     parts = ", ".join(c.describe() for c in components)
     text = f"{head}; {use_case} weights: {parts} = {before:.3f}"
     if prediction is not None and any(c.origin == "predicted" for c in components):
@@ -606,6 +650,98 @@ def _describe(
     return text
 
 
+def denormalise(benchmark: str, normalised: float) -> float:
+    """The raw score (percent, or Elo) that normalises to ``normalised`` (the inverse of :func:`normalise_value`)."""
+    anchor = quality_policy().normalisation[benchmark]
+    return anchor.floor + normalised * (anchor.ceiling - anchor.floor)
+
+
+def normalised_scores(benchmarks: Mapping[str, BenchmarkScore], only: Iterable[str] | None = None) -> dict[str, float]:
+    """A record's published scores on 0–1, for the benchmarks with anchors (and in ``only``, if given)."""
+    keep = set(only) if only is not None else None
+    out = {}
+    for name, score in benchmarks.items():
+        value = normalise(name, score)
+        if value is not None and (keep is None or name in keep):
+            out[name] = value
+    return out
+
+
+def scale_population(
+    models: Iterable[ModelRecord], apis: Iterable[tuple[str | None, Mapping[str, BenchmarkScore]]]
+) -> Population:
+    """The catalog's published scores as the latent fit's population (advisor.estimate.benchmark_scale).
+
+    ``apis`` are ``(open_weights_model, benchmarks)`` pairs: an API serving a catalog open model is merged
+    into that model (the model's own scores win), so the same weights count once; identical score sets
+    (an alias listed twice) count once. Only the policy's ``imputation.benchmarks`` enter.
+    """
+    only = quality_policy().imputation.benchmarks
+    merged: dict[str, dict[str, float]] = {m.id: normalised_scores(m.benchmarks, only) for m in models}
+    extra: list[dict[str, float]] = []
+    for hosted, scores in apis:
+        values = normalised_scores(scores, only)
+        if hosted is not None and hosted in merged:
+            merged[hosted] = {**values, **merged[hosted]}
+        else:
+            extra.append(values)
+    return population_key([*merged.values(), *extra])
+
+
+def catalog_scale(catalog: Catalog) -> BenchmarkScale | None:
+    """The latent fit on this catalog's published scores (None when the policy turns imputation off).
+
+    Fitted once per catalog content: memoised on the catalog (cleared when it changes) and, by content, per
+    process (:func:`advisor.estimate.benchmark_scale.fitted_scale`).
+    """
+    policy = quality_policy().imputation
+    if not policy.enabled:
+        return None
+    key = ("benchmark scale",)
+    if key not in catalog.derived:
+        population = scale_population(
+            catalog.models.values(), [(api.open_weights_model, api.benchmarks) for api in catalog.apis.values()]
+        )
+        catalog.derived[key] = _remembered_scale(population, policy.settings())
+    return catalog.derived[key]  # type: ignore[return-value]
+
+
+def _remembered_scale(population: Population, settings: ScaleSettings) -> BenchmarkScale:
+    """:func:`fitted_scale`, kept in the user's cache between runs (keyed on the population, the settings and the
+    fitting code, like the boundaries): later plans skip the fit (~0.1 s in plain Python)."""
+    data = memoised(
+        "benchmark_scale",
+        repr((population, settings)),
+        [Path(benchmark_scale.__file__)],
+        lambda: fitted_scale(population, settings).as_dict(),
+    )
+    try:
+        return BenchmarkScale.from_dict(data, settings)
+    except (KeyError, TypeError, ValueError):
+        return fitted_scale(population, settings)
+
+
+def _imputed_component(name: str, imputed: Imputed, weight: float, scale: BenchmarkScale) -> Component:
+    factors = scale.settings.factors
+    return Component(
+        benchmark=name,
+        value=denormalise(name, imputed.normalised),
+        scale="elo" if name == "arena_elo" else "percent",
+        normalised=imputed.normalised,
+        weight=weight,
+        origin="imputed",
+        source=(
+            f"imputed: catalog relation fitted on {imputed.records} records publishing {name} "
+            f"(latent fit, {factors} abilit{'y' if factors == 1 else 'ies'}, {imputed.population} records)"
+        ),
+        note=(
+            f"a prediction from this model's {', '.join(imputed.from_benchmarks)}, not a measurement; "
+            f"in-sample residual sd {imputed.residual_sd:.2f} (out-of-sample error: docs/quality.md §1b)"
+        ),
+        support=len(imputed.from_benchmarks),
+    )
+
+
 def estimate_quality(
     benchmarks: Mapping[str, BenchmarkScore],
     use_case: str,
@@ -614,9 +750,11 @@ def estimate_quality(
     tokens: float | None = None,
     quant: str | None = None,
     inherited_from: str | None = None,
+    scale: BenchmarkScale | None = None,
 ) -> QualityEstimate | None:
-    """The 0–1 quality for ``use_case`` from published scores, filled or replaced by the boundary
-    prediction as the policy says; None when there is nothing to go on (no score and no size)."""
+    """The 0–1 quality for ``use_case`` from published scores, the missing ones imputed from ``scale`` (the
+    catalog's latent fit) when given, then filled or replaced by the boundary prediction as the policy says;
+    None when there is nothing to go on (no score and no size)."""
     policy = quality_policy()
     weights = policy.weights(use_case)
     components: list[Component] = []
@@ -641,6 +779,13 @@ def estimate_quality(
             )
         )
     notes: list[str] = []
+    imputation = policy.imputation
+    if scale is not None and components:
+        own = normalised_scores(benchmarks, imputation.benchmarks)
+        if sum(1 for name in own if name in scale.loadings) >= imputation.min_published:
+            missing = [n for n, w in weights.items() if w > 0 and n in imputation.benchmarks and n not in own]
+            for name, imputed in scale.impute(own, missing).items():
+                components.append(_imputed_component(name, imputed, weights[name], scale))
     prediction: Prediction | None = None
     have = {c.benchmark for c in components}
     wanted = [n for n in policy.prediction.use if weights.get(n, 0) > 0 and n not in have]
@@ -688,7 +833,7 @@ def estimate_quality(
     if inherited_from is not None:
         kind = "inherited"
     elif not predicted:
-        kind = "published"
+        kind = "published"  # imputed components rest on the model's own published scores
     elif len(predicted) == len(components):
         kind = "predicted"
     else:
@@ -706,6 +851,7 @@ def estimate_quality(
         inherited_from=inherited_from,
         weight_total=sum(w for w in weights.values() if w > 0),
         weight_available=total_weight,
+        weight_published=sum(c.weight for c in components if c.origin == "published"),
         notes=tuple(notes),
     )
 
@@ -765,6 +911,7 @@ def candidate_quality(candidate: Candidate, use_case: str, catalog: Catalog | No
         tokens=tokens,
         quant=candidate.quant if candidate.kind == "open_source" else None,
         inherited_from=inherited_from,
+        scale=catalog_scale(catalog) if catalog is not None else None,
     )
 
 
