@@ -7,7 +7,15 @@ from advisor.model.checks import Finding
 from advisor.model.plan import Assessment, Deployment, Plan, StrategyDecision
 from advisor.report.html import plan_to_html
 from advisor.report.markdown import plan_to_markdown
-from advisor.report.view import Appendix, finding_text, first_choice, plain_words, top_rows
+from advisor.report.view import (
+    THIN_LEGEND,
+    Appendix,
+    finding_text,
+    first_choice,
+    plain_words,
+    quality_cell,
+    top_rows,
+)
 
 GEMMA_QUOTE = "Gemma Terms of Use §2.2: You may use, reproduce, modify, Distribute ... " + "x" * 200
 
@@ -142,3 +150,37 @@ def test_a_named_model_shows_the_variant_the_reasons_cite() -> None:
     )
     row = top_rows(plan)[-1]
     assert (row.place, row.assessment.candidate.id, row.assessment.candidate.quant) == (11, "c", "Q8_0")
+
+
+def _with_evidence(model: str, rank: int, published: int) -> Assessment:
+    """An assessment whose QUAL001 rests on ``published`` published scores, the rest imputed."""
+    base = _assessment(model, rank)
+    components = [{"benchmark": f"b{i}", "origin": "published", "weight": 1.0} for i in range(published)]
+    components += [{"benchmark": f"i{i}", "origin": "imputed", "weight": 1.0} for i in range(4)]
+    qual = Finding(
+        severity="pass",
+        message="quality 0.70 meets the bar",
+        check="QUAL001",
+        category="quality",
+        evidence={"components": components},
+    )
+    return base.model_copy(update={"findings": [*base.findings, qual]})
+
+
+def test_a_quality_resting_on_thin_published_evidence_is_marked_with_a_legend() -> None:
+    """gpt-5.4-nano read 0.90 for chat from one published GPQA score, the rest imputed, beside gpt-5.4-mini's
+    0.94: unmarked, a reader takes the two as equally well known. Two published scores are marked, three not;
+    the legend says what the mark means, once, in both formats."""
+    thin, solid = _with_evidence("thin", 1, 2), _with_evidence("solid", 2, 3)
+    assert (quality_cell(thin), quality_cell(solid)) == ("0.70*", "0.70")
+    assert quality_cell(_assessment("unknown", 3)) == "0.70"  # no QUAL001 evidence: nothing to say
+    plan = Plan(
+        requirements={},
+        strategy=StrategyDecision(recommended="open_source", scores={}, reasons=[], flip_conditions=[]),
+        assessments=[thin, solid],
+    )
+    markdown = plan_to_markdown(plan)
+    assert "| 0.70* |" in markdown and markdown.count(THIN_LEGEND) == 1
+    assert plan_to_html(plan).count("imputed from the catalog") == 1
+    solid_only = plan.model_copy(update={"assessments": [solid]})
+    assert THIN_LEGEND not in plan_to_markdown(solid_only)

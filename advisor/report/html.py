@@ -14,6 +14,8 @@ from advisor.report.markdown import DISCLAIMER
 from advisor.report.quality_cost_chart import ChartPoint, quality_cost_svg
 from advisor.report.view import (
     APPENDIX_TITLES,
+    THIN_LEGEND,
+    THIN_MARK,
     Appendix,
     best_per_model,
     finding_text,
@@ -21,6 +23,7 @@ from advisor.report.view import (
     headline,
     headline_note,
     plain_words,
+    quality_cell,
     ranking_basis,
     top_rows,
     variant_label,
@@ -73,11 +76,11 @@ def _list(items: list[str]) -> str:
 
 def _cells(a: Assessment) -> str:
     """Variant, verdict, quality and $/month cells of one assessment."""
-    quality = QualityMetrics.from_metrics(a.metrics).value
+    quality = quality_cell(a)
     cost = PriceMetrics.from_metrics(a.metrics).monthly_usd
     return (
         f"<td>{e(variant_label(a))}</td><td class='{e(a.verdict)}'>{e(a.verdict)}</td>"
-        f"<td>{f'{quality:.2f}' if quality is not None else ''}</td><td>{_money(cost)}</td>"
+        f"<td>{e(quality) if quality != '–' else ''}</td><td>{_money(cost)}</td>"
     )
 
 
@@ -86,10 +89,13 @@ def _top_section(plan: Plan, appendix: Appendix) -> str:
     best = best_per_model(plan)
     if not best:
         return _no_candidate_section(plan)
+    shown = top_rows(plan)
     rows = "".join(
         f"<tr><td>{row.place or '–'}</td><td>{e(row.assessment.candidate.id)}</td>{_cells(row.assessment)}</tr>"
-        for row in top_rows(plan)
+        for row in shown
     )
+    thin = any(quality_cell(row.assessment).endswith(THIN_MARK) for row in shown)
+    legend = f"<p class='note'>{e(THIN_LEGEND)}</p>" if thin else ""
     why = []
     for place, a in enumerate(best[:3], start=1):
         items = []
@@ -109,7 +115,7 @@ def _top_section(plan: Plan, appendix: Appendix) -> str:
         f"<h2>Top candidates ({len(best)} acceptable models; best variant of each)</h2>"
         f"<p class='basis'>Order: {e(ranking_basis(plan))}</p>"
         "<table><tr><th>#</th><th>candidate</th><th>variant</th><th>verdict</th><th>quality</th>"
-        f"<th>$/month</th></tr>{rows}</table><h3>Why the top candidates</h3>{''.join(why)}"
+        f"<th>$/month</th></tr>{rows}</table>{legend}<h3>Why the top candidates</h3>{''.join(why)}"
     )
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from advisor.engine.misses import nearest_misses
 from advisor.estimate.units import human_count
-from advisor.model.metrics import PriceMetrics, QualityMetrics, SizingMetrics
+from advisor.model.metrics import PriceMetrics, SizingMetrics
 from advisor.model.plan import Assessment, Plan
 from advisor.report.view import (
     APPENDIX_TITLES,
+    THIN_LEGEND,
+    THIN_MARK,
     Appendix,
     best_per_model,
     finding_text,
@@ -15,6 +17,7 @@ from advisor.report.view import (
     headline,
     headline_note,
     plain_words,
+    quality_cell,
     ranking_basis,
     top_rows,
 )
@@ -89,14 +92,15 @@ def plan_to_markdown(plan: Plan) -> str:
         ]
         for row in rows:
             a = row.assessment
-            quality = QualityMetrics.from_metrics(a.metrics).value
             monthly = PriceMetrics.from_metrics(a.metrics).monthly_usd
             sizing = SizingMetrics.from_metrics(a.metrics)
             lines.append(
                 f"| {row.place or '–'} | {a.candidate.id} | {_table_variant(a)} | {a.verdict} "
-                f"| {_fmt(quality, '{:.2f}')} | {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
+                f"| {quality_cell(a)} | {_fmt(monthly, '{:,.0f}')} | {_fmt_bytes(sizing.total_bytes)} "
                 f"| {_fmt(sizing.decode_tokens_per_s, '{:.0f}')} |"
             )
+        if any(quality_cell(row.assessment).endswith(THIN_MARK) for row in rows):
+            lines += ["", THIN_LEGEND]
         lines += ["", "### Why the top candidates", ""]
         for place, a in enumerate(best[:3], start=1):
             lines.append(f"**{place}. {a.candidate.id}** ({_variant(a)})")

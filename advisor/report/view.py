@@ -86,6 +86,37 @@ def top_rows(plan: Plan, limit: int = TOP_N) -> list[ModelRow]:
 #: a model the headline names below this place is cited for a comparison, and the report says so
 HEADLINE_TOP = 3
 
+#: a quality resting on fewer published scores of the use case's benchmarks than this is marked in the tables:
+#: the rest is imputed (docs/quality.md §1b), and one or two scores impute with about twice the error of more
+THIN_EVIDENCE = 3
+THIN_MARK = "*"
+THIN_LEGEND = (
+    f"{THIN_MARK} fewer than {THIN_EVIDENCE} of the use case's benchmarks published: the rest of the quality is "
+    "imputed from the catalog's other models (a prediction; docs/quality.md §1b), and the ranking discounts it."
+)
+
+
+def published_scores(assessment: Assessment) -> int | None:
+    """How many published (or base-model) scores stand behind QUAL001's quality; None when it has no evidence."""
+    for finding in assessment.findings:
+        if finding.check != "QUAL001" or not isinstance(finding.evidence, dict):
+            continue
+        components = finding.evidence.get("components")
+        if isinstance(components, list):
+            return sum(1 for c in components if isinstance(c, dict) and c.get("origin") == "published")
+    return None
+
+
+def quality_cell(assessment: Assessment) -> str:
+    """The quality as the tables show it: ``0.90``, ``0.90*`` when it rests on thin published evidence."""
+    from advisor.model.metrics import QualityMetrics
+
+    quality = QualityMetrics.from_metrics(assessment.metrics).value
+    if quality is None:
+        return "–"
+    count = published_scores(assessment)
+    return f"{quality:.2f}{THIN_MARK if count is not None and count < THIN_EVIDENCE else ''}"
+
 
 def headline(plan: Plan) -> list[str]:
     """The recommendation's reasons in plain words, each named model marked with its place in the top table.
@@ -138,7 +169,8 @@ def first_choice(plan: Plan) -> str:
                 against = f" against the {bar:.2f} bar" + (f" ({level})" if isinstance(level, str) else "")
             parts.append(f"quality {quality:.2f}{against}")
         if cost is not None:
-            spent = f" of the ${monthly_budget:,.0f} budget" if full and isinstance(monthly_budget, int | float) and monthly_budget > 0 else ""
+            budgeted = full and isinstance(monthly_budget, int | float) and monthly_budget > 0
+            spent = f" of the ${monthly_budget:,.0f} budget" if budgeted else ""
             parts.append(f"≈ ${cost:,.0f}/month{spent}")
         return ", ".join(parts)
 
