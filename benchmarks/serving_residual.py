@@ -1,7 +1,8 @@
 """Does a learned residual on top of the physical serving model help out of sample? (issue 15: measured, no.)
 
-Run: ``python benchmarks/serving_residual.py [--json] [--all-splits] [--ridge R]`` (~1 min for the
-leave-one-publisher-out folds; ``--all-splits`` adds leave-one-source-out, device class and model family, ~5 min).
+Run: ``python benchmarks/serving_residual.py [--json] [--all-splits] [--ridge R] [--data DIR]`` (~1.5 min for the
+leave-one-publisher-out folds; ``--all-splits`` adds leave-one-source-out, device class and model family, ~5 min;
+``--data DIR``: rows only DIR holds are a fresh test set, predicted with everything fitted on benchmarks/data/).
 
 The physical model (advisor/estimate/serving.py, constants fitted by benchmarks/serving_accuracy.py) places about
 half the published rows within ±25 %. This script asks whether the rest is a systematic effect that a few
@@ -275,11 +276,16 @@ SPLITS: dict[str, Group] = {
 }
 
 
-def evaluate(ridge: float = RIDGE, all_splits: bool = False) -> dict[str, Any]:
+def evaluate(ridge: float = RIDGE, all_splits: bool = False, extra: Sequence[Path] = ()) -> dict[str, Any]:
+    """The figures above; rows only ``extra`` directories hold are a test set that no fit sees (``new_rows``)."""
     notes: list[str] = []
-    data = sa.cases(sa.read_rows([], notes), sa.read_models([sa.DATA], notes), sa.hardware([]), notes)
+    rows = sa.read_rows(extra, notes)
+    every = sa.cases(rows, sa.read_models([sa.DATA, *extra], notes), sa.hardware(extra), notes)
+    data = [c for c in every if not c.row.new]
+    new = [c for c in every if c.row.new]
     base = sa.serving_constants().engine("vllm")
-    in_scores = score(data, sa.fit(data, base))
+    physical = sa.fit(data, base)
+    in_scores = score(data, physical)
     everyone = list(range(len(data)))
     result: dict[str, Any] = {"rows": len(data), "ridge": ridge, "in_sample": {}}
     for label, names in (("physical", ()), ("brief_features", BRIEF_FEATURES)):
@@ -288,6 +294,20 @@ def evaluate(ridge: float = RIDGE, all_splits: bool = False) -> dict[str, Any]:
         fitted = {"intercept": round(res.intercept, 3), "coefficients": coefficients}
         result["in_sample"][label] = {**_summary(errs), **fitted}
     result["in_sample"]["source_offset_ceiling"] = round(source_offset_ceiling(data, in_scores), 3)
+    if new:
+        new_scores = score(new, physical)
+
+        def on_new(names: Sequence[str]) -> dict[str, float]:
+            res, _ = _corrected(data, in_scores, everyone, [], names, ridge)
+            return _summary([math.exp(s.log_error + res.log_factor(s.features)) - 1.0 for s in new_scores])
+
+        result["new_rows"] = {
+            "rows": len(new),
+            "sources": len({c.row.source for c in new}),
+            "physical": on_new(()),
+            "brief_features": on_new(BRIEF_FEATURES),
+            "single_feature": {f: on_new((f,)) for f in FEATURES},
+        }
     for label in list(SPLITS)[: 4 if all_splits else 1]:
         group = SPLITS[label]
         folds = fold_scores(data, base, group)
@@ -309,11 +329,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--all-splits", action="store_true", help="also source, device class and family folds")
     parser.add_argument("--ridge", type=float, default=RIDGE, help=f"ridge penalty on standardised features ({RIDGE})")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="DIR",
+        type=Path,
+        help="rows in DIR/serving_measurements*.csv that benchmarks/data/ lacks: a test set no fit sees (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.ridge < 0:
         print("--ridge: expected a number >= 0", file=sys.stderr)
         return 2
-    result = evaluate(args.ridge, args.all_splits)
+    for d in args.data:
+        if not d.is_dir():
+            print(f"--data {d}: not a directory", file=sys.stderr)
+            return 2
+    result = evaluate(args.ridge, args.all_splits, [d for d in args.data if d.resolve() != sa.DATA.resolve()])
     if args.json:
         json.dump(result, sys.stdout, indent=2)
         print()
@@ -321,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['rows']} rows, ridge {result['ridge']}")
     for label, s in result["in_sample"].items():
         print(f"in-sample {label}: {s}")
-    for label in SPLITS:
+    for label in (*SPLITS, "new_rows"):
         if label in result:
             for name, s in result[label].items():
                 if name == "single_feature":

@@ -91,3 +91,10 @@ def test_row_features_of_published_rows(residual: Any) -> None:
     assert f["sglang"] == 1.0 and f["log_gpus"] == pytest.approx(math.log(8))
     assert 0.0 < f["decode_share"] <= 1.0
     assert residual.row_features(burst, residual.capacity(burst, engine))["burst"] == 1.0
+
+
+def test_a_missing_data_directory_is_bad_input(residual: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--data`` naming no directory: exit 2 and a one-line message naming the flag, before any fitting."""
+    assert residual.main(["--data", "/nonexistent/serving-data"]) == 2
+    err = capsys.readouterr().err
+    assert "--data" in err and "not a directory" in err and "Traceback" not in err
