@@ -383,14 +383,19 @@ class Prediction:
     tpot_s: float | None
 
 
-def predict(case: Case, engine: EngineEfficiency) -> Prediction:
-    """Predicted output tokens/s (``decode`` rows: concurrency / TPOT, as published), TTFT and TPOT."""
-    e = replace(
+def case_engine(case: Case, engine: EngineEfficiency) -> EngineEfficiency:
+    """The engine constants as the row ran them: eager or not, its max_num_seqs cap and prefill token budget."""
+    return replace(
         engine,
         enforce_eager=case.row.eager,
         max_num_seqs=case.max_num_seqs,
         prefill_token_budget=case.prefill_token_budget,
     )
+
+
+def predict(case: Case, engine: EngineEfficiency) -> Prediction:
+    """Predicted output tokens/s (``decode`` rows: concurrency / TPOT, as published), TTFT and TPOT."""
+    e = case_engine(case, engine)
     try:
         if case.row.metric == "decode":
             step = decode_step(case.model, case.gpu, case.topology, e, case.row.concurrency,
