@@ -3,8 +3,11 @@ developer's environment), the examples, and a CLI runner."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,6 +16,22 @@ from advisor.engine.session import Session
 from advisor.model.context import AdvisorContext
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(relative: str) -> ModuleType:
+    """A script of the repository (``benchmarks/serving_accuracy.py``, ``scripts/...``) as a module: they are run,
+    not installed, and the tests call their functions. Registered in ``sys.modules`` under its stem so the
+    dataclasses it defines resolve their own module; a fresh module on every call (no state leaks between tests)."""
+    path = ROOT / relative
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 EXAMPLES = ROOT / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

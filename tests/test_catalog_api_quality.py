@@ -11,8 +11,6 @@ setting, and that catalog/apis.yaml was regenerated from catalog/apis_curated.ya
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -24,7 +22,7 @@ from advisor.catalog.loader import Catalog
 from advisor.engine.host import PluginHost
 from advisor.engine.session import Session
 from advisor.estimate.quality import quality_policy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 #: benchmark groups a frontier shortlist is read on (keys of catalog/quality_policy.yaml)
 GROUPS = {
@@ -129,13 +127,7 @@ def test_curated_scores_reach_the_generated_catalog() -> None:
 
 
 def _script() -> ModuleType:
-    path = ROOT / "scripts" / "import_litellm_prices.py"
-    spec = importlib.util.spec_from_file_location("import_litellm_prices", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("import_litellm_prices", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/import_litellm_prices.py")
 
 
 def test_directly_priced_apis_take_curated_scores_after_the_open_model_ones(tmp_path: Path) -> None:

@@ -6,10 +6,8 @@ formulas in docs/serving.md, never from the implementation.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from advisor.estimate.serving import (
     weights_read_per_microbatch,
 )
 from advisor.model.context import AdvisorContext
+from tests.conftest import load_script
 from tests.test_cli import advisor
 
 LLAMA_8B_CONFIG = ArchitectureConfig(
@@ -355,17 +354,9 @@ def test_ttft_grows_with_the_prompt_and_with_the_queue() -> None:
 # ----------------------------------------------------------------------------- product path = harness
 
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
-
-
 def _harness() -> Any:
     """benchmarks/serving_accuracy.py as a module (it is a script, not a package)."""
-    spec = importlib.util.spec_from_file_location("serving_accuracy", BENCH / "serving_accuracy.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["serving_accuracy"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/serving_accuracy.py")
 
 
 def test_fit_rows_carry_serving_capacity_for_the_requested_workload(context: AdvisorContext) -> None:

@@ -9,26 +9,18 @@ applies (zero coefficients leave the physical prediction alone; a known coeffici
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+from tests.conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def residual() -> Any:
-    spec = importlib.util.spec_from_file_location("serving_residual", BENCH / "serving_residual.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["serving_residual"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/serving_residual.py")
 
 
 def test_zero_coefficients_give_the_physical_model(residual: Any) -> None:
