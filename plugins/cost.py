@@ -69,8 +69,22 @@ def _budget_finding(
     detail: str,
     metrics: Metrics,
     evidence: dict[str, object],
+    power_only: bool = False,
 ) -> Finding:
+    """Pass within the monthly budget, fail above it; but when the only cash is the electricity of hardware the
+    business already owns (nothing bought or rented), exceeding the budget warns: a workstation's power bill is
+    not a reason to reject every model it runs (a $0 budget on an owned RTX 4090 would reject them all for
+    ~$30/month), and the warning still names the bill."""
     limit = requirements.budget.monthly_usd
+    if limit is not None and monthly > limit and power_only:
+        return Finding(
+            severity="warn",
+            message=f"about {usd(monthly)}/month of electricity for hardware you own exceeds the {usd(limit)} "
+            f"monthly budget; it is the only new cost ({detail}; estimate)",
+            metrics=metrics,
+            evidence=evidence,
+            remediation="budget for the power bill, or run the machine fewer hours",
+        )
     if limit is not None and monthly > limit:
         return Finding(
             severity="fail",
@@ -209,6 +223,8 @@ class _Priced:
     detail: str
     spot_monthly: float | None = None
     on_demand_monthly: float | None = None
+    #: the cash is only the electricity of devices already owned (nothing bought or rented)
+    power_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -338,7 +354,7 @@ def _self_hosted(candidate: Candidate, requirements: Requirements, context: Advi
         detail += f"; {_price(monthly / (tokens.total / 1e6))} per 1M tokens"
     detail += "; " + _staff_words(staff)
     evidence: dict[str, object] = {"assumptions": assumptions + settings.assumptions()[1:9]}
-    yield _budget_finding(monthly, requirements, detail, metrics, evidence)
+    yield _budget_finding(monthly, requirements, detail, metrics, evidence, power_only=on_hand and priced.power_only)
     yield from findings
     if kwh_device is not None:
         running = serving.replicas  # on premises without a purchase price: what the machine holds
@@ -514,7 +530,8 @@ def _owned(
     elif extra and rental is not None and not on_premises:
         parts.append(f"{extra} rented replica(s) {usd(extra * serving.per_replica_usd)}")
     assumptions.append(f"own hardware: power ${power_device:,.2f}/device-month; owned devices are sunk cost")
-    return _Priced(serving, upfront, " + ".join(parts))
+    bought_or_rented = bool(extra) and (capex is not None or (rental is not None and not on_premises))
+    return _Priced(serving, upfront, " + ".join(parts), power_only=not bought_or_rented)
 
 
 # ------------------------------------------------------------------------------------------------ build

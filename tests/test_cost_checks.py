@@ -258,3 +258,36 @@ def test_on_premises_never_rents_the_overflow(context: AdvisorContext) -> None:
     c = cost_constants()
     power = 400 / 1000 * c.average_power_fraction * c.hours_per_month * c.pue * c.usd_per_kwh
     assert _metrics(findings)["monthly_cost_usd"] == pytest.approx(2 * power, abs=0.05)
+
+
+def test_the_power_of_owned_hardware_over_a_zero_budget_warns_but_does_not_reject(context: AdvisorContext) -> None:
+    """A developer with one RTX 4090 and no budget (monthly 0) asks for a private coding helper. The only new
+    cash is the card's electricity (~$30/month): an ML lead would run Qwen3-Coder-30B-A3B on it, not reject
+    every model for its power bill. So power alone over the budget is a warning naming the bill; the plan
+    (tests below, `advisor plan`) still offers the models that fit."""
+    candidate = _open(context, "Qwen/Qwen3-Coder-30B-A3B-Instruct", "Q4_K_M", "rtx-4090", 1, ram=64)
+    requirements = _requirements(
+        traffic={"requests_per_day": 500, "input_tokens": 4000, "output_tokens": 500, "peak_concurrency": 1},
+        hardware=[{"gpu": "rtx-4090", "count": 1}, {"ram_gb": 64}],
+        budget={"monthly_usd": 0},
+        privacy={"on_prem_required": True},
+    )
+    findings = [f for f in _run(candidate, requirements, context) if f.severity in ("warn", "fail")]
+    budget = [f for f in findings if "budget" in f.message]
+    assert [f.severity for f in budget] == ["warn"], budget
+    assert "electricity" in budget[0].message and "$0" in budget[0].message
+    assert _metrics(budget)["monthly_cost_usd"] > 0  # the bill is still counted and shown
+
+
+def test_buying_devices_over_a_zero_budget_still_fails(context: AdvisorContext) -> None:
+    """Power is the only cost that may pass a zero budget with a warning: a peak that needs devices bought
+    beyond the ones owned is new spending, and exceeding the budget with it fails as before."""
+    candidate = _open(context, "Qwen/Qwen2.5-14B-Instruct", "Q4_K_M", "a100-80gb", 1, ram=512)
+    requirements = _requirements(
+        traffic={"requests_per_day": 200_000, "input_tokens": 3000, "output_tokens": 400, "peak_concurrency": 256},
+        hardware=[{"gpu": "a100-80gb", "count": 1}, {"ram_gb": 512}],
+        budget={"monthly_usd": 0},
+        plugins={"cost": {"capex_usd_per_device": 10_000}},
+    )
+    findings = _run(candidate, requirements, context)
+    assert any(f.severity == "fail" and "exceeds" in f.message for f in findings), [f.message for f in findings]

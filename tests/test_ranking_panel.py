@@ -202,3 +202,18 @@ def test_laptop_coding_helper_offers_a_code_model() -> None:
     code benchmarks are imputed from it and it ranks among the first five. Qwen3-Coder's own scores are data.)"""
     ids = _ids(_top("laptop_only"))
     assert any("Coder" in i or "Devstral" in i or "codestral" in i.lower() for i in ids), ids
+
+
+def test_a_desktop_gpu_with_no_budget_still_gets_a_local_code_model() -> None:
+    """One RTX 4090 (24 GB), a $0 monthly budget, code that must stay in the office. The card's electricity
+    (~$30/month) is the only new cost: a lead runs a ~24B dense or 30B-A3B MoE code model at 4 bits on it
+    (Devstral Small, Qwen3-Coder-30B-A3B) rather than hearing "no candidate". Every model in the top five runs
+    on the card itself at the 20 tokens/s asked, none is a toy, and a code model is among the first three."""
+    top = _top("desktop_4090_code")
+    assert len(top) == 5, _ids(top)
+    _no_toys(top)
+    assert all(r["kind"] == "open_source" and r["hardware"] == "rtx-4090" for r in top), _ids(top)
+    assert any("Coder" in i or "Devstral" in i or "codestral" in i.lower() for i in _ids(top)[:3]), _ids(top)
+    for row in top:
+        budget = next(f for f in row["findings"] if f["check"] == "COST001" and "budget" in f["message"])
+        assert budget["severity"] == "warn" and "electricity" in budget["message"], budget
