@@ -583,18 +583,16 @@ def evaluate(extra: list[Path], quick: bool = False) -> dict[str, Any]:
     return result
 
 
+def add_data_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--data DIR`` (repeatable): more measurement directories, for this harness and the scripts built on it."""
+    parser.add_argument("--data", action="append", default=[], metavar="DIR", type=Path, help=help)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true", help="in-sample and new rows only (no held-out folds)")
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="DIR",
-        type=Path,
-        help="also read serving_measurements*.csv / serving_models*.yaml from DIR (repeatable)",
-    )
+    add_data_option(parser, "also read serving_measurements*.csv / serving_models*.yaml from DIR (repeatable)")
     args = parser.parse_args(argv)
     extra = [d for d in args.data if d.resolve() != DATA.resolve()]
     for d in extra:

@@ -329,13 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--all-splits", action="store_true", help="also source, device class and family folds")
     parser.add_argument("--ridge", type=float, default=RIDGE, help=f"ridge penalty on standardised features ({RIDGE})")
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=[],
-        metavar="DIR",
-        type=Path,
-        help="rows in DIR/serving_measurements*.csv that benchmarks/data/ lacks: a test set no fit sees (repeatable)",
+    sa.add_data_option(
+        parser, "rows in DIR/serving_measurements*.csv that benchmarks/data/ lacks: a test set no fit sees (repeatable)"
     )
     args = parser.parse_args(argv)
     if args.ridge < 0:
