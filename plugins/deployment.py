@@ -250,9 +250,18 @@ def _gpu_server(
     lead = list(ckpt.notes)
     local = f"{WEIGHTS_DIR}/{ckpt.repo.split('/')[-1]}" if requirements.privacy.air_gapped else None
     moe = (chosen.architecture.model_extra or {}).get("moe_intermediate_size") if chosen.architecture else None
-    ep = expert_parallel_needed(moe if isinstance(moe, int) else None, topology.tensor_parallel, ckpt.format)
+    # online FP8 scales whole tensors, not 128-column blocks: its experts split like the BF16 weights they come from
+    blocks = "BF16" if ckpt.online_quantization else ckpt.format
+    ep = expert_parallel_needed(moe if isinstance(moe, int) else None, topology.tensor_parallel, blocks)
     layout = ServingLayout(
-        ckpt.repo, engine, topology, requirements.context_tokens, fraction, local_path=local, expert_parallel=ep
+        ckpt.repo,
+        engine,
+        topology,
+        requirements.context_tokens,
+        fraction,
+        local_path=local,
+        expert_parallel=ep,
+        quantization=ckpt.online_quantization,
     )
     if ep:
         lead.append(
@@ -275,6 +284,7 @@ def _gpu_server(
         constants.engines[other].memory_fraction,
         local_path=local,
         expert_parallel=ep,
+        quantization=ckpt.online_quantization,
     )
     alt_serve = [c.text for c in engine_commands(alt) if c.role == "server"]
     if engine == "vllm":

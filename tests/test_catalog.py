@@ -209,7 +209,12 @@ def test_overlay_overrides_by_id(write, host) -> None:
 def test_planning_defaults_name_catalog_records(catalog: Catalog) -> None:
     """Every quant, device and CPU class in catalog/planning.yaml exists (a typo would drop variants silently)."""
     defaults = planning_defaults()
-    for quant in (*defaults.quants.plan, *defaults.quants.fit, *defaults.quants.server_quantization):
+    for quant in (
+        *defaults.quants.plan,
+        *defaults.quants.fit,
+        *defaults.quants.serve,
+        *defaults.quants.server_quantization,
+    ):
         assert catalog.find_quant(quant) is not None, quant
     for device in defaults.cloud.devices:
         record = catalog.find_hardware(device)

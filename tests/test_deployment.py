@@ -67,21 +67,22 @@ def test_two_owned_gpus_serve_two_vllm_replicas(context: AdvisorContext) -> None
 
 
 @pytest.mark.parametrize(
-    ("model", "quant", "model_arg"),
+    ("model", "quant", "model_arg", "quantization"),
     [
-        ("Qwen/Qwen2.5-14B-Instruct", "Q8_0", "Qwen/Qwen2.5-14B-Instruct"),
-        ("Qwen/Qwen2.5-14B-Instruct", "F16", "Qwen/Qwen2.5-14B-Instruct"),
-        ("Qwen/Qwen3-0.6B", "Q8_0", "Qwen/Qwen3-0.6B-FP8"),  # the publisher's FP8 build (quantized_releases)
+        # no publisher 8-bit build: the engine quantizes the BF16 weights to FP8 as it loads them
+        ("Qwen/Qwen2.5-14B-Instruct", "Q8_0", "Qwen/Qwen2.5-14B-Instruct", "fp8"),
+        ("Qwen/Qwen2.5-14B-Instruct", "F16", "Qwen/Qwen2.5-14B-Instruct", None),
+        ("Qwen/Qwen3-0.6B", "Q8_0", "Qwen/Qwen3-0.6B-FP8", None),  # the publisher's FP8 build (quantized_releases)
     ],
 )
 def test_quant_levels_map_to_checkpoints_that_exist(
-    context: AdvisorContext, model: str, quant: str, model_arg: str
+    context: AdvisorContext, model: str, quant: str, model_arg: str, quantization: str | None
 ) -> None:
     """A GGUF quant level becomes a checkpoint the publisher ships (the catalog's releases) or the model itself."""
     plan = _plan(context, model, quant, "a100-80gb", 2, OWN_PAIR, ram=512, **BANK)
     assert plan is not None
     assert shlex.split(plan.command)[2] == model_arg
-    assert "--quantization" not in _args(plan.command)
+    assert _args(plan.command).get("--quantization") == quantization
 
 
 def test_rented_replicas_are_separate_instances(context: AdvisorContext) -> None:
@@ -90,7 +91,7 @@ def test_rented_replicas_are_separate_instances(context: AdvisorContext) -> None
     from advisor.engine.deployment_sizing import size_deployment
 
     metrics = {"spot_monthly_cost_usd": 1234.0}
-    traffic = {"requests_per_day": 2_000_000, "input_tokens": 1000, "output_tokens": 500, "peak_concurrency": 2000}
+    traffic = {"requests_per_day": 1_000_000, "input_tokens": 1000, "output_tokens": 500, "peak_concurrency": 2000}
     plan = _plan(context, "Qwen/Qwen2.5-7B-Instruct", "Q8_0", "l40s", 1, metrics, traffic=traffic)
     assert plan is not None and plan.engine == "vllm"
     candidate = open_candidate(

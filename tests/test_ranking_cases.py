@@ -131,19 +131,20 @@ def test_russian_support_bot_never_gets_a_model_without_russian_above_one_with_i
 
 def test_bank_on_owned_h100s_runs_higher_precision_at_equal_cost() -> None:
     """Two owned H100 80GB: the cash is the same for every weight format of a model (power), so a bank
-    runs BF16/FP8 (or Q8), not the 4-bit variant: at equal cost the higher precision ranks first."""
+    runs BF16/FP8 (or Q8), not the 4-bit variant: at equal cost a higher precision ranks first. (FP8 may rank
+    above BF16: on H100s it is served faster at no measurable quality cost, as a lead would serve a 72B.)"""
     plan = _plan("bank_owned_h100")
     ranked = _ranked(plan)
-    seen: dict[tuple[str, str, float], dict[str, Any]] = {}
+    groups: dict[tuple[str, str, float], list[dict[str, Any]]] = {}
     for row in ranked:
         key = (row["id"], str(row.get("hardware")), round(float(row["metrics"].get("monthly_cost_usd") or 0), 2))
-        earlier = seen.get(key)
-        if earlier is not None:
-            penalty_earlier = earlier["metrics"].get("quality_quant_penalty") or 0.0
-            penalty_here = row["metrics"].get("quality_quant_penalty") or 0.0
-            assert penalty_earlier <= penalty_here, (earlier["id"], earlier.get("quant"), row.get("quant"))
-        else:
-            seen[key] = row
+        groups.setdefault(key, []).append(row)
+    compared = 0
+    for rows in groups.values():
+        if len(rows) > 1 and any(r.get("quant") != "Q4_K_M" for r in rows):
+            compared += 1
+            assert rows[0].get("quant") != "Q4_K_M", [(r["id"], r.get("quant"), r["rank"]) for r in rows]
+    assert compared >= 3
 
 
 # --- the rules, one at a time ---------------------------------------------------------------------

@@ -39,6 +39,7 @@ VLLM_FLAGS = {
     "--host",
     "--port",
     "--enable-expert-parallel",  # docs.vllm.ai engine args; serving/expert_parallel_deployment (read 2026-12-05)
+    "--quantization",  # docs.vllm.ai engine args; features/quantization/fp8 "online dynamic quantization" (2026-12-05)
 }
 SGLANG_FLAGS = {
     "--model-path",
@@ -53,6 +54,7 @@ SGLANG_FLAGS = {
     "--host",
     "--port",
     "--ep-size",  # docs.sglang.io server arguments: --ep-size, --expert-parallel-size (read 2026-12-05)
+    "--quantization",  # docs.sglang.io server arguments and quantization page: online "--quantization fp8"
 }
 
 
@@ -125,6 +127,7 @@ def layouts() -> list[ServingLayout]:
             ServingLayout(
                 "meta-llama/Llama-3.3-70B-Instruct", engine, node_tp, 32768, fraction, local_path="/models/l70"
             ),
+            ServingLayout("meta-llama/Llama-3.3-70B-Instruct", engine, node_tp, 32768, fraction, quantization="fp8"),
         ]
     return out
 
@@ -376,3 +379,14 @@ def test_expert_parallel_layout_adds_the_engines_flag() -> None:
         (server,) = [c for c in engine_commands(layout) if c.role == "server"]
         words = check_flags(server.text, VLLM_FLAGS if engine == "vllm" else SGLANG_FLAGS)
         assert words[words.index(flag[0]) : words.index(flag[0]) + len(flag)] == flag
+
+
+def test_online_fp8_is_one_flag_on_either_engine_and_nothing_else_is_accepted() -> None:
+    topology = choose_topology(70e9, 48, 4, 1, 0.9)
+    for engine, flags in (("vllm", VLLM_FLAGS), ("sglang", SGLANG_FLAGS)):
+        layout = ServingLayout("meta-llama/Llama-3.3-70B-Instruct", engine, topology, 8192, 0.9, quantization="fp8")
+        (server,) = [c for c in engine_commands(layout) if c.role == "server"]
+        words = check_flags(server.text, flags)
+        assert words[words.index("--quantization") + 1] == "fp8"
+    with pytest.raises(ValueError, match="quantization"):
+        ServingLayout("meta-llama/Llama-3.3-70B-Instruct", "vllm", topology, 8192, 0.9, quantization="awq")

@@ -337,17 +337,23 @@ def test_sixty_four_h100_serve_a_small_model_as_sixty_four_replicas(context: Adv
 
 def test_llama_70b_on_four_l40s_clears_fifteen_tokens_per_s_with_tensor_parallel(context: AdvisorContext) -> None:
     """Llama-3.3-70B on 4 owned L40S with a 15 tokens/s bar: a layer split reads all the weights through
-    one GPU at a time; tensor parallel over the four reads a quarter each, so TP4 clears the bar (LAT001
-    passes) and the plan is that TP4 replica."""
+    one GPU at a time; tensor parallel reads a share each, so it clears the bar (LAT001 passes). In BF16
+    (141 GB) only TP4 holds it; in 8-bit (Meta ships no FP8 build: the engine quantizes at load) a TP2
+    replica holds it and clears the bar, and two of them carry the peak."""
     answers = {
         "traffic": {"requests_per_day": 2000, "peak_concurrency": 12},
         "latency": {"min_tokens_per_s": 15},
         "hardware": [{"gpu": "l40s", "count": 4}],
     }
+    _c, _r, lat, _costs, plan = _assess(context, "meta-llama/Llama-3.3-70B-Instruct", "F16", "l40s", 4, answers)
+    assert [f.severity for f in lat] == ["pass"], lat[0].message
+    assert plan.engine == "vllm" and "--quantization" not in plan.command
+    assert plan.topology is not None and plan.topology["tensor_parallel"] == 4
     _c, _r, lat, _costs, plan = _assess(context, "meta-llama/Llama-3.3-70B-Instruct", "Q8_0", "l40s", 4, answers)
     assert [f.severity for f in lat] == ["pass"], lat[0].message
-    assert plan.engine == "vllm"
-    assert plan.topology is not None and plan.topology["tensor_parallel"] == 4
+    assert "--quantization fp8" in plan.command
+    assert plan.topology is not None and plan.topology["tensor_parallel"] >= 2
+    assert plan.topology["tensor_parallel"] * plan.topology["data_parallel"] == 4
 
 
 def test_deepseek_on_sixteen_h100_does_not_ask_for_hundreds_more(context: AdvisorContext) -> None:
@@ -449,7 +455,8 @@ def test_llama_server_plan_never_guesses_a_gguf_repository(context: AdvisorConte
 def test_no_catalog_model_is_served_from_a_guessed_repository(context: AdvisorContext) -> None:
     """Every catalog model, at 4 and 8 bits on 16 owned H100 (air-gapped, so the download step names the repo
     too): the server loads the model's own repo or a release the catalog records, never ``{repo}-AWQ``; a
-    BF16 fallback comes with the llm-compressor script; ``--quantization`` is never guessed."""
+    4-bit BF16 fallback comes with the llm-compressor script; ``--quantization`` appears only as the engine's
+    online FP8 of the model's own BF16 repo (an 8-bit variant whose publisher ships no 8-bit build)."""
     from advisor.hub import gguf_repos_of
 
     answers = {**CLUSTER, "privacy": {"air_gapped": True}}
@@ -458,13 +465,18 @@ def test_no_catalog_model_is_served_from_a_guessed_repository(context: AdvisorCo
         known = {model, *(r.repo for r in record.quantized_releases), *gguf_repos_of(record)}
         for quant in ("Q4_K_M", "Q8_0"):
             plan = _plan(context, model, quant, "h100-sxm", 16, **answers)
+            online = any("quantizes the BF16 weights to FP8 as it loads" in n for n in plan.notes)
             for step in plan.steps:
-                assert "--quantization" not in step["text"]
+                if "--quantization" in step["text"]:
+                    assert quant == "Q8_0" and online and "--quantization fp8" in step["text"], (model, step["text"])
                 for repo in _repos_named(step["text"]):
                     assert repo in known or repo.startswith("/models/"), (model, quant, step["text"])
             if plan.engine in {"vllm", "sglang"}:
                 served += 1
                 assert _repos_named(plan.steps[0]["text"]), plan.steps[0]
-                if any("the publisher ships no" in n for n in plan.notes):
+                if any("the publisher ships no" in n for n in plan.notes) and not online:
                     assert any(a["filename"].startswith("quantize-") for a in plan.artifacts), model
+                if online:
+                    assert not any(a["filename"].startswith("quantize-") for a in plan.artifacts), model
+                    assert any("--quantization fp8" in step["text"] for step in plan.steps), model
     assert served > len(context.catalog.models)

@@ -1,30 +1,53 @@
 """The planner's capacity estimate for the benchmarked model on its hardware (an estimate).
 
-The single-stream decode speed is the one ``advisor plan`` and ``advisor fit`` give the variant
-(:func:`advisor.engine.sizing.size_candidate`); concurrent streams batch by the planner's stated
-assumption (:func:`advisor.estimate.speed.batched_throughput_tokens_per_s`, catalog
-estimator_constants.yaml ``batching``). Servers that do not batch (llama-cpp-python's server
-answers one request at a time) fall short of it at concurrency above one; docs/bench.md says so.
+Two kinds, one interface (:class:`BenchPrediction`: the fields a run gets, and the report's ``predicted``):
 
-The model is a catalog id (the endpoint's id matches one exactly, case aside, or by its name after
-the owner); the hardware a catalog id with a count (``2xa100-80gb``) or the answers' hardware.
+* :class:`Prediction` (llama.cpp, the default): the single-stream decode speed ``advisor plan`` and
+  ``advisor fit`` give the variant (:func:`advisor.engine.sizing.size_candidate`); concurrent streams batch by
+  the planner's stated assumption (:func:`advisor.estimate.speed.batched_throughput_tokens_per_s`, catalog
+  estimator_constants.yaml ``batching``). Servers that do not batch (llama-cpp-python's server answers one
+  request at a time) fall short of it at concurrency above one; docs/bench.md says so.
+* :class:`ServingPrediction` (``--engine vllm|sglang``): the continuous-batching capacity model of
+  ``advisor fit --engine`` (:mod:`advisor.engine.serving_setup`, docs/serving.md) for the same checkpoint and
+  TP x PP, at each level's concurrency and measured request shape, **uncalibrated**: the levels it is compared
+  with are what calibrates it (:mod:`advisor.bench.calibration`).
+
+The model is a catalog id (the endpoint's id matches one exactly, case aside, or by its name after the
+owner); the hardware a catalog id with a count (``2xa100-80gb``) or the answers' hardware.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from advisor.catalog.loader import Catalog
 from advisor.catalog.planning import planning_defaults
-from advisor.catalog.records import ModelRecord
-from advisor.engine.sizing import size_candidate
+from advisor.catalog.records import HardwareRecord, ModelRecord
+from advisor.engine.model_source import resolve_model
+from advisor.engine.serving_setup import ServingSetup, serving_setup
+from advisor.engine.sizing import machine_for, size_candidate
 from advisor.engine.variants import machine_from_requirements, open_candidate
 from advisor.errors import InputError
 from advisor.estimate.constants import estimator_constants
+from advisor.estimate.serving import ServingCapacity
 from advisor.estimate.speed import batched_throughput_tokens_per_s
-from advisor.model.hardware_spec import HardwareSpecError, parse_hardware_spec
+from advisor.model.hardware_spec import HardwareSpec, HardwareSpecError, parse_hardware_spec
 from advisor.model.requirements import Requirements
+
+
+class BenchPrediction(Protocol):
+    """What the bench report asks of a prediction."""
+
+    def run_fields(self, concurrency: int, prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
+        """The ``predicted_*`` fields of one level."""
+        ...
+
+    def as_dict(
+        self, concurrency: int, measured: float | None, prompt_tokens: int, output_tokens: int
+    ) -> dict[str, Any]:
+        """The report's ``predicted`` object, at the sweep's highest concurrency."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +68,12 @@ class Prediction:
             self.single_stream_tokens_per_s, concurrency, batching.max_streams, batching.per_stream_share
         )
 
-    def as_dict(self, concurrency: int, measured: float | None) -> dict[str, Any]:
+    def run_fields(self, concurrency: int, prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
+        return {"predicted_output_tokens_per_s": round(self.output_tokens_per_s(concurrency), 1)}
+
+    def as_dict(
+        self, concurrency: int, measured: float | None, prompt_tokens: int, output_tokens: int
+    ) -> dict[str, Any]:
         """The report's ``predicted`` object, at the sweep's highest concurrency."""
         predicted = self.output_tokens_per_s(concurrency)
         batching = estimator_constants().batching
@@ -100,8 +128,8 @@ def default_quant() -> str:
     return planning_defaults().quants.plan[0]
 
 
-def predict_from_spec(catalog: Catalog, spec: str, quant: str, context: int) -> Prediction | None:
-    """``--predict MODEL@HARDWARE``: a catalog model on catalog hardware (with an optional count)."""
+def _model_and_hardware(catalog: Catalog, spec: str) -> tuple[ModelRecord, HardwareRecord, int]:
+    """``MODEL@HARDWARE`` -> the catalog model, the catalog device and its count (InputError otherwise)."""
     model_id, at, hardware_text = spec.rpartition("@")
     if not at or not model_id or not hardware_text:
         raise InputError(f"--predict {spec}: expected MODEL@HARDWARE, e.g. google/gemma-3-270m-it@cpu-ddr5-dual")
@@ -115,7 +143,13 @@ def predict_from_spec(catalog: Catalog, spec: str, quant: str, context: int) -> 
     device = catalog.find_hardware(parsed.id)
     if device is None:
         raise InputError(f"--predict {spec}: {parsed.id} is not a hardware id (see `advisor catalog hardware`)")
-    return predict(catalog, record, device.id, parsed.quantity, None, quant, context)
+    return record, device, parsed.quantity
+
+
+def predict_from_spec(catalog: Catalog, spec: str, quant: str, context: int) -> Prediction | None:
+    """``--predict MODEL@HARDWARE``: a catalog model on catalog hardware (with an optional count)."""
+    record, device, count = _model_and_hardware(catalog, spec)
+    return predict(catalog, record, device.id, count, None, quant, context)
 
 
 def predict_from_answers(catalog: Catalog, requirements: Requirements, model_id: str, quant: str) -> Prediction | None:
@@ -127,3 +161,96 @@ def predict_from_answers(catalog: Catalog, requirements: Requirements, model_id:
     return predict(
         catalog, record, machine.accelerator, machine.count, machine.host_ram_gib, quant, requirements.context_tokens
     )
+
+
+@dataclass(frozen=True)
+class ServingPrediction:
+    """The serving model's uncalibrated capacity for one vLLM/SGLang deployment, level by level. ``calibrates``
+    false: the endpoint serves another catalog model than the one predicted, so the stored sweep is kept but
+    never calibrates ``advisor fit``."""
+
+    setup: ServingSetup
+    calibrates: bool = True
+
+    def capacity(self, concurrency: int, prompt_tokens: int, output_tokens: int) -> ServingCapacity | None:
+        try:
+            return self.setup.capacity(prompt_tokens, output_tokens, concurrency)
+        except ValueError:
+            return None
+
+    def run_fields(self, concurrency: int, prompt_tokens: int, output_tokens: int) -> dict[str, Any]:
+        cap = self.capacity(concurrency, prompt_tokens, output_tokens)
+        shape = {"predicted_for": {"input_tokens": prompt_tokens, "output_tokens": output_tokens}}
+        if cap is None:
+            return {"predicted_output_tokens_per_s": None, "predicted_ttft_s": None, "predicted_tpot_ms": None} | shape
+        return {
+            "predicted_output_tokens_per_s": round(cap.output_tokens_per_s, 1),
+            "predicted_ttft_s": round(cap.ttft_s, 4),
+            "predicted_tpot_ms": round(cap.tpot_s * 1000.0, 3),
+        } | shape
+
+    def as_dict(
+        self, concurrency: int, measured: float | None, prompt_tokens: int, output_tokens: int
+    ) -> dict[str, Any]:
+        s, cap = self.setup, self.capacity(concurrency, prompt_tokens, output_tokens)
+        predicted = cap.output_tokens_per_s if cap is not None else None
+        t = s.topology
+        return {
+            "output_tokens_per_s": round(predicted, 1) if predicted else None,
+            "concurrency": concurrency,
+            "ttft_s": round(cap.ttft_s, 4) if cap is not None else None,
+            "per_stream_tokens_per_s": round(cap.per_stream_tokens_per_s, 1) if cap is not None else None,
+            "error": round(measured / predicted - 1, 3) if measured and predicted else None,
+            "model": s.model,
+            "hardware": s.hardware,
+            "device": s.device.id,
+            "engine": s.engine,
+            "tensor_parallel": t.tensor_parallel,
+            "pipeline_parallel": t.pipeline_parallel,
+            "checkpoint": s.checkpoint.repo,
+            "checkpoint_format": s.checkpoint.format,
+            "quantization": s.checkpoint.online_quantization,
+            "calibrates": self.calibrates,
+            "input_tokens": prompt_tokens,
+            "output_tokens": output_tokens,
+            "basis": (
+                f"estimate: the serving model of docs/serving.md (uncalibrated) for {s.engine} on {s.hardware}, "
+                f"{s.checkpoint.repo} ({s.checkpoint.format}), TP{t.tensor_parallel} x PP{t.pipeline_parallel}, "
+                f"a closed loop of {concurrency} streams of {prompt_tokens}+{output_tokens} tokens (the level's "
+                "measured means); a stored sweep calibrates `advisor fit --engine` for this replica"
+            ),
+        }
+
+
+def serving_prediction(
+    catalog: Catalog, record: ModelRecord, device: HardwareRecord, count: int, engine: str,
+    tp: int | None, pp: int | None, quant: str,
+) -> ServingPrediction:  # fmt: skip
+    """The deployment ``advisor fit MODEL --hardware NxDEVICE --engine E --quant Q [--tp --pp]`` sizes."""
+    spec = resolve_model(record.id, catalog)
+    label = HardwareSpec(device.id, count).compact
+    machine = machine_for(device, count, None)
+    return ServingPrediction(serving_setup(spec, quant, machine, label, engine, tp, pp))
+
+
+def serving_from_spec(
+    catalog: Catalog, spec: str, engine: str, tp: int | None, pp: int | None, quant: str
+) -> ServingPrediction:
+    """``--predict MODEL@HARDWARE --engine vllm|sglang``."""
+    record, device, count = _model_and_hardware(catalog, spec)
+    return serving_prediction(catalog, record, device, count, engine, tp, pp, quant)
+
+
+def serving_from_answers(
+    catalog: Catalog, requirements: Requirements, model_id: str, engine: str, tp: int | None, pp: int | None,
+    quant: str,
+) -> ServingPrediction | None:  # fmt: skip
+    """The endpoint's model on the answers' GPUs; None for "cloud", no GPU, or a model not in the catalog."""
+    record = find_model(catalog, model_id)
+    machine = machine_from_requirements(requirements, catalog)
+    if record is None or machine is None or machine.accelerator is None:
+        return None
+    device = catalog.find_hardware(machine.accelerator)
+    if device is None or device.kind != "gpu":
+        return None
+    return serving_prediction(catalog, record, device, machine.count, engine, tp, pp, quant)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.bench.client import CompletionRequest, Endpoint
-from advisor.bench.predict import Prediction
+from advisor.bench.predict import BenchPrediction
 from advisor.bench.run import BenchOptions, Sweep
 from advisor.bench.stats import counted_from, goodput
 
@@ -17,7 +17,7 @@ def bench_report(
     request: CompletionRequest,
     options: BenchOptions,
     sweep: Sweep,
-    prediction: Prediction | None,
+    prediction: BenchPrediction | None,
     min_goodput: float,
 ) -> dict[str, Any]:
     """The contract's object; ``failures`` lists why the exit code is 1 (empty: 0)."""
@@ -25,14 +25,14 @@ def bench_report(
     for summary in sweep.runs:
         run = summary.as_dict()
         if prediction is not None:
-            run["predicted_output_tokens_per_s"] = round(prediction.output_tokens_per_s(summary.concurrency), 1)
+            run |= prediction.run_fields(summary.concurrency, *_shape(run, options))
         runs.append(run)
     every = [result for summary in sweep.runs for result in summary.results]
     overall = goodput(every, options.targets)
     predicted = None
     if prediction is not None and sweep.runs:
         top = sweep.runs[-1]
-        predicted = prediction.as_dict(top.concurrency, top.output_tokens_per_s)
+        predicted = prediction.as_dict(top.concurrency, top.output_tokens_per_s, *_shape(runs[-1], options))
     failures = [
         f"{run['errors']} of {run['requests']} requests failed at concurrency {run['concurrency']}"
         + (f" ({'; '.join(run['error_messages'])})" if run["error_messages"] else "")
@@ -67,6 +67,13 @@ def bench_report(
         "ok": not failures,
         "failures": failures,
     }
+
+
+def _shape(run: dict[str, Any], options: BenchOptions) -> tuple[int, int]:
+    """The level's measured mean prompt and output tokens (the server's usage), else the requested ones."""
+    prompt = run.get("mean_prompt_tokens") or options.input_tokens
+    output = run.get("mean_output_tokens") or options.output_tokens
+    return max(1, round(prompt)), max(1, round(output))
 
 
 def _cell(value: Any, digits: int = 3) -> str:

@@ -27,6 +27,7 @@ class PlanningQuants(_Strict):
 
     plan: tuple[str, ...] = Field(min_length=1)
     fit: tuple[str, ...] = Field(min_length=1)
+    serve: tuple[str, ...] = Field(min_length=1)
     server_quantization: dict[str, ServerQuantization | None]
 
 

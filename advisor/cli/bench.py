@@ -14,7 +14,7 @@ from advisor.cli.options import SessionOptions, print_table
 
 if TYPE_CHECKING:
     from advisor.bench.client import Endpoint
-    from advisor.bench.predict import Prediction
+    from advisor.bench.predict import BenchPrediction
     from advisor.bench.run import Progress
     from advisor.model.requirements import Requirements
 
@@ -104,7 +104,22 @@ DEFAULT_CONCURRENCY = (1, 4)
     help="Compare with the planner's estimate for a catalog model on catalog hardware, e.g. "
     "google/gemma-3-270m-it@cpu-ddr5-dual.",
 )
-@click.option("--quant", default=None, help="Weight format for the prediction (default: the plan's first, Q4_K_M).")
+@click.option(
+    "--quant",
+    default=None,
+    help="Weight format for the prediction (default: the plan's first, Q4_K_M; with --engine vllm/sglang: F16, "
+    "the checkpoint as published).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["llama.cpp", "vllm", "sglang"]),
+    default="llama.cpp",
+    show_default=True,
+    help="The server behind the endpoint, for the prediction: vllm/sglang use the continuous-batching serving "
+    "model (and the sweep then calibrates `advisor fit --engine`).",
+)
+@click.option("--tp", type=click.IntRange(min=1), default=None, help="Tensor parallel GPUs of the served replica.")
+@click.option("--pp", type=click.IntRange(min=1), default=None, help="Pipeline parallel stages of the served replica.")
 @click.option(
     "--api-key-env",
     default=None,
@@ -129,6 +144,9 @@ def bench(
     api: str,
     predict_spec: str | None,
     quant: str | None,
+    engine: str,
+    tp: int | None,
+    pp: int | None,
     api_key_env: str | None,
     no_record: bool,
     fmt: str,
@@ -148,6 +166,8 @@ def bench(
     from advisor.errors import InputError
     from advisor.model.requirements import Requirements, load_requirements
 
+    if engine == "llama.cpp" and (tp is not None or pp is not None):
+        raise InputError("--tp/--pp: apply to --engine vllm or sglang (llama.cpp serves one layer-split replica)")
     api_key = None
     if api_key_env is not None:
         api_key = os.environ.get(api_key_env)
@@ -171,7 +191,9 @@ def bench(
         ),
     )
     model_id = model or list_models(endpoint, min(timeout_s, 10.0))[0]
-    prediction = _prediction(predict_spec, quant, requirements, model_id, options.input_tokens + options.output_tokens)
+    prediction = _prediction(
+        predict_spec, quant, requirements, model_id, options.input_tokens + options.output_tokens, engine, tp, pp
+    )
     request = CompletionRequest(options.api, model_id, "", options.output_tokens)
     request = warm_up(endpoint, request, timeout_s)
     sweep = run_sweep(endpoint, request, options, _progress_line() if sys.stderr.isatty() else None)
@@ -189,15 +211,47 @@ def bench(
 
 
 def _prediction(
-    spec: str | None, quant: str | None, requirements: Requirements | None, model_id: str, context: int
-) -> Prediction | None:
+    spec: str | None,
+    quant: str | None,
+    requirements: Requirements | None,
+    model_id: str,
+    context: int,
+    engine: str = "llama.cpp",
+    tp: int | None = None,
+    pp: int | None = None,
+) -> BenchPrediction | None:
     """``--predict`` when given, else the endpoint's model on the answers' hardware, else None."""
     if spec is None and requirements is None:
         return None
-    from advisor.bench.predict import default_quant, predict_from_answers, predict_from_spec
+    from dataclasses import replace
+
+    from advisor.bench.predict import (
+        default_quant,
+        find_model,
+        predict_from_answers,
+        predict_from_spec,
+        serving_from_answers,
+        serving_from_spec,
+    )
     from advisor.catalog.loader import require_quant
+    from advisor.catalog.planning import planning_defaults
 
     catalog = SessionOptions().session().catalog
+    if engine != "llama.cpp":
+        served = require_quant(catalog, quant or planning_defaults().quants.serve[0]).id
+        if spec is None:
+            assert requirements is not None
+            return serving_from_answers(catalog, requirements, model_id, engine, tp, pp, served)
+        serving = serving_from_spec(catalog, spec, engine, tp, pp, served)
+        behind = find_model(catalog, model_id)
+        if behind is not None and behind.id != serving.setup.model:
+            click.echo(
+                f"advisor: warning: the endpoint serves {behind.id}, --predict names {serving.setup.model}: "
+                "compared as asked, but this sweep will not calibrate `advisor fit`",
+                err=True,
+            )
+            return replace(serving, calibrates=False)
+        return serving
     quant_id = require_quant(catalog, quant).id if quant is not None else default_quant()
     if spec is not None:
         return predict_from_spec(catalog, spec, quant_id, context)

@@ -12,7 +12,10 @@ from advisor.cli.options import SessionOptions, print_table, session_options
 if TYPE_CHECKING:
     from advisor.catalog.loader import Catalog
     from advisor.engine.model_source import ModelSpec
+    from advisor.engine.serving_setup import ServingSetup
     from advisor.engine.sizing import Machine, Sizing
+    from advisor.estimate.serving import ServingCapacity
+    from advisor.estimate.serving_calibration import CalibrationPoint
 
 
 def parse_hardware(spec: str, catalog: Catalog, ram_gb: float | None) -> tuple[str, Machine]:
@@ -92,8 +95,6 @@ ENGINES = ("vllm", "sglang")
 #: The request shape of the serving estimate: the answers' defaults (advisor.model.requirements.Traffic).
 SERVING_PROMPT = 500
 SERVING_OUTPUT = 200
-#: GPUs per node assumed for a device count (HGX/DGX and MI300X platforms hold 8).
-GPUS_PER_NODE = 8
 
 
 def check_engine_options(
@@ -132,13 +133,13 @@ def serving_row(
     concurrency: int,
     input_tokens: int = SERVING_PROMPT,
     output_tokens: int = SERVING_OUTPUT,
+    hardware: str = "",
+    calibrated: bool = True,
 ) -> dict[str, Any]:
     """The ``serving`` object of one row: the same capacity function and checkpoint choice as the plan,
-    for ``concurrency`` requests of ``input_tokens`` prompt and ``output_tokens`` output tokens."""
-    from advisor.catalog.planning import planning_defaults
-    from advisor.errors import InputError
-    from advisor.estimate.serving import Topology, Workload, device_capacity, serving_constants
-    from advisor.serving import choose_topology, native_format, server_checkpoint
+    for ``concurrency`` requests of ``input_tokens`` prompt and ``output_tokens`` output tokens; calibrated by
+    the newest ``advisor bench`` sweep of the same deployment when one is stored (docs/bench.md)."""
+    from advisor.engine.serving_setup import serving_setup
 
     out: dict[str, Any] = {
         "engine": engine,
@@ -157,53 +158,23 @@ def serving_row(
             "tpot_ms": round(1000.0 / decode, 2) if decode else None,
         }
         return out
-    record, device = machine.record, machine.device
-    count = device.count if device is not None else 0
-    if record is None or record.kind != "gpu" or count < 1:
-        raise InputError(f"--engine {engine}: needs GPUs in --hardware (e.g. 2xh100-sxm)")
-    gpus_per_node = min(count, GPUS_PER_NODE)
-    releases = [(r.format, r.repo) for r in spec.record.quantized_releases] if spec.record is not None else []
-    native = native_format(dict(spec.architecture.model_extra or {}))
-    ckpt = server_checkpoint(spec.id, planning_defaults().server_quantization(sizing.quant.id), releases, native)
-    fraction = serving_constants().engines[engine].memory_fraction
-    if tp is None and pp is None:
-        try:
-            chosen = choose_topology(
-                spec.params * ckpt.bytes_per_param,
-                record.memory_gib,
-                gpus_per_node,
-                -(-count // gpus_per_node),
-                fraction,
-            )
-            tp, pp = chosen.tensor_parallel, chosen.pipeline_parallel
-        except ValueError:
-            tp, pp = gpus_per_node, -(-count // gpus_per_node)
-    tp, pp = tp or 1, pp or 1
-    if tp * pp > count:
-        raise InputError(f"--tp {tp} x --pp {pp} = {tp * pp} GPUs, but --hardware has {count}")
+    setup = serving_setup(spec, sizing.quant.id, machine, hardware, engine, tp, pp)
     out |= {
-        "tensor_parallel": tp,
-        "pipeline_parallel": pp,
+        "tensor_parallel": setup.topology.tensor_parallel,
+        "pipeline_parallel": setup.topology.pipeline_parallel,
         "concurrency": concurrency,
-        "checkpoint": ckpt.repo,
-        "checkpoint_format": ckpt.format,
+        "checkpoint": setup.checkpoint.repo,
+        "checkpoint_format": setup.checkpoint.format,
+        "quantization": setup.checkpoint.online_quantization,
     }
-    topology = Topology(tp, pp, 1, gpus_per_node)
-    load = Workload(input_tokens, output_tokens, concurrency)
     try:
-        cap = device_capacity(
-            spec.architecture,
-            float(spec.params),
-            float(spec.active_params),
-            ckpt.format,
-            record,
-            engine,
-            topology,
-            load,
-        )
+        cap = setup.capacity(input_tokens, output_tokens, concurrency)
     except ValueError as exc:
         empty = {"output_tokens_per_s": None, "per_stream_tokens_per_s": None, "ttft_s": None, "tpot_ms": None}
         return out | empty | {"note": str(exc)}
+    calibration: dict[str, Any] | None = None
+    if calibrated:
+        cap, calibration = _calibrated(setup, cap, concurrency, input_tokens, output_tokens)
     return out | {
         "output_tokens_per_s": round(cap.output_tokens_per_s, 1),
         "per_stream_tokens_per_s": round(cap.per_stream_tokens_per_s, 1),
@@ -211,7 +182,68 @@ def serving_row(
         "tpot_ms": round(cap.tpot_s * 1000.0, 2),
         "bound": cap.bound,
         "max_concurrency": cap.max_concurrency,
+        "calibration": calibration,
     }
+
+
+def _calibrated(
+    setup: ServingSetup, cap: ServingCapacity, concurrency: int, input_tokens: int, output_tokens: int
+) -> tuple[ServingCapacity, dict[str, Any] | None]:
+    """``cap`` with the newest stored bench sweep of this replica applied, and the ``calibration`` object (None:
+    no sweep of this replica; ``applied`` false with a ``note`` when the newest one cannot calibrate)."""
+    from statistics import median
+
+    from advisor.bench.calibration import latest_calibration
+    from advisor.estimate.serving_calibration import calibrate, throughput_ratio, ttft_ratio
+
+    stored = latest_calibration(setup.key)
+    if stored is None:
+        return cap, None
+    about: dict[str, Any] = {
+        "sweep": stored.sweep_id,
+        "measured_at": stored.created_at,
+        "endpoint": stored.endpoint,
+        "levels": [p.concurrency for p in stored.points],
+        "dropped_levels": list(stored.dropped),
+    }
+    points = [_repredicted(setup, p) for p in stored.points]
+    ratio = throughput_ratio(points, concurrency)
+    if ratio is None:
+        return cap, about | {"applied": False, "note": stored.problem or "no usable level"}
+    first = ttft_ratio(points, concurrency)
+    notes = []
+    shapes = [(p.prompt_tokens, p.output_tokens) for p in stored.points if p.prompt_tokens and p.output_tokens]
+    if shapes:
+        swept = (round(median(i for i, _ in shapes)), round(median(o for _, o in shapes)))
+        about["input_tokens"], about["output_tokens"] = swept
+        if not (0.5 <= input_tokens / swept[0] <= 2 and 0.5 <= output_tokens / swept[1] <= 2):
+            notes.append(
+                f"the sweep measured requests of about {swept[0]}+{swept[1]} tokens, these are {input_tokens}+"
+                f"{output_tokens}: the ratio carries over less well; sweep with this traffic's shape"
+            )
+    return calibrate(cap, ratio, first), about | {
+        "applied": True,
+        "throughput_ratio": round(ratio, 3),
+        "ttft_ratio": round(first, 3) if first is not None else None,
+        "uncalibrated_output_tokens_per_s": round(cap.output_tokens_per_s, 1),
+        "uncalibrated_ttft_s": round(cap.ttft_s, 3),
+        "basis": stored.describe(),
+        "notes": notes,
+    }
+
+
+def _repredicted(setup: ServingSetup, point: CalibrationPoint) -> CalibrationPoint:
+    """The point against today's model: the sweep stored its prediction, but the catalog's constants may have
+    moved since, and the ratio must be measured against the model it corrects."""
+    from dataclasses import replace
+
+    if point.prompt_tokens is None or point.output_tokens is None:
+        return point
+    try:
+        now = setup.capacity(point.prompt_tokens, point.output_tokens, point.concurrency)
+    except ValueError:
+        return point
+    return replace(point, predicted_tokens_per_s=now.output_tokens_per_s, predicted_ttft_s=now.ttft_s)
 
 
 def _band(r: dict[str, Any]) -> str | None:
@@ -277,6 +309,11 @@ def _band(r: dict[str, Any]) -> str | None:
     default=None,
     help=f"Output tokens per request for the serving estimate (vllm/sglang; default {SERVING_OUTPUT}).",
 )
+@click.option(
+    "--no-calibration",
+    is_flag=True,
+    help="vllm/sglang: the serving model alone, not calibrated by a stored `advisor bench --engine` sweep.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @session_options()
 def fit(
@@ -298,6 +335,7 @@ def fit(
     concurrency: int | None,
     input_tokens: int | None,
     output_tokens: int | None,
+    no_calibration: bool,
     fmt: str,
     options: SessionOptions,
 ) -> None:
@@ -316,8 +354,11 @@ def fit(
     prompt, output = input_tokens or SERVING_PROMPT, output_tokens or SERVING_OUTPUT
     catalog = options.session().catalog
     spec = resolve_model(model, catalog, offline=offline)
+    defaults = planning_defaults().quants
     quant_ids = list(quants) or (
-        [spec.gguf.file_type] if spec.gguf and spec.gguf.file_type else list(planning_defaults().quants.fit)
+        [spec.gguf.file_type]
+        if spec.gguf and spec.gguf.file_type
+        else list(defaults.serve if engine in ENGINES else defaults.fit)
     )
     quant_records = [require_quant(catalog, quant_id) for quant_id in quant_ids]
     machines: list[tuple[str | None, Machine]] = [parse_hardware(h, catalog, ram_gb) for h in hardware]
@@ -337,7 +378,7 @@ def fit(
             rows.append(row(sizing, label, spec.params, longest))
             if engine is not None and label is not None:
                 rows[-1]["serving"] = serving_row(
-                    spec, sizing, machine, engine, tp, pp, concurrency or 1, prompt, output
+                    spec, sizing, machine, engine, tp, pp, concurrency or 1, prompt, output, label, not no_calibration
                 )
     result: dict[str, Any] = {
         "model": spec.id,
@@ -380,7 +421,8 @@ def fit(
         result["assumptions"].append(
             f"serving on {engine}: continuous batching at --concurrency requests of {prompt} prompt and "
             f"{output} output tokens, the capacity model of docs/serving.md (estimate; its accuracy band "
-            "is there); the checkpoint is the publisher's build of the quant's server format or the BF16 repo"
+            "is there); the checkpoint is the model as shipped, the publisher's build of the quant's server format, "
+            "the engine's online FP8 (8-bit) or the BF16 repository (4-bit without a publisher build)"
         )
     if fmt == "json":
         click.echo(json.dumps(result, indent=2))
@@ -427,11 +469,22 @@ def fit(
         sv = r.get("serving")
         if sv is not None and sv.get("output_tokens_per_s") is not None:
             click.echo(
-                f"  {r['quant']} on {r['hardware']} with {sv['engine']} TP={sv['tensor_parallel']} "
+                f"  {r['quant']} on {r['hardware']} with {sv['engine']} ({sv['checkpoint_format']} "
+                f"{sv['checkpoint']}) TP={sv['tensor_parallel']} "
                 f"PP={sv['pipeline_parallel']} at {sv['concurrency']} streams of {sv['input_tokens']}+"
                 f"{sv['output_tokens']} tokens: {sv['output_tokens_per_s']:g} tok/s total, "
                 f"{sv['per_stream_tokens_per_s']:g} per stream, TTFT {sv['ttft_s']:g} s (estimate)"
             )
+            cal = sv.get("calibration")
+            if cal and cal["applied"]:
+                click.echo(
+                    f"    x{cal['throughput_ratio']:g} of the model's {cal['uncalibrated_output_tokens_per_s']:g} "
+                    f"tok/s: {cal['basis']}"
+                )
+                for note in cal["notes"]:
+                    click.echo(f"    note: {note}")
+            elif cal:
+                click.echo(f"    not calibrated: {cal['note']}")
         elif sv is not None:
             click.echo(f"  {r['quant']} on {r['hardware']} with {sv['engine']}: {sv['note']}")
     for label, quant_id in result.get("best_quant", {}).items():

@@ -48,7 +48,13 @@ from advisor.estimate.cost_constants import CostSettings, cost_settings
 from advisor.estimate.serving import ServingCapacity, Topology, Workload, device_capacity, serving_constants
 from advisor.model.candidate import Candidate
 from advisor.model.requirements import Requirements
-from advisor.serving import Checkpoint, native_format, server_checkpoint
+from advisor.serving import (
+    Checkpoint,
+    native_bytes_per_param,
+    native_format,
+    quantizes_experts_only,
+    server_checkpoint,
+)
 
 #: Above this many concurrent streams a single GPU is better served by a batching server.
 LLAMA_CPP_MAX_STREAMS = 8
@@ -136,8 +142,12 @@ def checkpoint_for(candidate: Candidate, catalog: Catalog) -> Checkpoint | None:
     model = catalog.models.get(candidate.id)
     releases = [(r.format, r.repo) for r in model.quantized_releases] if model is not None else []
     arch = model.architecture if model is not None else candidate.architecture  # a Hub model: its config
-    native = native_format(dict(arch.model_extra or {}) if arch is not None else {})
-    return server_checkpoint(candidate.id, planning_defaults().server_quantization(candidate.quant), releases, native)
+    extra = dict(arch.model_extra or {}) if arch is not None else {}
+    server = planning_defaults().server_quantization(candidate.quant)
+    native = native_format(extra)
+    return server_checkpoint(
+        candidate.id, server, releases, native, quantizes_experts_only(extra), native_bytes_per_param(extra, native)
+    )
 
 
 def _size_deployment(candidate: Candidate, requirements: Requirements, catalog: Catalog) -> DeploymentSizing | None:
@@ -313,7 +323,9 @@ def _server(
 
     def at(shape: Topology, concurrency: int) -> ServingCapacity:
         load = Workload(prompt, output, concurrency)
-        return device_capacity(arch, params, active, ckpt.format, device, engine, shape, load)
+        return device_capacity(
+            arch, params, active, ckpt.format, device, engine, shape, load, ckpt.experts_only, ckpt.bytes_per_param
+        )
 
     shapes: list[_Shape] = []
     for shape in _shapes(per_node, nodes, arch.num_attention_heads or 0):

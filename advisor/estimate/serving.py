@@ -89,10 +89,20 @@ class ServedModel:
     experts_per_token: int = 0
     kv_split_by_tp: bool = True
     mla: bool | None = None
+    #: Bytes per parameter outside the routed experts when it differs from theirs (gpt-oss in MXFP4 and
+    #: Kimi-K2-Thinking in INT4 quantize only the routed experts and keep attention and the rest in BF16).
+    shared_bytes_per_param: float | None = None
 
     @property
     def bytes_per_param(self) -> float:
         return self.weight_bytes / self.params
+
+    @property
+    def shared_bytes(self) -> float:
+        """Bytes of the weights outside the routed experts (all of a dense model)."""
+        shared = self.params - self.routed_expert_params
+        bpp = self.shared_bytes_per_param if self.shared_bytes_per_param is not None else self.bytes_per_param
+        return min(self.weight_bytes, shared * bpp)
 
     @property
     def is_mla(self) -> bool:
@@ -239,7 +249,8 @@ def weights_read_per_microbatch(model: ServedModel, microbatch: float) -> float:
     if expert_params <= 0:
         return model.weight_bytes
     touched = expected_active_experts(model.experts, model.experts_per_token, microbatch) / model.experts
-    return (model.params - expert_params + expert_params * touched) * model.bytes_per_param
+    shared = model.shared_bytes
+    return shared + (model.weight_bytes - shared) * touched
 
 
 def linear_flops(model: ServedModel, tokens: float, tile_tokens: int = 1) -> float:
@@ -603,10 +614,13 @@ def served_model_from_config(
     active_params: float,
     bytes_per_param: float,
     kv_bytes_per_element: float = 2.0,
+    shared_bytes_per_param: float | None = None,
 ) -> ServedModel:
     """A :class:`ServedModel` from a config.json: KV bytes per token from :mod:`advisor.estimate.memory`.
 
     ``kv_bytes_per_element`` is 2 for a BF16/FP16 cache and 1 for FP8 (``--kv-cache-dtype fp8``).
+    ``shared_bytes_per_param``: the weights outside the routed experts are stored at this precision and only
+    the experts at ``bytes_per_param`` (a checkpoint that quantizes the experts alone); None: all alike.
     """
     # KV bytes per cached token at a reference context: sliding-window layers (gpt-oss, Gemma) hold only
     # their window, so their share per token shrinks with context; full-attention layers hold every token.
@@ -614,10 +628,15 @@ def served_model_from_config(
     extra = arch.model_extra or {}
     mla = isinstance(extra.get("kv_lora_rank"), int) and int(extra["kv_lora_rank"]) > 0
     experts = arch.num_local_experts or int(extra.get("n_routed_experts") or extra.get("num_experts") or 0)
+    k = arch.num_experts_per_tok or 0
+    weight_bytes = params * bytes_per_param
+    if shared_bytes_per_param is not None and experts > 0 and 0 < k < experts:
+        routed = min(params, (params - active_params) / (1.0 - k / experts))
+        weight_bytes = routed * bytes_per_param + (params - routed) * shared_bytes_per_param
     return ServedModel(
         params=params,
         active_params=active_params,
-        weight_bytes=params * bytes_per_param,
+        weight_bytes=weight_bytes,
         layers=arch.num_hidden_layers,
         hidden=arch.hidden_size,
         kv_bytes_per_token=kv_f16 * kv_bytes_per_element / 2.0,
@@ -625,6 +644,7 @@ def served_model_from_config(
         experts_per_token=arch.num_experts_per_tok or 0,
         kv_split_by_tp=not mla,
         mla=mla,
+        shared_bytes_per_param=shared_bytes_per_param,
     )
 
 
@@ -646,6 +666,23 @@ FORMAT_BYTES = {
 FP8_FORMATS = frozenset({"FP8", "INT8", "GPTQ-INT8"})
 
 
+def checkpoint_model(
+    arch: ArchitectureConfig,
+    params: float,
+    active_params: float,
+    checkpoint_format: str,
+    experts_only: bool = False,
+    bytes_per_param: float | None = None,
+) -> ServedModel:
+    """The :class:`ServedModel` of a checkpoint in ``checkpoint_format`` (its weight bytes: what must fit);
+    ``bytes_per_param`` overrides the format's (a stated group size), ``experts_only`` keeps the rest in BF16."""
+    if checkpoint_format not in FORMAT_BYTES:
+        raise ValueError(f"unknown checkpoint format {checkpoint_format!r}; expected one of {sorted(FORMAT_BYTES)}")
+    shared = FORMAT_BYTES["BF16"] if experts_only else None
+    stored = bytes_per_param if bytes_per_param is not None else FORMAT_BYTES[checkpoint_format]
+    return served_model_from_config(arch, params, active_params, stored, 2.0, shared)
+
+
 def device_capacity(
     arch: ArchitectureConfig,
     params: float,
@@ -655,10 +692,13 @@ def device_capacity(
     engine: str,
     topology: Topology,
     workload: Workload,
+    experts_only: bool = False,
+    bytes_per_param: float | None = None,
 ) -> ServingCapacity:
     """One replica's capacity for a catalog model and device: what ``advisor plan`` and ``advisor fit --engine``
-    both report. Raises ValueError for an unknown format, a device without bandwidth or TFLOPS, or weights
-    that do not fit the topology."""
+    both report. ``experts_only``: the checkpoint stores only the routed experts in ``checkpoint_format`` and
+    the rest in BF16; ``bytes_per_param`` overrides the format's bytes per (quantized) weight. Raises ValueError
+    for an unknown format, a device without bandwidth or TFLOPS, or weights that do not fit the topology."""
     if checkpoint_format not in FORMAT_BYTES:
         raise ValueError(f"unknown checkpoint format {checkpoint_format!r}; expected one of {sorted(FORMAT_BYTES)}")
     fp8 = checkpoint_format in FP8_FORMATS
@@ -666,7 +706,7 @@ def device_capacity(
     if tflops <= 0 or device.bandwidth_gb_s <= 0:
         raise ValueError(f"{device.id}: no TFLOPS or bandwidth in the catalog for a serving estimate")
     constants = serving_constants()
-    model = served_model_from_config(arch, params, active_params, FORMAT_BYTES[checkpoint_format])
+    model = checkpoint_model(arch, params, active_params, checkpoint_format, experts_only, bytes_per_param)
     gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
     return serving_capacity(model, gpu, topology, constants.engine(engine, device.id, device.memory_gib), workload)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from advisor.model.candidate import Candidate
 from advisor.model.checks import SEVERITY_ORDER, Finding
@@ -98,6 +98,14 @@ class Deployment(BaseModel):
         default=None,
         description="one replica's estimate: concurrency, output_tokens_per_s, per_stream_tokens_per_s, ttft_s",
     )
+
+    @model_validator(mode="after")
+    def _command_is_the_first_command(self) -> Deployment:
+        """A deployment of one command (llama-server, an API call) lists it in ``commands`` too: readers of
+        the list never find it empty while ``command`` is set."""
+        if not self.commands and self.command:
+            self.commands = [self.command]
+        return self
 
 
 class Plan(BaseModel):

@@ -22,7 +22,14 @@ The names plugins use are re-exported here (docs/plugins.md, "The public API").
 """
 
 from advisor.serving.artifacts import Artifact, serving_artifacts
-from advisor.serving.checkpoints import Checkpoint, llm_compressor_recipe, native_format, server_checkpoint
+from advisor.serving.checkpoints import (
+    Checkpoint,
+    llm_compressor_recipe,
+    native_bytes_per_param,
+    native_format,
+    quantizes_experts_only,
+    server_checkpoint,
+)
 from advisor.serving.commands import Command, engine_commands
 from advisor.serving.layout import ServingLayout, choose_topology, expert_parallel_needed
 
@@ -35,7 +42,9 @@ __all__ = [
     "engine_commands",
     "expert_parallel_needed",
     "llm_compressor_recipe",
+    "native_bytes_per_param",
     "native_format",
+    "quantizes_experts_only",
     "server_checkpoint",
     "serving_artifacts",
 ]

@@ -5,12 +5,13 @@ Every flag is the engines' documented one (docs/serving.md, "Flags and their sou
 - vLLM ``vllm serve MODEL`` with ``--tensor-parallel-size``, ``--pipeline-parallel-size``,
   ``--data-parallel-size`` (only for replicas inside one node), ``--max-model-len``,
   ``--gpu-memory-utilization``, ``--served-model-name``, ``--host``, ``--port``,
-  ``--enable-expert-parallel`` (a quantized MoE whose experts do not split into whole blocks) and,
+  ``--enable-expert-parallel`` (a quantized MoE whose experts do not split into whole blocks),
+  ``--quantization fp8`` (online FP8 of a 16-bit checkpoint) and,
   across nodes, ``--distributed-executor-backend ray`` on a Ray cluster (head ``ray start --head --port=6379``,
   workers ``ray start --address=HEAD:6379``; docs.vllm.ai "Parallelism and Scaling").
 - SGLang ``python -m sglang.launch_server --model-path MODEL`` with ``--tp``, ``--dp``,
   ``--context-length``, ``--mem-fraction-static``, ``--served-model-name``, ``--host``, ``--port``,
-  ``--ep-size`` (expert parallel) and, across nodes, ``--nnodes``, ``--node-rank``,
+  ``--ep-size`` (expert parallel), ``--quantization fp8`` and, across nodes, ``--nnodes``, ``--node-rank``,
   ``--dist-init-addr`` (SGLang's documented multi-node form runs tensor parallel over all GPUs of the
   replica).
 - Air-gapped: ``huggingface-cli download REPO --local-dir DIR`` on a connected machine, a SHA-256
@@ -63,6 +64,7 @@ def vllm_serve_words(layout: ServingLayout, data_parallel: int = 1) -> list[str]
         words += ["--distributed-executor-backend", "ray"]
     if layout.expert_parallel:
         words += ["--enable-expert-parallel"]
+    words += _quantization(layout)
     words += [
         "--max-model-len",
         str(layout.max_model_len),
@@ -111,6 +113,7 @@ def sglang_commands(layout: ServingLayout) -> list[Command]:
     if layout.local_path:
         base += ["--served-model-name", layout.repo]
     tail = [
+        *_quantization(layout),
         "--context-length",
         str(layout.max_model_len),
         "--mem-fraction-static",
@@ -154,6 +157,11 @@ def sglang_commands(layout: ServingLayout) -> list[Command]:
     nodes = -(-t.data_parallel // local_dp)
     host = "the node" if nodes == 1 else f"each of the {nodes} nodes (a load balancer in front)"
     return [Command("server", host, _join(words + tail))]
+
+
+def _quantization(layout: ServingLayout) -> list[str]:
+    """``--quantization fp8`` (the same flag on vLLM and SGLang) when the engine quantizes as it loads."""
+    return ["--quantization", layout.quantization] if layout.quantization else []
 
 
 def _sglang_ep(layout: ServingLayout, tp: int) -> list[str]:

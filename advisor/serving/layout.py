@@ -24,7 +24,7 @@ class ServingLayout:
     ``local_path`` set means air-gapped: the engine loads the weights from that directory with the
     Hub offline (``HF_HUB_OFFLINE=1``) and serves them under the repository's name. ``expert_parallel``
     places a mixture of experts' experts whole on the ranks instead of splitting each (see
-    :func:`expert_parallel_needed`).
+    :func:`expert_parallel_needed`). ``quantization``: the engine quantizes the weights as it loads them.
     """
 
     repo: str
@@ -36,8 +36,13 @@ class ServingLayout:
     port: int = 8000
     image: str | None = None
     expert_parallel: bool = False
+    #: The engine quantizes the 16-bit weights as it loads them (``--quantization fp8``: vLLM's and SGLang's
+    #: online dynamic FP8, no calibration data): the checkpoint has no publisher FP8 build.
+    quantization: str | None = None
 
     def __post_init__(self) -> None:
+        if self.quantization not in (None, "fp8"):
+            raise ValueError(f"quantization: expected fp8 or none, got {self.quantization!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine: expected one of {', '.join(ENGINES)}, got {self.engine!r}")
         if "/" not in self.repo or " " in self.repo:
