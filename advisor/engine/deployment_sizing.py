@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from advisor.catalog.loader import Catalog
 from advisor.catalog.planning import planning_defaults
+from advisor.catalog.records import ArchitectureConfig, ModelRecord
 from advisor.engine.sizing import Sizing, size_candidate
 from advisor.estimate.constants import estimator_constants
 from advisor.estimate.cost import (
@@ -140,13 +141,19 @@ def checkpoint_for(candidate: Candidate, catalog: Catalog) -> Checkpoint | None:
     if candidate.quant is None:
         return None
     model = catalog.models.get(candidate.id)
-    releases = [(r.format, r.repo) for r in model.quantized_releases] if model is not None else []
     arch = model.architecture if model is not None else candidate.architecture  # a Hub model: its config
+    return checkpoint_of(candidate.id, candidate.quant, model, arch)
+
+
+def checkpoint_of(repo_id: str, quant: str, record: ModelRecord | None, arch: ArchitectureConfig | None) -> Checkpoint:
+    """The checkpoint for a GGUF quant level of a model (its catalog record's releases, its config's shipped
+    format): the one place ``advisor plan``, ``fit --engine`` and ``bench --engine`` choose it."""
+    releases = [(r.format, r.repo) for r in record.quantized_releases] if record is not None else []
     extra = dict(arch.model_extra or {}) if arch is not None else {}
-    server = planning_defaults().server_quantization(candidate.quant)
+    server = planning_defaults().server_quantization(quant)
     native = native_format(extra)
     return server_checkpoint(
-        candidate.id, server, releases, native, quantizes_experts_only(extra), native_bytes_per_param(extra, native)
+        repo_id, server, releases, native, quantizes_experts_only(extra), native_bytes_per_param(extra, native)
     )
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.catalog.planning import planning_defaults
 from advisor.catalog.records import ArchitectureConfig, HardwareRecord
-from advisor.engine.deployment_sizing import GPUS_PER_NODE
+from advisor.engine.deployment_sizing import GPUS_PER_NODE, checkpoint_of
 from advisor.engine.model_source import ModelSpec
 from advisor.engine.sizing import Machine
 from advisor.errors import InputError
@@ -26,14 +25,7 @@ from advisor.estimate.serving import (
     serving_constants,
 )
 from advisor.estimate.serving_calibration import ReplicaKey
-from advisor.serving import (
-    Checkpoint,
-    choose_topology,
-    native_bytes_per_param,
-    native_format,
-    quantizes_experts_only,
-    server_checkpoint,
-)
+from advisor.serving import Checkpoint, choose_topology
 
 
 @dataclass(frozen=True)
@@ -100,13 +92,7 @@ def serving_setup(
     if record is None or record.kind != "gpu" or count < 1:
         raise InputError(f"--engine {engine}: needs GPUs in --hardware (e.g. 2xh100-sxm)")
     gpus_per_node = min(count, GPUS_PER_NODE)
-    releases = [(r.format, r.repo) for r in spec.record.quantized_releases] if spec.record is not None else []
-    extra = dict(spec.architecture.model_extra or {})
-    server = planning_defaults().server_quantization(quant_id)
-    native = native_format(extra)
-    ckpt = server_checkpoint(
-        spec.id, server, releases, native, quantizes_experts_only(extra), native_bytes_per_param(extra, native)
-    )
+    ckpt = checkpoint_of(spec.id, quant_id, spec.record, spec.architecture)
     if tp is None and pp is None:
         fraction = serving_constants().engines[engine].memory_fraction
         weights = checkpoint_model(
