@@ -2,10 +2,11 @@
 :mod:`advisor.estimate.serving_calibration`).
 
 ``advisor bench --engine vllm|sglang --predict MODEL@HARDWARE`` stores, for each level, what it measured beside
-the serving model's uncalibrated prediction for the same replica (engine, model, GPU type, TP x PP,
-checkpoint format, repository, load-time quantization) and the level's measured request shape. ``advisor fit --engine`` then looks up the newest
-sweep of the deployment it sizes (:func:`latest_calibration`) and applies it; ``--no-calibration`` shows the
-model alone. A sweep of another deployment is never used: the factor it measures belongs to its stack.
+the serving model's uncalibrated prediction for the same replica (engine, model, GPU type, TP x PP, checkpoint
+format, repository, load-time quantization) and the level's measured request shape. ``advisor fit --engine``
+then looks up the newest sweep of the deployment it sizes (:func:`latest_calibration`) and applies it;
+``--no-calibration`` shows the model alone. A sweep of another deployment is never used: the factor it
+measures belongs to its stack.
 """
 
 from __future__ import annotations
