@@ -699,14 +699,12 @@ def device_capacity(
     both report. ``experts_only``: the checkpoint stores only the routed experts in ``checkpoint_format`` and
     the rest in BF16; ``bytes_per_param`` overrides the format's bytes per (quantized) weight. Raises ValueError
     for an unknown format, a device without bandwidth or TFLOPS, or weights that do not fit the topology."""
-    if checkpoint_format not in FORMAT_BYTES:
-        raise ValueError(f"unknown checkpoint format {checkpoint_format!r}; expected one of {sorted(FORMAT_BYTES)}")
+    model = checkpoint_model(arch, params, active_params, checkpoint_format, experts_only, bytes_per_param)
     fp8 = checkpoint_format in FP8_FORMATS
     tflops = (device.fp8_tflops if fp8 else device.bf16_tflops) or device.fp16_tflops or 0.0
     if tflops <= 0 or device.bandwidth_gb_s <= 0:
         raise ValueError(f"{device.id}: no TFLOPS or bandwidth in the catalog for a serving estimate")
     constants = serving_constants()
-    model = checkpoint_model(arch, params, active_params, checkpoint_format, experts_only, bytes_per_param)
     gpu = constants.gpu(device.id, device.memory_gib, device.bandwidth_gb_s, tflops, device.backend)
     return serving_capacity(model, gpu, topology, constants.engine(engine, device.id, device.memory_gib), workload)
 
